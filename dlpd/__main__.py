@@ -1,0 +1,3 @@
+from dlpd.cli import main
+
+main()

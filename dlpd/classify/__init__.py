@@ -1,0 +1,1 @@
+"""Classification: type a file, extract its text, match signatures, confirm with validators."""

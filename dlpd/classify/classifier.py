@@ -1,0 +1,279 @@
+"""path -> FileResult: read once, hash, type, extract, match, confirm. Per-file isolation.
+
+Nothing here raises for a bad file: every failure becomes the file's outcome and reason,
+and whatever was found before a limit or an error still counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import stat
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import BinaryIO
+
+from dlpd.classify.confirm import confirm
+from dlpd.classify.extract import extract
+from dlpd.classify.extract.text import decode_text
+from dlpd.classify.filetype import HEAD_BYTES, MimeTyper
+from dlpd.classify.limits import Budget, Limits
+from dlpd.classify.reading import (
+    NotRegular,
+    file_stat,
+    is_same_content,
+    kind_of,
+    open_regular,
+    read_upto,
+)
+from dlpd.classify.signatures import Ruleset
+from dlpd.classify.sniff import sniff_kind
+from dlpd.classify.validators import Validator
+from dlpd.errors import ExtractionError, LimitExceeded
+from dlpd.model import Confidence, Detection, FileResult, Outcome
+
+# Bytes carried from one chunk into the next when a big file is matched in pieces, so that
+# a marking or key straddling the cut is still seen whole.
+CHUNK_OVERLAP = 64 * 1024
+_MAX_PREVIEWS = 3
+_COMPRESSOR_SUFFIXES = {".gz": "", ".tgz": ".tar", ".bgz": "", ".bz2": "", ".tbz2": ".tar",
+                        ".xz": "", ".txz": ".tar"}
+
+
+def member_name(parent: str, name: str) -> str:
+    """The name of a single-stream compressor's content: ``data.csv.gz`` -> ``data.csv``."""
+    if name:
+        return name
+    base = parent.rsplit("/", 1)[-1]
+    root, dot, suffix = base.rpartition(".")
+    if dot and f".{suffix.lower()}" in _COMPRESSOR_SUFFIXES:
+        return root + _COMPRESSOR_SUFFIXES[f".{suffix.lower()}"]
+    return base + ".out"
+
+
+@dataclass(slots=True)
+class _Findings:
+    """The ledger of one file's scan: detections merged per (rule, member), problems."""
+
+    budget: Budget
+    detections: dict[tuple[str, str | None], Detection] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    limits: list[str] = field(default_factory=list)
+    members: int = 0
+
+    def add(self, found: Detection) -> None:
+        key = (found.rule, found.member)
+        seen = self.detections.get(key)
+        if seen is None:
+            self.detections[key] = found
+            return
+        previews = tuple(dict.fromkeys(seen.previews + found.previews))[:_MAX_PREVIEWS]
+        self.detections[key] = replace(
+            seen,
+            count=seen.count + found.count,
+            confidence=max(seen.confidence, found.confidence),
+            previews=previews,
+        )
+
+    def limit(self, exc: LimitExceeded, where: str | None) -> None:
+        self.limits.append(f"{exc.limit}: {exc.detail}" + (f" (in {where})" if where else ""))
+
+    def outcome(self) -> tuple[Outcome, str | None]:
+        notes = [f"{limit}: {detail}" for limit, detail in self.budget.notes]
+        if self.errors:
+            return Outcome.ERROR, "; ".join(self.errors + self.limits + notes)
+        if self.limits or notes:
+            return Outcome.LIMIT_EXCEEDED, "; ".join(self.limits + notes)
+        return Outcome.OK, None
+
+
+class Classifier:
+    """Classifies files. Thread-safe: all per-file state lives in a ``_Findings``."""
+
+    def __init__(
+        self,
+        ruleset: Ruleset,
+        typer: MimeTyper,
+        validators: Mapping[str, Validator],
+        limits: Limits,
+        min_confidence: Confidence,
+        labels_for: Callable[[Iterable[str]], tuple[str, ...]],
+    ) -> None:
+        self.ruleset = ruleset
+        self._typer = typer
+        self._validators = validators
+        self._limits = limits
+        self._min_confidence = min_confidence
+        self._labels_for = labels_for
+
+    # -- entry points ----------------------------------------------------------------
+    def classify(self, path: str, lst: os.stat_result | None = None) -> FileResult:
+        """Classify the file at ``path``; ``lst`` is its ``lstat`` if the caller has it."""
+        try:
+            if lst is None:
+                lst = os.lstat(path)
+            if not stat.S_ISREG(lst.st_mode):
+                return FileResult(path, Outcome.SKIPPED, size=lst.st_size,
+                                  reason=kind_of(lst.st_mode), stat=file_stat(lst))
+            fd, before = open_regular(path)
+        except NotRegular as exc:
+            return FileResult(path, Outcome.SKIPPED, reason=exc.kind)
+        except OSError as exc:
+            return FileResult(path, Outcome.ERROR, reason=_os_reason(exc))
+        try:
+            return self._classify_open(path, fd, before)
+        except OSError as exc:
+            return FileResult(path, Outcome.ERROR, size=before.st_size, reason=_os_reason(exc),
+                              stat=file_stat(before))
+        finally:
+            os.close(fd)
+
+    def classify_bytes(self, name: str, data: bytes) -> FileResult:
+        """Classify an in-memory buffer as if it were a file called ``name`` (rules test)."""
+        findings = _Findings(Budget(self._limits))
+        self._scan_buffer(findings, data, [os.path.basename(name)], depth=0)
+        return self._result(name, findings, len(data), hashlib.sha256(data).hexdigest(),
+                            self._typer.mime(data[:HEAD_BYTES]), None, len(data))
+
+    # -- one open file ---------------------------------------------------------------
+    def _classify_open(self, path: str, fd: int, before: os.stat_result) -> FileResult:
+        findings = _Findings(Budget(self._limits))
+        name = os.path.basename(path)
+        limits = self._limits
+        if before.st_size <= limits.max_buffer_bytes:
+            data = read_upto(fd, limits.max_buffer_bytes + 1)
+            if len(data) > limits.max_buffer_bytes:
+                # It grew since fstat: treat it as changing, the caller re-queues once.
+                return self._unstable(path, before)
+            mime = self._typer.mime(data[:HEAD_BYTES])
+            digest: str | None = hashlib.sha256(data).hexdigest()
+            scanned = len(data)
+            self._scan_buffer(findings, data, [name], depth=0)
+            del data
+        else:
+            digest, mime, scanned = self._scan_stream(findings, fd, name)
+        after = os.fstat(fd)
+        if not is_same_content(before, after):
+            return self._unstable(path, before)
+        return self._result(path, findings, before.st_size, digest, mime, before, scanned)
+
+    def _scan_stream(self, findings: _Findings, fd: int, name: str) -> tuple[str | None, str, int]:
+        """Hash and match a big file in chunks; open it as a container if it is one."""
+        limits = self._limits
+        hasher = hashlib.sha256()
+        offset = 0
+        tail = b""
+        kind: str | None = None
+        mime = "application/octet-stream"
+        while offset < limits.max_scan_bytes:
+            chunk = read_upto(fd, min(limits.max_buffer_bytes, limits.max_scan_bytes - offset))
+            if not chunk:
+                break
+            if offset == 0:
+                mime = self._typer.mime(chunk[:HEAD_BYTES])
+                kind = sniff_kind(chunk[:HEAD_BYTES])
+            hasher.update(chunk)
+            self._match(findings, tail + chunk if tail else chunk, [name])
+            if kind is None:
+                decoded = decode_text(chunk)
+                if decoded is not None:
+                    self._match(findings, decoded[0].encode("utf-8"), [name])
+            tail = chunk[-CHUNK_OVERLAP:]
+            offset += len(chunk)
+        complete = not os.read(fd, 1)
+        if not complete:
+            findings.budget.note("max_scan_bytes", f"read the first {offset} bytes only")
+        if kind is not None:
+            os.lseek(fd, 0, os.SEEK_SET)
+            with os.fdopen(os.dup(fd), "rb") as stream:
+                self._extract(findings, kind, stream, [name], depth=1)
+        return (hasher.hexdigest() if complete else None), mime, offset
+
+    # -- buffers, containers, matching ------------------------------------------------
+    def _scan_buffer(self, findings: _Findings, data: bytes, chain: list[str], depth: int) -> None:
+        findings.members += depth > 0
+        self._match(findings, data, chain)
+        kind = sniff_kind(data[:HEAD_BYTES])
+        if kind is not None:
+            self._extract(findings, kind, io.BytesIO(data), chain, depth + 1)
+            return
+        decoded = decode_text(data)
+        if decoded is not None:
+            self._match(findings, decoded[0].encode("utf-8"), chain)
+
+    def _extract(
+        self, findings: _Findings, kind: str, stream: BinaryIO, chain: list[str], depth: int
+    ) -> None:
+        where = _member(chain) if len(chain) > 1 else None
+        try:
+            findings.budget.check_depth(depth)
+            for member in extract(kind, stream, findings.budget):
+                if member.is_text:
+                    self._match(findings, member.data, chain)
+                else:
+                    child = [*chain, member_name(chain[-1], member.name)]
+                    self._scan_buffer(findings, member.data, child, depth)
+        except LimitExceeded as exc:
+            findings.limit(exc, where or chain[0])
+        except ExtractionError as exc:
+            label = where or chain[0]
+            findings.errors.append(f"{label}: {exc}")
+
+    def _match(self, findings: _Findings, data: bytes, chain: list[str]) -> None:
+        if not data:
+            return
+        member = _member(chain) if len(chain) > 1 else None
+        try:
+            hits = self.ruleset.match(data, findings.budget.remaining_seconds())
+        except LimitExceeded as exc:
+            findings.limit(exc, member)
+            return
+        for hit in hits:
+            found = confirm(hit, data, member, self._validators)
+            if found is not None and found.confidence >= self._min_confidence:
+                findings.add(found)
+
+    # -- results ---------------------------------------------------------------------
+    def _result(
+        self,
+        path: str,
+        findings: _Findings,
+        size: int,
+        digest: str | None,
+        mime: str | None,
+        st: os.stat_result | None,
+        scanned: int,
+    ) -> FileResult:
+        outcome, reason = findings.outcome()
+        detections = tuple(sorted(findings.detections.values(),
+                                  key=lambda d: (d.category, d.rule, d.member or "")))
+        return FileResult(
+            path=path,
+            outcome=outcome,
+            size=size,
+            sha256=digest,
+            mime=mime,
+            reason=reason,
+            detections=detections,
+            labels=self._labels_for(d.category for d in detections),
+            stat=file_stat(st) if st is not None else None,
+            members=findings.members,
+            scanned_bytes=scanned,
+        )
+
+    def _unstable(self, path: str, before: os.stat_result) -> FileResult:
+        return FileResult(path, Outcome.UNSTABLE, size=before.st_size,
+                          reason="changed while being read", stat=file_stat(before))
+
+
+def _member(chain: list[str]) -> str:
+    return "!".join(chain)
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "vanished: no such file"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return f"{exc.strerror or type(exc).__name__}"

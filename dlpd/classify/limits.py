@@ -1,0 +1,102 @@
+"""Scan budgets, ClamAV-style but never silent. Pure: no I/O, standard library only.
+
+A ``Budget`` is the per-file ledger that extractors charge as they open members. A hard
+limit raises ``LimitExceeded`` (the scan of that container stops, what was found stays);
+a soft limit is noted and the scan goes on with less (e.g. a member read only to its prefix).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dlpd.errors import LimitExceeded
+
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Budgets for one top-level file; the config's ``[limits]`` table."""
+
+    # Bytes of one file (or member) read and matched; the rest is not read and the
+    # outcome says so. A 10 GB FASTQ is classified by its header and this prefix.
+    max_scan_bytes: int = 256 * MiB
+    # Files up to this size are read into memory in one go; larger ones are streamed.
+    max_buffer_bytes: int = 32 * MiB
+    max_archive_depth: int = 10
+    max_members: int = 10_000
+    max_total_uncompressed: int = 1 * GiB
+    # Ratio uncompressed/compressed of one member, checked once it is past ratio_floor,
+    # so that a small well-compressing log is no "bomb".
+    max_ratio: int = 250
+    ratio_floor: int = 1 * MiB
+    # Extracted text of one document (docx/pdf/...): more is cut and noted.
+    max_text_bytes: int = 64 * MiB
+    scan_timeout: float = 120.0
+
+
+class Budget:
+    """The running ledger of one top-level file's scan. Not thread-safe: one per file."""
+
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._deadline = clock() + limits.scan_timeout
+        self.members = 0
+        self.total_uncompressed = 0
+        self.notes: list[tuple[str, str]] = []
+
+    # -- hard limits -------------------------------------------------------------------
+    def check_depth(self, depth: int) -> None:
+        if depth > self.limits.max_archive_depth:
+            raise LimitExceeded(
+                "max_archive_depth", f"nesting deeper than {self.limits.max_archive_depth}"
+            )
+
+    def charge_member(self) -> None:
+        """Count one more member opened from any container of this file."""
+        self.members += 1
+        if self.members > self.limits.max_members:
+            raise LimitExceeded("max_members", f"more than {self.limits.max_members} members")
+        self.check_time()
+
+    def charge_bytes(self, uncompressed: int, compressed: int | None = None) -> None:
+        """Charge decompressed bytes; ``compressed`` (when known) enables the ratio check."""
+        self.total_uncompressed += uncompressed
+        if self.total_uncompressed > self.limits.max_total_uncompressed:
+            raise LimitExceeded(
+                "max_total_uncompressed",
+                f"more than {self.limits.max_total_uncompressed} bytes decompressed",
+            )
+        if compressed is not None:
+            self.check_ratio(uncompressed, compressed)
+
+    def check_ratio(self, uncompressed: int, compressed: int) -> None:
+        if uncompressed < self.limits.ratio_floor:
+            return
+        if uncompressed > self.limits.max_ratio * max(compressed, 1):
+            raise LimitExceeded(
+                "max_ratio",
+                f"compression ratio above {self.limits.max_ratio}",
+            )
+
+    def check_time(self) -> None:
+        if self._clock() > self._deadline:
+            raise LimitExceeded("scan_timeout", f"scan took longer than {self.limits.scan_timeout}s")
+
+    def remaining_seconds(self) -> float:
+        return max(0.0, self._deadline - self._clock())
+
+    # -- soft limits -------------------------------------------------------------------
+    def note(self, limit: str, detail: str) -> None:
+        """Record a limit that cut the scan short without stopping it."""
+        self.notes.append((limit, detail))
+
+    def member_cap(self) -> int:
+        """Bytes of one member worth reading: what is left of the scan and total budgets."""
+        left = self.limits.max_total_uncompressed - self.total_uncompressed
+        return max(0, min(self.limits.max_scan_bytes, left))

@@ -1,0 +1,28 @@
+"""Which extractor a buffer needs, from its first bytes. Pure: no I/O, no libmagic.
+
+libmagic names types for people; the scanner only needs to know "is this a container we
+open", and a prefix check answers that for every buffer at no cost.
+"""
+
+from __future__ import annotations
+
+_PREFIXES: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "zip"),
+    (b"PK\x05\x06", "zip"),  # empty zip: opened anyway so that it is not "unknown"
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+)
+
+
+def sniff_kind(head: bytes) -> str | None:
+    """``zip|gzip|bzip2|xz|tar|pdf`` for containers and documents dlpd opens, else None."""
+    for prefix, kind in _PREFIXES:
+        if head.startswith(prefix):
+            return kind
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        return "tar"
+    # PDF readers accept the header anywhere in the first KiB (and so do attackers).
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    return None

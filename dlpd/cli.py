@@ -1,0 +1,225 @@
+"""The command line: parse, call one library function, render. Exit codes as clamscan:
+0 nothing found, 1 something sensitive found, 2 error."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn
+
+import click
+import structlog
+from sqlalchemy import Engine
+
+from dlpd import __version__
+from dlpd.classify.classifier import Classifier
+from dlpd.config import Settings, database_url, load_settings
+from dlpd.errors import DlpdError, SignatureError
+from dlpd.model import FileResult
+from dlpd.render import jsonl_line, render_table, result_json, summary_json
+from dlpd.scan.pathfilter import PathFilter
+from dlpd.scan.runner import ScanOptions, ScanSummary, run_scan
+from dlpd.wiring import (
+    build_classifier,
+    build_engine,
+    build_pathfilter,
+    build_ruleset,
+    default_jobs,
+)
+
+EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+    help="TOML config file (default: embedded defaults).",
+)
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"dlpd: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn dlpd's errors into one line on stderr and exit 2: never a traceback."""
+    try:
+        yield
+    except SignatureError as exc:
+        for problem in exc.problems:
+            click.echo(f"dlpd: rules: {problem}", err=True)
+        sys.exit(EXIT_ERROR)
+    except DlpdError as exc:
+        _fail(str(exc))
+
+
+def _settings(config_path: Path | None) -> Settings:
+    with _errors():
+        return load_settings(config_path)
+
+
+def _configure_logging(level: str) -> None:
+    import logging
+
+    logging.basicConfig(level=getattr(logging, level.upper()), stream=sys.stderr,
+                        format="%(message)s")
+    # pypdf narrates every oddity of a broken PDF; the file's outcome already says it.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    structlog.configure(
+        processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper("iso"),
+                    structlog.processors.JSONRenderer()],
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dlpd")
+@click.option("--log-level", default="warning",
+              type=click.Choice(["debug", "info", "warning", "error"]), show_default=True)
+def main(log_level: str) -> None:
+    """dlpd: find controlled and personal data in research data trees."""
+    _configure_logging(log_level)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table",
+              show_default=True)
+@click.option("--no-cache", is_flag=True, help="Re-read every file, even if unchanged.")
+@click.option("--jobs", type=click.IntRange(1, 256), help="Parallel scanner threads.")
+def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: bool,
+         jobs: int | None) -> None:
+    """Classify the files under PATHS and record the results."""
+    settings = _settings(config_path)
+    with _errors():
+        classifier = build_classifier(settings)
+        engine = build_engine(settings)
+        pathfilter = build_pathfilter(settings)
+    roots = [str(p.absolute()) for p in paths]
+    options = ScanOptions(jobs=jobs or default_jobs(settings), use_cache=not no_cache)
+    log = structlog.get_logger("dlpd.scan")
+    results: list[FileResult] = []
+    found = False
+
+    def log_result(result: FileResult) -> None:
+        # The canonical per-file line: paths, outcome, categories; never content.
+        log.debug("file", path=result_json(result)["path"], outcome=result.outcome.value,
+                  categories=list(result.categories), cached=result.cached,
+                  reason=result.reason)
+
+    def on_result(result: FileResult) -> None:
+        nonlocal found
+        found = found or bool(result.detections)
+        log_result(result)
+        if fmt == "jsonl":
+            sys.stdout.write(jsonl_line(result) + "\n")
+        elif fmt == "json" or result.detections or result.outcome.value != "ok":
+            results.append(result)
+
+    with _errors():
+        if fmt == "table" and sys.stdout.isatty():
+            summary = _scan_with_progress(roots, classifier, engine, pathfilter, options,
+                                          on_result)
+        else:
+            summary = run_scan(roots, classifier, engine, pathfilter, options, on_result)
+    if fmt == "json":
+        json.dump({"files": [result_json(r) for r in results], "summary": summary_json(summary)},
+                  sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    elif fmt == "table":
+        render_table(results, summary)
+    log.info("scan finished", **summary_json(summary))
+    sys.stdout.flush()
+    sys.exit(EXIT_FOUND if found else EXIT_CLEAN)
+
+
+def _scan_with_progress(
+    roots: list[str],
+    classifier: Classifier,
+    engine: Engine,
+    pathfilter: PathFilter,
+    options: ScanOptions,
+    on_result: Callable[[FileResult], None],
+) -> ScanSummary:
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("[bold]scanning"), BarColumn(bar_width=None),
+                  TextColumn("{task.completed} files, {task.fields[found]} with findings"),
+                  TimeElapsedColumn(), transient=True) as progress:
+        task = progress.add_task("scan", total=None, found=0)
+        found = 0
+
+        def tick(result: FileResult) -> None:
+            nonlocal found
+            found += bool(result.detections)
+            progress.update(task, advance=1, found=found)
+            on_result(result)
+
+        return run_scan(roots, classifier, engine, pathfilter, options, tick)
+
+
+@main.command("check-config")
+@config_option
+def check_config(config_path: Path | None) -> None:
+    """Validate a config file (and the rules it names) without scanning."""
+    settings = _settings(config_path)
+    with _errors():
+        ruleset = build_ruleset(settings)
+    source = settings.source or "embedded defaults"
+    click.echo(f"config OK: {source}")
+    click.echo(f"  database: {database_url(settings)}")
+    click.echo(f"  rules: {len(ruleset.metas)} in {len(ruleset.files)} files "
+               f"(version {ruleset.version})")
+    click.echo(f"  minimum confidence: {settings.scan.min_confidence}")
+
+
+@main.group()
+def rules() -> None:
+    """Check and try the signatures."""
+
+
+@rules.command("check")
+@config_option
+def rules_check(config_path: Path | None) -> None:
+    """Compile every rule strictly: syntax errors and slow rules are problems."""
+    settings = _settings(config_path)
+    with _errors():
+        ruleset = build_ruleset(settings, strict=True)
+    click.echo(f"{len(ruleset.metas)} rules in {len(ruleset.files)} files: OK")
+
+
+@rules.command("test")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def rules_test(files: tuple[Path, ...], config_path: Path | None, fmt: str) -> None:
+    """Show which rules match FILES after validation (nothing is stored)."""
+    settings = _settings(config_path)
+    with _errors():
+        classifier = build_classifier(settings)
+    found = False
+    out = []
+    for f in files:
+        result = classifier.classify(str(f))
+        found = found or bool(result.detections)
+        out.append(result)
+    if fmt == "json":
+        json.dump([result_json(r) for r in out], sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for r in out:
+            click.echo(f"{r.path}: {r.outcome.value}" + (f" ({r.reason})" if r.reason else ""))
+            for d in r.detections:
+                where = f" in {d.member}" if d.member else ""
+                click.echo(f"  {d.rule} [{d.category}] {d.confidence} x{d.count}{where}"
+                           + (f"  {', '.join(d.previews)}" if d.previews else ""))
+            if not r.detections:
+                click.echo("  no rule matched")
+    sys.exit(EXIT_FOUND if found else EXIT_CLEAN)
+

@@ -1,0 +1,221 @@
+"""TOML configuration -> validated, frozen ``Settings``. The only reader of config files.
+
+Every key has a default, so an empty file (or none at all) is a working configuration:
+local SQLite state, the shipped signatures, the shipped category->label map.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from dlpd.classify.limits import Limits
+from dlpd.errors import ConfigError
+from dlpd.model import CATEGORIES, Confidence
+
+_SIZE_UNITS = {
+    "": 1, "b": 1,
+    "k": 1000, "kb": 1000, "kib": 1024,
+    "m": 1000**2, "mb": 1000**2, "mib": 1024**2,
+    "g": 1000**3, "gb": 1000**3, "gib": 1024**3,
+    "t": 1000**4, "tb": 1000**4, "tib": 1024**4,
+}
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+DEFAULT_CATEGORY_LABELS: dict[str, str] = {
+    "export-control": "export-controlled",
+    "cui": "cui",
+    "us-ssn": "personal-data",
+    "jp-my-number": "personal-data",
+    "credit-card": "financial",
+    "iban": "financial",
+    "credential": "credentials",
+    "private-key": "credentials",
+    "jp-confidential": "confidential",
+    "genomic-data": "genomic",
+    "medical-image": "health",
+    "ml-model": "ai-model",
+}
+
+
+def parse_size(value: object) -> int:
+    """``"256MiB"``, ``"1 GB"``, ``1048576`` -> bytes."""
+    if isinstance(value, bool):
+        raise ValueError("expected a size such as 64MiB")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("size must not be negative")
+        return value
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", value)
+        if m and m.group(2).lower() in _SIZE_UNITS:
+            return int(float(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
+    raise ValueError(f"expected a size such as 64MiB or 1GB, got {value!r}")
+
+
+def parse_duration(value: object) -> float:
+    """``"120s"``, ``"1h"``, ``"500ms"``, ``30`` (seconds) -> seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s")
+    if isinstance(value, int | float):
+        if value <= 0:
+            raise ValueError("duration must be positive")
+        return float(value)
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*", value)
+        if m and float(m.group(1)) > 0:
+            return float(m.group(1)) * _DURATION_UNITS[m.group(2) or "s"]
+    raise ValueError(f"expected a duration such as 30s, 5m or 1h, got {value!r}")
+
+
+_LIMITS = Limits()
+
+Size = Annotated[int, BeforeValidator(parse_size)]
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    # Empty means: SQLite in the state directory.
+    url: str = ""
+
+
+class ScanSettings(_Section):
+    jobs: int = Field(default=0, ge=0, le=256)
+    min_confidence: str = "medium"
+    exclude: tuple[str, ...] = ()
+
+    @field_validator("min_confidence")
+    @classmethod
+    def _known_confidence(cls, value: str) -> str:
+        if value.strip().lower() not in ("low", "medium", "high"):
+            raise ValueError("must be one of low, medium, high")
+        return value.strip().lower()
+
+
+class LimitSettings(_Section):
+    max_scan_bytes: Size = _LIMITS.max_scan_bytes
+    max_buffer_bytes: Size = _LIMITS.max_buffer_bytes
+    max_archive_depth: int = Field(default=_LIMITS.max_archive_depth, ge=0, le=100)
+    max_members: int = Field(default=_LIMITS.max_members, ge=1)
+    max_total_uncompressed: Size = _LIMITS.max_total_uncompressed
+    max_ratio: int = Field(default=_LIMITS.max_ratio, ge=1)
+    max_text_bytes: Size = _LIMITS.max_text_bytes
+    scan_timeout: Duration = _LIMITS.scan_timeout
+
+    def to_limits(self) -> Limits:
+        return Limits(
+            max_scan_bytes=self.max_scan_bytes,
+            max_buffer_bytes=min(self.max_buffer_bytes, self.max_scan_bytes),
+            max_archive_depth=self.max_archive_depth,
+            max_members=self.max_members,
+            max_total_uncompressed=self.max_total_uncompressed,
+            max_ratio=self.max_ratio,
+            max_text_bytes=self.max_text_bytes,
+            scan_timeout=self.scan_timeout,
+        )
+
+
+class SignatureSettings(_Section):
+    # Site rule directories, compiled together with the shipped rules.
+    dirs: tuple[Path, ...] = ()
+    # Set false to use only the site rules.
+    shipped: bool = True
+
+
+class LabelSettings(_Section):
+    severity: str = "medium"
+    approved: tuple[str, ...] = ()
+
+    @field_validator("severity")
+    @classmethod
+    def _known_severity(cls, value: str) -> str:
+        if value not in ("low", "medium", "high", "critical"):
+            raise ValueError("must be one of low, medium, high, critical")
+        return value
+
+
+class Settings(_Section):
+    database: DatabaseSettings = DatabaseSettings()
+    scan: ScanSettings = ScanSettings()
+    limits: LimitSettings = LimitSettings()
+    signatures: SignatureSettings = SignatureSettings()
+    categories: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CATEGORY_LABELS))
+    labels: dict[str, LabelSettings] = Field(default_factory=dict)
+    # Where this configuration came from (None: embedded defaults); not a TOML key.
+    source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _merge_categories(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        unknown = sorted(set(value) - set(CATEGORIES))
+        if unknown:
+            raise ValueError(
+                f"unknown category {unknown[0]!r}; known: {', '.join(CATEGORIES)}"
+            )
+        # A site overrides some mappings; the rest keep the shipped defaults.
+        return {**DEFAULT_CATEGORY_LABELS, **value}
+
+    @property
+    def min_confidence(self) -> Confidence:
+        return Confidence.parse(self.scan.min_confidence)
+
+
+def default_state_dir() -> Path:
+    """``$XDG_STATE_HOME/dlpd`` (or ``~/.local/state/dlpd``); ``/var/lib/dlpd`` for root."""
+    if os.geteuid() == 0 and "XDG_STATE_HOME" not in os.environ:
+        return Path("/var/lib/dlpd")
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "dlpd"
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database.url:
+        return settings.database.url
+    return f"sqlite:///{default_state_dir() / 'dlpd.db'}"
+
+
+def _describe(error: ValidationError) -> ConfigError:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"])
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    message = message.removeprefix("Value error, ")
+    return ConfigError(key, message)
+
+
+def settings_from_mapping(data: dict[str, Any], source: Path | None = None) -> Settings:
+    try:
+        return Settings.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        raise _describe(exc) from None
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read and validate a TOML file; ``None`` gives the embedded defaults."""
+    if path is None:
+        return Settings()
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), "not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"invalid TOML: {exc}") from None
+    if "source" in data:
+        raise ConfigError("source", "unknown key")
+    return settings_from_mapping(data, source=path)

@@ -1,0 +1,1 @@
+"""Policy: what detections mean (labels) and, later, where labelled data may live."""

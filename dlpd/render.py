@@ -1,0 +1,90 @@
+"""Rendering scan results for people (rich, on a terminal) and machines (JSON, JSONL).
+
+Library code returns values; this module and the CLI are the only ones that write output.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import IO
+
+from rich.console import Console
+from rich.table import Table
+
+from dlpd.model import FileResult, display_path
+from dlpd.scan.runner import ScanSummary
+
+
+def result_json(result: FileResult) -> dict[str, object]:
+    data = result.to_json()
+    data["path"] = display_path(result.path)
+    return data
+
+
+def jsonl_line(result: FileResult) -> str:
+    return json.dumps(result_json(result), ensure_ascii=False, separators=(",", ":"))
+
+
+def summary_json(summary: ScanSummary) -> dict[str, object]:
+    return {
+        "files": summary.files,
+        "read": summary.read,
+        "cached": summary.cached,
+        "with_findings": summary.found,
+        "errors": summary.errors,
+        "skipped": summary.skipped,
+        "limit_exceeded": summary.limited,
+        "unstable": summary.unstable,
+        "bytes_read": summary.bytes_read,
+        "seconds": round(summary.elapsed, 3),
+    }
+
+
+def summary_line(summary: ScanSummary) -> str:
+    mb = summary.bytes_read / 1e6
+    secs = max(summary.elapsed, 1e-9)
+    return (
+        f"{summary.files} files ({summary.read} read, {summary.cached} unchanged), "
+        f"{summary.found} with findings, {summary.errors} errors, {summary.skipped} skipped, "
+        f"{summary.limited} over a limit; {mb:.1f} MB in {summary.elapsed:.1f}s "
+        f"({mb / secs:.1f} MB/s)"
+    )
+
+
+def _findings_cell(result: FileResult) -> str:
+    parts = []
+    for d in result.detections:
+        where = f" in {d.member}" if d.member else ""
+        parts.append(f"{d.category} ({d.rule}, {d.confidence}, x{d.count}){where}")
+    return "\n".join(parts)
+
+
+def render_table(
+    results: Sequence[FileResult], summary: ScanSummary, out: IO[str] | None = None
+) -> None:
+    """Files with findings or problems, then the summary line; plain when not a terminal."""
+    out = out or sys.stdout
+    console = Console(file=out, highlight=False, soft_wrap=not out.isatty())
+    notable = [r for r in results if r.detections or r.outcome.value in ("error", "limit_exceeded")]
+    if console.is_terminal:
+        if notable:
+            table = Table(show_lines=False)
+            table.add_column("file", overflow="fold")
+            table.add_column("labels")
+            table.add_column("findings", overflow="fold")
+            table.add_column("outcome")
+            for r in notable:
+                outcome = r.outcome.value + (f": {r.reason}" if r.reason else "")
+                table.add_row(display_path(r.path), ", ".join(r.labels), _findings_cell(r),
+                              outcome)
+            console.print(table)
+        console.print(summary_line(summary))
+        return
+    for r in notable:
+        cats = ",".join(r.categories) or "-"
+        labels = ",".join(r.labels) or "-"
+        reason = f"\t{r.reason}" if r.reason else ""
+        out.write(f"{display_path(r.path)}\t{r.outcome.value}\t{labels}\t{cats}{reason}\n")
+    out.write(summary_line(summary) + "\n")

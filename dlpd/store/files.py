@@ -1,0 +1,197 @@
+"""The files repository: the incremental-scan cache and stored results, in bulk Core.
+
+Every function takes a Connection from the caller, who owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Connection, delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from dlpd.model import Confidence, Detection, FileResult, FileStat, Outcome, display_path
+from dlpd.store.schema import detections, files, scans
+
+_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class CachedFile:
+    """What the store remembers of a file: its stat key and its last result."""
+
+    id: int
+    stat: FileStat
+    racy: bool
+    rules_version: str
+    sha256: str | None
+    mime: str | None
+    outcome: str
+    reason: str | None
+    labels: tuple[str, ...]
+    has_findings: bool
+
+    def is_fresh(self, current: FileStat, rules_version: str) -> bool:
+        """Unchanged since the last scan by the same rules, and not racy."""
+        return not self.racy and self.rules_version == rules_version and self.stat == current
+
+
+def _under(root: str) -> ColumnElement[bool]:
+    # A range on the unique path index: '/' is 0x2F and '0' is 0x30, so every path under
+    # "root/" sorts in ["root/", "root0").
+    prefix = root.rstrip("/")
+    return or_(files.c.path == prefix, (files.c.path >= prefix + "/") & (files.c.path < prefix + "0"))
+
+
+def load_cache(conn: Connection, roots: Sequence[str]) -> dict[str, CachedFile]:
+    """Every stored file under the given roots, keyed by display path: one query per root."""
+    cache: dict[str, CachedFile] = {}
+    cols = (files.c.id, files.c.path, files.c.dev, files.c.inode, files.c.size,
+            files.c.mtime_ns, files.c.ctime_ns, files.c.racy, files.c.rules_version,
+            files.c.sha256, files.c.mime, files.c.outcome, files.c.reason, files.c.labels,
+            files.c.categories)
+    for root in roots:
+        for row in conn.execute(select(*cols).where(_under(display_path(root)))):
+            cache[row.path] = CachedFile(
+                id=row.id,
+                stat=FileStat(row.dev, row.inode, row.size, row.mtime_ns, row.ctime_ns),
+                racy=bool(row.racy),
+                rules_version=row.rules_version,
+                sha256=row.sha256,
+                mime=row.mime,
+                outcome=row.outcome,
+                reason=row.reason,
+                labels=tuple(json.loads(row.labels)),
+                has_findings=row.categories != "[]",
+            )
+    return cache
+
+
+def load_detections(conn: Connection, file_ids: Iterable[int]) -> dict[int, tuple[Detection, ...]]:
+    found: dict[int, list[Detection]] = {}
+    ids = list(file_ids)
+    for start in range(0, len(ids), _BATCH):
+        chunk = ids[start:start + _BATCH]
+        rows = conn.execute(select(detections).where(detections.c.file_id.in_(chunk))
+                            .order_by(detections.c.id))
+        for row in rows:
+            found.setdefault(row.file_id, []).append(Detection(
+                rule=row.rule,
+                category=row.category,
+                confidence=Confidence.parse(row.confidence),
+                count=row.count,
+                member=row.member,
+                previews=tuple(json.loads(row.previews)),
+                reasons=tuple(json.loads(row.reasons)),
+            ))
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def cached_result(path: str, cached: CachedFile, dets: tuple[Detection, ...]) -> FileResult:
+    return FileResult(
+        path=path,
+        outcome=Outcome(cached.outcome),
+        size=cached.stat.size,
+        sha256=cached.sha256,
+        mime=cached.mime,
+        reason=cached.reason,
+        detections=dets,
+        labels=cached.labels,
+        stat=cached.stat,
+        cached=True,
+    )
+
+
+def save_results(
+    conn: Connection,
+    results: Sequence[FileResult],
+    *,
+    rules_version: str,
+    scan_started_ns: int,
+    now: float,
+    racy_window_ns: int = 2_000_000_000,
+) -> None:
+    """Upsert the files and replace their detections, in bulk. Results without a stat key
+    (the file could not even be stat'ed) are not stored."""
+    rows = []
+    for r in results:
+        if r.stat is None:
+            continue
+        rows.append({
+            "path": display_path(r.path),
+            "dev": r.stat.dev,
+            "inode": r.stat.inode,
+            "size": r.stat.size,
+            "mtime_ns": r.stat.mtime_ns,
+            "ctime_ns": r.stat.ctime_ns,
+            # A file written in the same clock tick as our read may change again without
+            # its mtime moving: re-read it next time whatever its stat says.
+            "racy": max(r.stat.mtime_ns, r.stat.ctime_ns) >= scan_started_ns - racy_window_ns,
+            "sha256": r.sha256,
+            "mime": r.mime,
+            "outcome": r.outcome.value,
+            "reason": r.reason,
+            "labels": json.dumps(list(r.labels)),
+            "categories": json.dumps(list(r.categories)),
+            "last_scan": now,
+            "rules_version": rules_version,
+        })
+    if not rows:
+        return
+    # ON CONFLICT upserts: the same API in both dialects dlpd targets.
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = dialect_insert(files)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[files.c.path],
+        set_={k: stmt.excluded[k] for k in rows[0] if k != "path"},
+    )
+    conn.execute(stmt, rows)
+    by_path = {row["path"]: r for row, r in zip(rows, (r for r in results if r.stat), strict=True)}
+    ids: dict[str, int] = {}
+    paths = list(by_path)
+    for start in range(0, len(paths), _BATCH):
+        chunk = paths[start:start + _BATCH]
+        ids.update(conn.execute(select(files.c.path, files.c.id)
+                                .where(files.c.path.in_(chunk))).tuples())
+    id_list = list(ids.values())
+    for start in range(0, len(id_list), _BATCH):
+        conn.execute(delete(detections).where(detections.c.file_id.in_(id_list[start:start + _BATCH])))
+    det_rows = [
+        {
+            "file_id": ids[path],
+            "rule": d.rule,
+            "category": d.category,
+            "confidence": str(d.confidence),
+            "count": d.count,
+            "member": d.member,
+            "previews": json.dumps(list(d.previews), ensure_ascii=False),
+            "reasons": json.dumps(list(d.reasons), ensure_ascii=False),
+        }
+        for path, r in by_path.items()
+        for d in r.detections
+    ]
+    if det_rows:
+        conn.execute(insert(detections), det_rows)
+
+
+def delete_paths(conn: Connection, paths: Iterable[str]) -> int:
+    """Forget files that are gone (their detections go with them)."""
+    gone = list(paths)
+    for start in range(0, len(gone), _BATCH):
+        conn.execute(delete(files).where(files.c.path.in_(gone[start:start + _BATCH])))
+    return len(gone)
+
+
+def start_scan(conn: Connection, roots: Sequence[str], rules_version: str, now: float) -> int:
+    result = conn.execute(insert(scans).values(
+        started=now, roots=json.dumps([display_path(r) for r in roots]), files=0, read=0,
+        found=0, errors=0, rules_version=rules_version))
+    return int(result.inserted_primary_key[0]) if result.inserted_primary_key else 0
+
+
+def finish_scan(conn: Connection, scan_id: int, *, now: float, files_seen: int, read: int,
+                found: int, errors: int) -> None:
+    conn.execute(update(scans).where(scans.c.id == scan_id).values(
+        finished=now, files=files_seen, read=read, found=found, errors=errors))

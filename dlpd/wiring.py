@@ -1,0 +1,61 @@
+"""Factories that build the scanner's collaborators from Settings.
+
+The only place that compiles rules, opens libmagic and connects to the store, so that
+library classes stay free of hidden work and tests can build them from parts.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from dlpd.classify.classifier import Classifier
+from dlpd.classify.filetype import MimeTyper
+from dlpd.classify.signatures import Ruleset, compile_rules
+from dlpd.classify.validators import REGISTRY
+from dlpd.config import Settings, database_url
+from dlpd.policy.labels import labels_for
+from dlpd.scan.pathfilter import PathFilter
+from dlpd.store.db import open_engine
+
+
+def build_ruleset(settings: Settings, *, strict: bool = False) -> Ruleset:
+    return compile_rules(
+        list(settings.signatures.dirs),
+        known_validators=REGISTRY.keys(),
+        shipped=settings.signatures.shipped,
+        strict=strict,
+    )
+
+
+def build_classifier(settings: Settings, ruleset: Ruleset | None = None) -> Classifier:
+    return Classifier(
+        ruleset=ruleset if ruleset is not None else build_ruleset(settings),
+        typer=MimeTyper(),
+        validators=REGISTRY,
+        limits=settings.limits.to_limits(),
+        min_confidence=settings.min_confidence,
+        labels_for=partial(labels_for, mapping=settings.categories),
+    )
+
+
+def build_engine(settings: Settings) -> Engine:
+    return open_engine(database_url(settings))
+
+
+def build_pathfilter(settings: Settings) -> PathFilter:
+    """The configured excludes, plus dlpd's own database files (never scan ourselves)."""
+    own: list[str] = []
+    url = make_url(database_url(settings))
+    if url.get_backend_name() == "sqlite" and url.database:
+        db = str(Path(url.database).resolve())
+        own = [db, db + "-wal", db + "-shm", db + "-journal"]
+    return PathFilter(settings.scan.exclude, exact=own)
+
+
+def default_jobs(settings: Settings) -> int:
+    return settings.scan.jobs or len(os.sched_getaffinity(0)) or 1
