@@ -128,7 +128,7 @@ def save_results(
             "ctime_ns": r.stat.ctime_ns,
             # A file written in the same clock tick as our read may change again without
             # its mtime moving: re-read it next time whatever its stat says.
-            "racy": max(r.stat.mtime_ns, r.stat.ctime_ns) >= scan_started_ns - racy_window_ns,
+            "racy": r.stat.mtime_ns >= scan_started_ns - racy_window_ns,
             "sha256": r.sha256,
             "mime": r.mime,
             "outcome": r.outcome.value,
@@ -153,8 +153,8 @@ def save_results(
     paths = list(by_path)
     for start in range(0, len(paths), _BATCH):
         chunk = paths[start:start + _BATCH]
-        ids.update(conn.execute(select(files.c.path, files.c.id)
-                                .where(files.c.path.in_(chunk))).tuples())
+        rows_ids = conn.execute(select(files.c.path, files.c.id).where(files.c.path.in_(chunk)))
+        ids.update({row.path: row.id for row in rows_ids})
     id_list = list(ids.values())
     for start in range(0, len(id_list), _BATCH):
         conn.execute(delete(detections).where(detections.c.file_id.in_(id_list[start:start + _BATCH])))
