@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from typing import NoReturn
 
 import click
 import structlog
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
 from dlpd import __version__
@@ -62,8 +64,6 @@ def _settings(config_path: Path | None) -> Settings:
 
 
 def _configure_logging(level: str) -> None:
-    import logging
-
     logging.basicConfig(level=getattr(logging, level.upper()), stream=sys.stderr,
                         format="%(message)s")
     # pypdf narrates every oddity of a broken PDF; the file's outcome already says it.
@@ -146,8 +146,6 @@ def _scan_with_progress(
     options: ScanOptions,
     on_result: Callable[[FileResult], None],
 ) -> ScanSummary:
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     with Progress(SpinnerColumn(), TextColumn("[bold]scanning"), BarColumn(bar_width=None),
                   TextColumn("{task.completed} files, {task.fields[found]} with findings"),
                   TimeElapsedColumn(), transient=True) as progress:

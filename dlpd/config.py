@@ -14,9 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from dlpd.classify.limits import Limits
 from dlpd.errors import ConfigError
-from dlpd.model import CATEGORIES, Confidence
+from dlpd.model import CATEGORIES, Confidence, Limits
 
 _SIZE_UNITS = {
     "": 1, "b": 1,

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
+
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
 
 CATEGORIES: tuple[str, ...] = (
     "credit-card",
@@ -37,15 +41,34 @@ class Confidence(IntEnum):
         return self.name.lower()
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     OK = "ok"
     SKIPPED = "skipped"
     LIMIT_EXCEEDED = "limit_exceeded"
     ERROR = "error"
     UNSTABLE = "unstable"
 
-    def __str__(self) -> str:
-        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Budgets for one top-level file; the config's ``[limits]`` table."""
+
+    # Bytes of one file (or member) read and matched; the rest is not read and the
+    # outcome says so. A 10 GB FASTQ is classified by its header and this prefix.
+    max_scan_bytes: int = 256 * MiB
+    # Files up to this size are read into memory in one go; larger ones are streamed.
+    max_buffer_bytes: int = 32 * MiB
+    max_archive_depth: int = 10
+    max_members: int = 10_000
+    max_total_uncompressed: int = 1 * GiB
+    # Ratio uncompressed/compressed of one member, checked once it is past ratio_floor,
+    # so that a small well-compressing log is no "bomb".
+    max_ratio: int = 250
+    ratio_floor: int = 1 * MiB
+    # Extracted text of one document (docx/pdf/...): more is cut and noted.
+    max_text_bytes: int = 64 * MiB
+    scan_timeout: float = 120.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,10 @@ from dlpd.model import Confidence, Detection, FileResult, Outcome
 # a marking or key straddling the cut is still seen whole.
 CHUNK_OVERLAP = 64 * 1024
 _MAX_PREVIEWS = 3
+# Kinds whose members are extracted and matched on their own (PDF is not here: its raw
+# bytes may hold text that a damaged text layer would lose).
+_ARCHIVES = frozenset({"zip", "tar", "gzip", "bzip2", "xz"})
+CONTAINER_VIEW = 64 * 1024
 _COMPRESSOR_SUFFIXES = {".gz": "", ".tgz": ".tar", ".bgz": "", ".bz2": "", ".tbz2": ".tar",
                         ".xz": "", ".txz": ".tar"}
 
@@ -174,7 +178,11 @@ class Classifier:
                 mime = self._typer.mime(chunk[:HEAD_BYTES])
                 kind = sniff_kind(chunk[:HEAD_BYTES])
             hasher.update(chunk)
-            self._match(findings, tail + chunk if tail else chunk, [name])
+            if kind in _ARCHIVES:
+                if offset == 0:
+                    self._match(findings, chunk[:CONTAINER_VIEW], [name])
+            else:
+                self._match(findings, tail + chunk if tail else chunk, [name])
             if kind is None:
                 decoded = decode_text(chunk)
                 if decoded is not None:
@@ -193,8 +201,8 @@ class Classifier:
     # -- buffers, containers, matching ------------------------------------------------
     def _scan_buffer(self, findings: _Findings, data: bytes, chain: list[str], depth: int) -> None:
         findings.members += depth > 0
-        self._match(findings, data, chain)
         kind = sniff_kind(data[:HEAD_BYTES])
+        self._match(findings, _raw_view(data, kind), chain)
         if kind is not None:
             self._extract(findings, kind, io.BytesIO(data), chain, depth + 1)
             return
@@ -211,6 +219,10 @@ class Classifier:
             for member in extract(kind, stream, findings.budget):
                 if member.is_text:
                     self._match(findings, member.data, chain)
+                elif not member.name and sniff_kind(member.data[:HEAD_BYTES]) == "tar":
+                    # A compressed tarball is one thing to people: name its members
+                    # `x.tar.gz!a/b`, not `x.tar.gz!x.tar!a/b`.
+                    self._scan_buffer(findings, member.data, chain, depth)
                 else:
                     child = [*chain, member_name(chain[-1], member.name)]
                     self._scan_buffer(findings, member.data, child, depth)
@@ -265,6 +277,19 @@ class Classifier:
     def _unstable(self, path: str, before: os.stat_result) -> FileResult:
         return FileResult(path, Outcome.UNSTABLE, size=before.st_size,
                           reason="changed while being read", stat=file_stat(before))
+
+
+def _raw_view(data: bytes, kind: str | None) -> bytes:
+    """What of a buffer's raw bytes is worth matching.
+
+    An archive's members are matched one by one after extraction, so its raw bytes (mostly
+    compressed noise, or for tar the members again) are matched only where format
+    signatures look: the start, and the end where a zip's central directory names its
+    members (a PyTorch checkpoint's ``data.pkl``/``version``).
+    """
+    if kind not in _ARCHIVES or len(data) <= 2 * CONTAINER_VIEW:
+        return data
+    return data[:CONTAINER_VIEW] + data[-CONTAINER_VIEW:]
 
 
 def _member(chain: list[str]) -> str:

@@ -9,35 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from dlpd.errors import LimitExceeded
+from dlpd.model import GiB, KiB, Limits, MiB
 
-KiB = 1024
-MiB = 1024 * KiB
-GiB = 1024 * MiB
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Budgets for one top-level file; the config's ``[limits]`` table."""
-
-    # Bytes of one file (or member) read and matched; the rest is not read and the
-    # outcome says so. A 10 GB FASTQ is classified by its header and this prefix.
-    max_scan_bytes: int = 256 * MiB
-    # Files up to this size are read into memory in one go; larger ones are streamed.
-    max_buffer_bytes: int = 32 * MiB
-    max_archive_depth: int = 10
-    max_members: int = 10_000
-    max_total_uncompressed: int = 1 * GiB
-    # Ratio uncompressed/compressed of one member, checked once it is past ratio_floor,
-    # so that a small well-compressing log is no "bomb".
-    max_ratio: int = 250
-    ratio_floor: int = 1 * MiB
-    # Extracted text of one document (docx/pdf/...): more is cut and noted.
-    max_text_bytes: int = 64 * MiB
-    scan_timeout: float = 120.0
-
+__all__ = ["Budget", "GiB", "KiB", "Limits", "MiB"]
 
 class Budget:
     """The running ledger of one top-level file's scan. Not thread-safe: one per file."""
@@ -86,7 +62,9 @@ class Budget:
 
     def check_time(self) -> None:
         if self._clock() > self._deadline:
-            raise LimitExceeded("scan_timeout", f"scan took longer than {self.limits.scan_timeout}s")
+            raise LimitExceeded(
+                "scan_timeout", f"scan took longer than {self.limits.scan_timeout}s"
+            )
 
     def remaining_seconds(self) -> float:
         return max(0.0, self._deadline - self._clock())

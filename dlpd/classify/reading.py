@@ -18,7 +18,9 @@ _BASE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _NOATIME = getattr(os, "O_NOATIME", 0)
 
 
-class NotRegular(Exception):  # noqa: N818 - a signal, caught by the classifier only
+class NotRegular(Exception):
+    # A signal, not an error: caught by the classifier only.
+
     """The path is not a regular file; ``kind`` says what it is."""
 
     def __init__(self, kind: str) -> None:
@@ -26,22 +28,19 @@ class NotRegular(Exception):  # noqa: N818 - a signal, caught by the classifier 
         self.kind = kind
 
 
+_KINDS = (
+    (stat.S_ISREG, "regular file"),
+    (stat.S_ISLNK, "symlink"),
+    (stat.S_ISDIR, "directory"),
+    (stat.S_ISFIFO, "fifo"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISBLK, "block device"),
+    (stat.S_ISCHR, "character device"),
+)
+
+
 def kind_of(mode: int) -> str:
-    if stat.S_ISREG(mode):
-        return "regular file"
-    if stat.S_ISLNK(mode):
-        return "symlink"
-    if stat.S_ISDIR(mode):
-        return "directory"
-    if stat.S_ISFIFO(mode):
-        return "fifo"
-    if stat.S_ISSOCK(mode):
-        return "socket"
-    if stat.S_ISBLK(mode):
-        return "block device"
-    if stat.S_ISCHR(mode):
-        return "character device"
-    return "special file"
+    return next((name for test, name in _KINDS if test(mode)), "special file")
 
 
 def file_stat(st: os.stat_result) -> FileStat:

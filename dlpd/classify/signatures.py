@@ -151,9 +151,9 @@ def compile_rules(
         raise SignatureError(problems)
     rules = yara.compile(filepaths=namespaces)
     digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+    for rule_file in paths:
+        digest.update(rule_file.name.encode())
+        digest.update(rule_file.read_bytes())
     return Ruleset(
         rules=rules,
         metas=metas,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -42,7 +43,8 @@ def _under(root: str) -> ColumnElement[bool]:
     # A range on the unique path index: '/' is 0x2F and '0' is 0x30, so every path under
     # "root/" sorts in ["root/", "root0").
     prefix = root.rstrip("/")
-    return or_(files.c.path == prefix, (files.c.path >= prefix + "/") & (files.c.path < prefix + "0"))
+    inside = (files.c.path >= prefix + "/") & (files.c.path < prefix + "0")
+    return or_(files.c.path == prefix, inside)
 
 
 def load_cache(conn: Connection, roots: Sequence[str]) -> dict[str, CachedFile]:
@@ -76,15 +78,15 @@ def load_detections(conn: Connection, file_ids: Iterable[int]) -> dict[int, tupl
         chunk = ids[start:start + _BATCH]
         rows = conn.execute(select(detections).where(detections.c.file_id.in_(chunk))
                             .order_by(detections.c.id))
-        for row in rows:
-            found.setdefault(row.file_id, []).append(Detection(
-                rule=row.rule,
-                category=row.category,
-                confidence=Confidence.parse(row.confidence),
-                count=row.count,
-                member=row.member,
-                previews=tuple(json.loads(row.previews)),
-                reasons=tuple(json.loads(row.reasons)),
+        for row in rows.mappings():
+            found.setdefault(row["file_id"], []).append(Detection(
+                rule=row["rule"],
+                category=row["category"],
+                confidence=Confidence.parse(row["confidence"]),
+                count=row["count"],
+                member=row["member"],
+                previews=tuple(json.loads(row["previews"])),
+                reasons=tuple(json.loads(row["reasons"])),
             ))
     return {k: tuple(v) for k, v in found.items()}
 
@@ -115,7 +117,7 @@ def save_results(
 ) -> None:
     """Upsert the files and replace their detections, in bulk. Results without a stat key
     (the file could not even be stat'ed) are not stored."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for r in results:
         if r.stat is None:
             continue
@@ -157,7 +159,8 @@ def save_results(
         ids.update({row.path: row.id for row in rows_ids})
     id_list = list(ids.values())
     for start in range(0, len(id_list), _BATCH):
-        conn.execute(delete(detections).where(detections.c.file_id.in_(id_list[start:start + _BATCH])))
+        chunk_ids = id_list[start:start + _BATCH]
+        conn.execute(delete(detections).where(detections.c.file_id.in_(chunk_ids)))
     det_rows = [
         {
             "file_id": ids[path],

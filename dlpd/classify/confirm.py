@@ -1,0 +1,225 @@
+"""Confirm one rule hit: validate its candidates, weigh nearby keywords, redact previews.
+
+Pure: standard library, ``dlpd.model`` and the validator registry only. The caller hands
+in the buffer YARA matched and the hit it produced; nothing here reads files or logs.
+
+Strings whose identifier starts with ``$kw`` are context keywords; every other string is
+a candidate. A rule with keywords only and a validator that has a ``finder`` (the card,
+SSN and My Number rules: digit-only YARA regexes are slow) gets its candidates from the
+finder, run over the buffer only once the rule has fired.
+
+Matched text goes into nothing but ``Detection.previews``, and only through a redactor.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import accumulate, islice
+
+from dlpd.classify.validators import Validator, generic_redact
+from dlpd.model import Detection, RuleHit, StringHit
+
+# Bounds the validator calls (and the finder) on adversarial input: one file full of
+# card-shaped numbers costs at most this many checks per rule.
+MAX_CANDIDATES = 10_000
+MAX_PREVIEWS = 3
+# Slack around a keyword window, so a candidate that starts inside the window is never cut
+# short at its edge (the longest finder match, a grouped 19-digit card, is 23 bytes).
+_WINDOW_MARGIN = 64
+
+
+def is_keyword(identifier: str) -> bool:
+    return identifier.lstrip("$").startswith("kw")
+
+
+@dataclass(frozen=True, slots=True)
+class _Keywords:
+    """Keyword spans sorted by start, with the running maximum of their ends."""
+
+    starts: tuple[int, ...]
+    max_ends: tuple[int, ...]
+
+    @classmethod
+    def of(cls, hits: list[StringHit]) -> _Keywords:
+        spans = sorted((h.offset, h.offset + len(h.data)) for h in hits)
+        return cls(
+            starts=tuple(s for s, _ in spans),
+            max_ends=tuple(accumulate((e for _, e in spans), max)),
+        )
+
+    def is_near(self, start: int, end: int, proximity: int) -> bool:
+        """True when some keyword lies within ``proximity`` bytes of ``[start, end)``."""
+        i = bisect_right(self.starts, end + proximity)
+        if i == 0:
+            return False
+        if self.starts[i - 1] >= start:
+            return True  # a keyword begins inside the candidate or after it, close enough
+        return self.max_ends[i - 1] >= start - proximity
+
+
+def _windows(keywords: list[StringHit], proximity: int, size: int) -> list[tuple[int, int]]:
+    """Merged byte ranges within ``proximity`` of some keyword."""
+    spans = sorted(
+        (max(0, k.offset - proximity - _WINDOW_MARGIN),
+         min(size, k.offset + len(k.data) + proximity + _WINDOW_MARGIN))
+        for k in keywords
+    )  # fmt: skip
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _found(
+    finder: re.Pattern[bytes], buffer: bytes, windows: list[tuple[int, int]] | None
+) -> Iterator[StringHit]:
+    """Finder matches over the whole buffer, or only inside ``windows``.
+
+    Lookbehinds still see the bytes before a window's start, so a digit run is never
+    entered in its middle; a run cut by a window's end starts outside the proximity
+    and is dropped as far from any keyword.
+    """
+    for start, end in windows if windows is not None else [(0, len(buffer))]:
+        for match in finder.finditer(buffer, start, end):
+            yield StringHit(identifier="finder", offset=match.start(), data=match.group())
+
+
+def _lookup(validators: Mapping[str, Validator], name: str | None, rule: str) -> Validator | None:
+    if name is None:
+        return None
+    try:
+        return validators[name]
+    except KeyError:
+        raise KeyError(f"rule {rule} names unknown validator {name!r}") from None
+
+
+@dataclass(slots=True)
+class _Screening:
+    """What became of one rule's candidates: counts for the reasons, previews, offsets."""
+
+    confirmed: int = 0
+    rejected: int = 0
+    unverified: int = 0
+    far: int = 0
+    any_near: bool = False
+    offsets: set[int] = field(default_factory=set)
+    previews: list[str] = field(default_factory=list)
+    kept_end: int = -1
+
+    def keep(self, cand: StringHit, verdict: bool | None, near: bool, preview: str) -> None:
+        self.confirmed += verdict is True
+        self.unverified += verdict is None
+        self.any_near = self.any_near or near
+        # Two strings of one rule matching the same text ("mysql+pymysql://u:p@" also
+        # matches from "pymysql") are one finding: overlapping candidates count once.
+        if cand.offset >= self.kept_end:
+            self.offsets.add(cand.offset)
+            if len(self.previews) < MAX_PREVIEWS and preview not in self.previews:
+                self.previews.append(preview)
+        self.kept_end = max(self.kept_end, cand.offset + len(cand.data))
+
+
+def _screen(
+    candidates: list[StringHit],
+    validator: Validator | None,
+    keywords: _Keywords,
+    proximity: int,
+    require_keyword: bool,
+) -> _Screening:
+    """Validate each candidate and weigh its distance to the keywords."""
+    screening = _Screening()
+    verdicts: dict[bytes, bool | None] = {}
+    redact = validator.redact if validator is not None else generic_redact
+    for cand in sorted(candidates, key=lambda s: (s.offset, -len(s.data))):
+        value = cand.data.decode("utf-8", errors="replace")
+        verdict: bool | None = None
+        if validator is not None:
+            # Repeated values (a CSV column) are validated once.
+            if cand.data not in verdicts:
+                verdicts[cand.data] = validator.validate(value)
+            verdict = verdicts[cand.data]
+            if verdict is False:
+                screening.rejected += 1
+                continue
+        near = keywords.is_near(cand.offset, cand.offset + len(cand.data), proximity)
+        if require_keyword and not near:
+            screening.far += 1
+            continue
+        screening.keep(cand, verdict, near, redact(value))
+    return screening
+
+
+def _marker_detection(hit: RuleHit, member: str | None) -> Detection:
+    """Markers and file formats: the rule firing is the finding."""
+    meta = hit.meta
+    reason = f"{len(hit.strings)} marker matches" if hit.strings else "file structure matched"
+    return Detection(
+        rule=meta.rule,
+        category=meta.category,
+        confidence=meta.confidence,
+        count=max(1, len(hit.strings)),
+        member=member,
+        reasons=(reason,),
+    )
+
+
+def confirm(
+    hit: RuleHit,
+    buffer: bytes,
+    member: str | None,
+    validators: Mapping[str, Validator],
+) -> Detection | None:
+    """A detection for ``hit`` over ``buffer``, or None when no candidate survives."""
+    meta = hit.meta
+    validator = _lookup(validators, meta.validator, meta.rule)
+    keyword_hits = [s for s in hit.strings if is_keyword(s.identifier)]
+    candidates = [s for s in hit.strings if not is_keyword(s.identifier)]
+    reasons: list[str] = []
+
+    finder = validator.finder if validator is not None and not candidates else None
+    if finder is not None:
+        # A candidate without a keyword nearby is dropped anyway: look only near keywords.
+        windows = (
+            _windows(keyword_hits, meta.proximity, len(buffer)) if meta.require_keyword else None
+        )
+        candidates = list(islice(_found(finder, buffer, windows), MAX_CANDIDATES + 1))
+    elif not candidates:
+        return _marker_detection(hit, member)
+
+    if len(candidates) > MAX_CANDIDATES:
+        candidates = sorted(candidates, key=lambda s: s.offset)[:MAX_CANDIDATES]
+        reasons.append(f"candidates capped at {MAX_CANDIDATES}")
+
+    screening = _screen(
+        candidates, validator, _Keywords.of(keyword_hits), meta.proximity, meta.require_keyword
+    )
+    if validator is not None:
+        tally = f"validator {validator.name}: {screening.confirmed} confirmed, "
+        tally += f"{screening.rejected} rejected"
+        if screening.unverified:
+            tally += f", {screening.unverified} unverified"
+        reasons.append(tally)
+    if screening.far:
+        reasons.append(f"{screening.far} without a keyword within {meta.proximity} bytes dropped")
+    if not screening.offsets:
+        return None
+
+    confidence = meta.confidence
+    if screening.any_near and keyword_hits:
+        confidence = confidence.raised()
+        reasons.append(f"keyword within {meta.proximity} bytes")
+    return Detection(
+        rule=meta.rule,
+        category=meta.category,
+        confidence=confidence,
+        count=len(screening.offsets),
+        member=member,
+        previews=tuple(screening.previews),
+        reasons=tuple(reasons),
+    )

@@ -1,0 +1,53 @@
+"""Extraction: members of containers and text of documents, within the scan budget.
+
+``extract(kind, stream, budget)`` is the one entry point; ``kind`` is what the file-type
+sniffer called the stream. What comes out, by name:
+
+- zip, tar: raw members named by their path in the archive (directories, links and
+  devices skipped);
+- gzip, bzip2, xz: one raw member named ``""`` (the caller names it after the file);
+- a zip that is a document: one text member named after the main part
+  (``word/document.xml``, ``xl/workbook.xml``, ``ppt/presentation.xml``, ``content.xml``
+  for ODF), then embedded files (``word/embeddings/...``) as raw members;
+- pdf: one text member named ``"text"``.
+
+Failures: ``ExtractionError`` for unreadable input; problems with single members are
+raised after the last member was yielded; ``LimitExceeded`` when a hard budget runs out,
+after what was found before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import BinaryIO
+
+from dlpd.classify.extract.archive import extract_tar, extract_zip
+from dlpd.classify.extract.base import Extractor, Member
+from dlpd.classify.extract.pdf import extract_pdf
+from dlpd.classify.extract.streams import extract_bzip2, extract_gzip, extract_xz
+from dlpd.classify.extract.text import decode_text
+from dlpd.classify.limits import Budget
+from dlpd.errors import ExtractionError
+
+EXTRACTORS: Mapping[str, Extractor] = MappingProxyType(
+    {
+        "zip": extract_zip,
+        "tar": extract_tar,
+        "gzip": extract_gzip,
+        "bzip2": extract_bzip2,
+        "xz": extract_xz,
+        "pdf": extract_pdf,
+    }
+)
+
+
+def extract(kind: str, stream: BinaryIO, budget: Budget) -> Iterator[Member]:
+    """Members of ``stream`` read as ``kind``; ``ExtractionError`` for a kind we cannot read."""
+    extractor = EXTRACTORS.get(kind)
+    if extractor is None:
+        raise ExtractionError(f"no extractor for {kind!r}")
+    return extractor(stream, budget)
+
+
+__all__ = ["EXTRACTORS", "Extractor", "Member", "decode_text", "extract"]

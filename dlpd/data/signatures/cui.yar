@@ -1,0 +1,49 @@
+/*
+ * Controlled Unclassified Information (US, 32 CFR 2002 / DoDI 5200.48) markings.
+ *
+ * Banners are upper case ("CUI", "CUI//SP-PRVCY", "CONTROLLED//FEDCON"); matching them
+ * case-sensitively keeps "circuit", "biscuit" and "cuisine" out.
+ */
+
+rule cui_banner
+{
+    meta:
+        category = "cui"
+        confidence = "high"
+        description = "CUI banner with a category or limited dissemination control, or the spelled-out banner"
+    strings:
+        $banner = /\bCUI\/\/[A-Z]/
+        $controlled_banner = /(^|\n)[ \t]*CONTROLLED\/\/[A-Z]/
+        $spelled_out = "CONTROLLED UNCLASSIFIED INFORMATION"
+    condition:
+        any of them
+}
+
+rule cui_designation
+{
+    meta:
+        category = "cui"
+        confidence = "medium"
+        proximity = 500
+        description = "Bare CUI banner line or a CUI designation indicator block"
+    strings:
+        $banner_line = /(^|\n)[ \t]*CUI[ \t]*\r?\n/
+        $category = /CUI Categor(y|ies)[ \t]*:/
+        $kw_controlled_by = /Controlled [Bb]y[ \t]*:/
+        $kw_poc = /\bPOC[ \t]*:/
+        $kw_dissemination = /(Limited Dissemination Control|Distribution\/Dissemination Control|Decontrol)/
+    condition:
+        ($banner_line or $category) and (any of ($kw*) or true)
+}
+
+rule cui_mention
+{
+    meta:
+        category = "cui"
+        confidence = "low"
+        description = "The phrase Controlled Unclassified Information in running text"
+    strings:
+        $phrase = "Controlled Unclassified Information" nocase
+    condition:
+        $phrase
+}

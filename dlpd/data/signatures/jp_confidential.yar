@@ -1,0 +1,45 @@
+/*
+ * Japanese confidentiality markings (秘密区分 / 社外秘 stamps). Text arrives as UTF-8,
+ * decoded from Shift_JIS / EUC-JP / UTF-16 files or extracted from Office and PDF.
+ *
+ * 秘 alone is everywhere (秘書 secretary, 秘密保持契約 NDA, 秘訣, 便秘, 神秘), so it only
+ * counts as a stamp: bracketed, after 秘密区分, or alone on its line.
+ * "Confidential" in English is not this category.
+ */
+
+rule jp_confidential_marking
+{
+    meta:
+        category = "jp-confidential"
+        confidence = "high"
+        description = "極秘, 社外秘, 部外秘, 関係者外秘, 厳秘, ㊙, a bracketed 秘 or a 秘密区分 line"
+    strings:
+        $gokuhi = "極秘"
+        $shagaihi = "社外秘"
+        $bugaihi = "部外秘"
+        $kankeishagaihi = "関係者外秘"
+        $genpi = "厳秘"
+        // ㊙ is three bytes, which random data holds once per ~16 MB: it must be followed
+        // by text (a space, a line end, a bracket or a kanji/kana character).
+        $maruhi_symbol = /㊙([\t\n\r ]|　|】|）|\)|[\xE3-\xE9][\x80-\xBF][\x80-\xBF])/
+        $maruhi_kana = "マル秘"
+        $bracketed = /(【|［|\[|\(|（|〔|「|〈|<|＜)秘(】|］|\]|\)|）|〕|」|〉|>|＞)/
+        $kubun = /秘密区分([ \t:]|：|　){0,4}(極秘|秘|社外秘|部外秘)/
+    condition:
+        any of them
+}
+
+rule jp_confidential_handling
+{
+    meta:
+        category = "jp-confidential"
+        confidence = "medium"
+        description = "取扱注意 and internal-only stamps, or 秘 alone on a line"
+    strings:
+        $toriatsukai = /取(り)?扱(い)?(厳重)?注意/
+        $shanai_kagiri = /社内(限り|限定|専用)/
+        $gaibuhi = "外部秘"
+        $hi_line = /(^|\n)([ \t]|　){0,8}秘([ \t]|　){0,8}\r?\n/
+    condition:
+        any of them
+}
