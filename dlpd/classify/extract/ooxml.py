@@ -9,7 +9,6 @@ files (``*/embeddings/*``: an xlsx inside a docx) as raw members.
 
 from __future__ import annotations
 
-import re
 import zipfile
 from collections.abc import Iterator, Sequence
 from types import MappingProxyType
@@ -21,7 +20,8 @@ from dlpd.classify.extract.package import (
     PropertiesHandler,
     attribute,
 )
-from dlpd.classify.extract.xmltext import Grammar, TextBuilder, TextFull, qnames, small_int
+from dlpd.classify.extract.sheets import SheetText
+from dlpd.classify.extract.xmltext import Grammar, TextBuilder, qnames
 from dlpd.classify.limits import Budget
 
 # Transitional and Strict (ISO 29500) namespaces of each vocabulary.
@@ -168,7 +168,7 @@ def _excel(pkg: Package, main: str) -> None:
     strings = shared.lines
     for name, part in _sheets(pkg, main, rels):
         pkg.text.add(name)
-        pkg.read_text(part, lambda left: SheetHandler(strings, left))
+        pkg.read_text(part, lambda left: SheetText(strings, left))
     pkg.read_lines(pkg.matching(r"xl/comments\d*\.xml"), XL_COMMENTS)
     pkg.read_lines(pkg.matching(r"xl/drawings/drawing\d+\.xml"), DRAWING)
     pkg.read_lines(pkg.matching(SMARTART.format("xl")), DRAWING)
@@ -210,103 +210,3 @@ def _sheets(pkg: Package, main: str, rels: dict[str, tuple[str, str]]) -> list[t
     listed = {part for _, part in sheets}
     sheets += [("", p) for p in pkg.matching(r"xl/worksheets/[^/]+\.xml") if p not in listed]
     return sheets
-
-
-_HEADER_FOOTER_CODE = re.compile(r'&(?:"[^"]*"|K[0-9A-Fa-f]{6}|\d+|[^&])')
-
-
-_ROW, _CELL, _VALUE, _SKIP, _HEADER_FOOTER = range(5)
-
-
-class SheetHandler:
-    """Rows of one worksheet: cells tab-separated, values as written (``<v>``), shared
-    and inline strings resolved; header/footer text (markings) with its codes removed.
-
-    The hottest handler (five events per cell), hence the single dict dispatch.
-    """
-
-    _CODES = (
-        dict.fromkeys(qnames(X, "row"), _ROW)
-        | dict.fromkeys(qnames(X, "c"), _CELL)
-        | dict.fromkeys(qnames(X, "v", "t"), _VALUE)  # <t> occurs in inline strings only
-        | dict.fromkeys(qnames(X, "rPh", "f"), _SKIP)
-        | dict.fromkeys(
-            qnames(X, *(f"{p}{h}" for p in ("odd", "even", "first") for h in ("Header", "Footer"))),
-            _HEADER_FOOTER,
-        )
-    )
-
-    def __init__(self, shared: list[str], max_chars: int) -> None:
-        self._shared = shared
-        self._left = max_chars
-        self._cells: list[str] | None = None
-        self._type: str | None = None
-        self._value: list[str] = []
-        self._in_value = 0
-        self._skipping = 0
-        self.lines: list[str] = []
-
-    def start(self, tag: str, attrs: dict[str, str]) -> None:
-        if self._skipping:
-            self._skipping += 1
-            return
-        code = self._CODES.get(tag)
-        if code == _CELL:
-            self._type = attrs.get("t")
-            self._value = []
-        elif code == _VALUE:
-            self._in_value += 1
-        elif code == _HEADER_FOOTER:
-            self._value = []
-            self._in_value += 1
-        elif code == _ROW:
-            self._cells = []
-        elif code == _SKIP:
-            self._skipping = 1
-
-    def end(self, tag: str) -> None:
-        if self._skipping:
-            self._skipping -= 1
-            return
-        code = self._CODES.get(tag)
-        if code == _VALUE:
-            self._in_value -= 1
-        elif code == _CELL:
-            self._end_cell()
-        elif code == _ROW:
-            cells, self._cells = self._cells or [], None
-            while cells and not cells[-1]:
-                cells.pop()
-            self._emit("\t".join(cells))
-        elif code == _HEADER_FOOTER:
-            self._in_value -= 1
-            text = _HEADER_FOOTER_CODE.sub(
-                lambda m: "&" if m[0] == "&&" else " ", "".join(self._value)
-            )
-            self._value = []
-            self._emit(" ".join(text.split()))
-
-    def data(self, text: str) -> None:
-        if self._in_value:
-            self._value.append(text)
-
-    def finish(self) -> None:
-        self._skipping = 0
-        if self._cells is not None:
-            self._emit("\t".join(self._cells).rstrip("\t"))
-            self._cells = None
-
-    def _end_cell(self) -> None:
-        value = "".join(self._value)
-        if self._type == "s":
-            index = small_int(value, default=-1, huge=-1)
-            value = self._shared[index] if 0 <= index < len(self._shared) else ""
-        if self._cells is not None:
-            self._cells.append(value)
-            self._left -= len(value) + 1
-            if self._left < 0:
-                raise TextFull
-
-    def _emit(self, line: str) -> None:
-        if line:
-            self.lines.append(line)

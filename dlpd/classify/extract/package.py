@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from dlpd.classify.extract import xmltext
 from dlpd.classify.extract.base import Member
@@ -25,6 +25,16 @@ from dlpd.errors import LimitExceeded
 class LinesHandler(xmltext.Handler, Protocol):
     @property
     def lines(self) -> list[str]: ...
+
+
+@runtime_checkable
+class ChunkParser(Protocol):
+    """A part reader that needs no XML events (``sheets.SheetText``): fed raw chunks."""
+
+    @property
+    def lines(self) -> list[str]: ...
+
+    def run(self, chunks: Iterable[bytes]) -> xmltext.Parsed: ...
 
 
 class Package:
@@ -47,7 +57,7 @@ class Package:
         regex = re.compile(pattern)
         return sorted((n for n in self.names if regex.fullmatch(n)), key=natural_key)
 
-    def parse(self, name: str, handler: xmltext.Handler) -> bool:
+    def parse(self, name: str, handler: xmltext.Handler | ChunkParser) -> bool:
         """Feed part ``name`` to ``handler``; True if the handler's text budget ran out.
 
         A hard limit (too many members, a bomb-like ratio, the time) stops this part and
@@ -58,9 +68,13 @@ class Package:
         reader = PartReader(self.archive, self.archive.getinfo(name), self.budget)
         try:
             self.budget.charge_member()
-            parsed = xmltext.run(reader.chunks(), handler)
+            if isinstance(handler, ChunkParser):
+                parsed = handler.run(reader.chunks())
+            else:
+                parsed = xmltext.run(reader.chunks(), handler)
         except LimitExceeded as exc:
-            handler.finish()
+            if not isinstance(handler, ChunkParser):
+                handler.finish()
             self.stopped = exc
             return False
         if reader.problem is not None:
@@ -72,7 +86,10 @@ class Package:
         return parsed.cut
 
     def read_text(
-        self, name: str, make: Callable[[int], LinesHandler], seen: set[str] | None = None
+        self,
+        name: str,
+        make: Callable[[int], LinesHandler | ChunkParser],
+        seen: set[str] | None = None,
     ) -> None:
         """Add the lines ``make(chars_left)`` finds in part ``name`` to the text; with
         ``seen``, only lines not in it (and add them to it)."""

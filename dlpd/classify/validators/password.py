@@ -146,7 +146,8 @@ def _unquoted_value(rest: str) -> str | None:
 
 
 def _assignment_value(value: str) -> str | None:
-    match = _ASSIGN.match(value.lstrip())
+    # A quoted key ("password": ...) arrives with or without its opening quote.
+    match = _ASSIGN.match(value.lstrip().lstrip("\"'`"))
     if match is None or not _is_password_key(match.group("key")):
         return None
     rest = match.group("rest")
