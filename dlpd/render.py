@@ -5,7 +5,9 @@ Library code returns values; this module and the CLI are the only ones that writ
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import IO
@@ -19,7 +21,12 @@ from dlpd.scan.runner import ScanSummary
 
 def result_json(result: FileResult) -> dict[str, object]:
     data = result.to_json()
-    data["path"] = display_path(result.path)
+    shown = display_path(result.path)
+    data["path"] = shown
+    if shown != result.path:
+        # The name is not UTF-8: `path` shows its bytes as \xNN, and `path_b64` holds the
+        # exact bytes so that tools can still open the file.
+        data["path_b64"] = base64.b64encode(os.fsencode(result.path)).decode("ascii")
     return data
 
 

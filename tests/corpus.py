@@ -429,6 +429,21 @@ def _deploy_sh(ctx: Context) -> bytes:
                  "gh release upload v1.2.0 dist/*.tar.gz\n")
 
 
+@fixture("code/bundle.min.js", "credential")
+def _minified_js(ctx: Context) -> bytes:
+    """A 1.5 MB minified bundle with a GitHub token in its last line."""
+    letters = "bdfghklmnpqrtvwxz"
+    parts = []
+    size = 0
+    while size < 1_500_000:
+        name = "".join(ctx.rng.choice(letters) for _ in range(6))
+        part = f"function {name}(b,d){{return b*{ctx.rng.randint(2, 99)}+d.{name[:3]}}};"
+        parts.append(part)
+        size += len(part)
+    token = _github_token(ctx)
+    return _utf8("".join(parts) + f'\nconst gh="{token}";fetch(u,{{headers:{{a:gh}}}});\n')
+
+
 @fixture("config/.env", "credential")
 def _dotenv(ctx: Context) -> bytes:
     """An AWS access key id with its secret access key."""
@@ -527,6 +542,24 @@ def _docx(ctx: Context) -> bytes:
          ["4111 11", "11 1111 1111"], ["Approved by the lab manager."]],
         header=["社外秘"],
     )
+
+
+@fixture("office/card_table.docx", "credit-card")
+def _docx_table(ctx: Context) -> bytes:
+    """docx: the keyword in a table header cell, the numbers in the cells below."""
+    return fmt.docx_bytes(
+        [["Corporate cards issued in March"]],
+        table=[["Holder", "Card number", "Limit"]]
+        + [[f"staff{i}", fmt.grouped(_card(ctx, "4", 16), (4, 4, 4, 4)), "5000"]
+           for i in range(3)],
+    )
+
+
+@fixture("office/parts_reordered.docx", "jp-confidential")
+def _docx_reordered(ctx: Context) -> bytes:
+    """docx whose [Content_Types].xml is the last zip entry, as some generators write it
+    (Word and LibreOffice open it), so type detection cannot rely on the first entry."""
+    return fmt.docx_bytes([["関係者外秘"], ["試作ラインの立ち上げ計画"]], content_types_last=True)
 
 
 @fixture("office/payroll.xlsx", "us-ssn", "jp-my-number")
@@ -878,6 +911,12 @@ def _neg_policy_keywords(ctx: Context) -> bytes:
         "by email. Visa, Mastercard and JCB statements go to the finance office.\n"
         "個人番号（マイナンバー）やクレジットカード番号をメールで送らないでください。\n"
     )
+
+
+@fixture("neg/empty.zip")
+def _neg_empty_zip(ctx: Context) -> bytes:
+    """A valid zip with no members."""
+    return fmt.zip_bytes([])
 
 
 @fixture("neg/checksums.sha256")

@@ -396,10 +396,30 @@ def _runs(runs: Sequence[str], prefix: str) -> str:
     )
 
 
-def docx_bytes(paragraphs: Sequence[Sequence[str]], header: Sequence[str] = ()) -> bytes:
+def docx_bytes(
+    paragraphs: Sequence[Sequence[str]],
+    header: Sequence[str] = (),
+    *,
+    table: Sequence[Sequence[str]] = (),
+    content_types_last: bool = False,
+) -> bytes:
     """A Word document; each paragraph is a list of run texts (a run boundary may split
-    a word or a number, as Word does after an edit). ``header`` goes into a header part."""
+    a word or a number, as Word does after an edit). ``header`` goes into a header part,
+    ``table`` (rows of cell texts) after the paragraphs. ``content_types_last`` writes the
+    package parts in reverse order, as some generators do (Word still opens it)."""
     body = "".join(f"<w:p>{_runs(p, 'w')}</w:p>" for p in paragraphs)
+    if table:
+        width = max(len(r) for r in table)
+        grid = '<w:gridCol w:w="3000"/>' * width
+        rows = "".join(
+            "<w:tr>" + "".join(
+                f'<w:tc><w:tcPr><w:tcW w:w="3000" w:type="dxa"/></w:tcPr>'
+                f"<w:p>{_runs([cell], 'w')}</w:p></w:tc>" for cell in row
+            ) + "</w:tr>"
+            for row in table
+        )
+        body += (f'<w:tbl><w:tblPr><w:tblW w:w="0" w:type="auto"/></w:tblPr>'
+                 f"<w:tblGrid>{grid}</w:tblGrid>{rows}</w:tbl><w:p/>")
     sect = '<w:headerReference w:type="default" r:id="rId1"/>' if header else ""
     document = (
         f'{_XML}<w:document xmlns:w="{_W}" xmlns:r="{_R}"><w:body>{body}'
@@ -419,7 +439,7 @@ def docx_bytes(paragraphs: Sequence[Sequence[str]], header: Sequence[str] = ()) 
             ("word/header1.xml", hdr.encode()),
         ]
     entries[0] = ("[Content_Types].xml", _content_types(overrides))
-    return zip_bytes(entries)
+    return zip_bytes(reversed(entries) if content_types_last else entries)
 
 
 def _column(i: int) -> str:
@@ -1004,9 +1024,69 @@ def zip_bomb(uncompressed: int = 64 * 1024 * 1024) -> bytes:
     return buf.getvalue()
 
 
-def _local_header(name: bytes, method: int, crc: int, csize: int, usize: int) -> bytes:
-    return struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0x1823, 0x5822,
+def _local_header(
+    name: bytes, method: int, crc: int, csize: int, usize: int, flags: int = 0
+) -> bytes:
+    return struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, flags, method, 0x1823, 0x5822,
                        crc, csize, usize, len(name), 0) + name
+
+
+def _central_entry(
+    name: bytes, method: int, crc: int, csize: int, usize: int, offset: int, flags: int = 0
+) -> bytes:
+    return struct.pack(
+        "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, flags, method, 0x1823, 0x5822, crc, csize,
+        usize, len(name), 0, 0, 0, 0, 0o644 << 16, offset,
+    ) + name
+
+
+def _eocd(entries: int, cd_size: int, cd_offset: int) -> bytes:
+    return struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, entries, entries, cd_size, cd_offset, 0)
+
+
+_CRC_TABLE = [0] * 256
+for _i in range(256):
+    _c = _i
+    for _ in range(8):
+        _c = (_c >> 1) ^ 0xEDB88320 if _c & 1 else _c >> 1
+    _CRC_TABLE[_i] = _c
+
+
+class _ZipCrypto:
+    """Traditional PKWARE encryption (APPNOTE 6.1), the cipher of ``zip -e``."""
+
+    def __init__(self, password: bytes) -> None:
+        self.keys = [0x12345678, 0x23456789, 0x34567890]
+        for byte in password:
+            self._update(byte)
+
+    def _update(self, byte: int) -> None:
+        k0, k1, k2 = self.keys
+        k0 = (k0 >> 8) ^ _CRC_TABLE[(k0 ^ byte) & 0xFF]
+        k1 = ((k1 + (k0 & 0xFF)) * 134775813 + 1) & 0xFFFFFFFF
+        k2 = (k2 >> 8) ^ _CRC_TABLE[(k2 ^ (k1 >> 24)) & 0xFF]
+        self.keys = [k0, k1, k2]
+
+    def encrypt(self, data: bytes) -> bytes:
+        out = bytearray()
+        for byte in data:
+            temp = (self.keys[2] | 2) & 0xFFFF
+            out.append(byte ^ (((temp * (temp ^ 1)) >> 8) & 0xFF))
+            self._update(byte)
+        return bytes(out)
+
+
+def encrypted_zip(name: str, data: bytes, password: bytes, rng: random.Random) -> bytes:
+    """One deflated member under traditional zip encryption (``zip -e``)."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    deflated = comp.compress(data) + comp.flush()
+    crc = zlib.crc32(data)
+    header = rng.randbytes(11) + bytes([crc >> 24])
+    payload = _ZipCrypto(password).encrypt(header + deflated)
+    raw_name = name.encode()
+    local = _local_header(raw_name, 8, crc, len(payload), len(data), flags=1) + payload
+    central = _central_entry(raw_name, 8, crc, len(payload), len(data), 0, flags=1)
+    return local + central + _eocd(1, len(central), len(local))
 
 
 def overlapping_zip(levels: int = 4) -> bytes:
@@ -1031,15 +1111,11 @@ def overlapping_zip(levels: int = 4) -> bytes:
     for name, *_ in records:
         offsets.append(at)
         at += 30 + len(name)
-    central = bytearray()
-    for (name, method, crc, csize, usize), offset in zip(records, offsets, strict=True):
-        central += struct.pack(
-            "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0x1823, 0x5822, crc, csize,
-            usize, len(name), 0, 0, 0, 0, 0o644 << 16, offset,
-        ) + name
-    eocd = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(records), len(records),
-                       len(central), len(tail), 0)
-    return tail + bytes(central) + eocd
+    central = b"".join(
+        _central_entry(name, method, crc, csize, usize, offset)
+        for (name, method, crc, csize, usize), offset in zip(records, offsets, strict=True)
+    )
+    return tail + central + _eocd(len(records), len(central), len(tail))
 
 
 def nested_zip(depth: int, leaf_name: str, leaf: bytes) -> bytes:

@@ -31,7 +31,7 @@ from dlpd.classify.signatures import Ruleset
 from dlpd.classify.sniff import sniff_kind
 from dlpd.classify.validators import Validator
 from dlpd.errors import ExtractionError, LimitExceeded
-from dlpd.model import Confidence, Detection, FileResult, Outcome
+from dlpd.model import Confidence, Detection, FileResult, Outcome, RuleHit, RuleMeta
 
 # Bytes carried from one chunk into the next when a big file is matched in pieces, so that
 # a marking or key straddling the cut is still seen whole.
@@ -110,6 +110,14 @@ class Classifier:
         self._limits = limits
         self._min_confidence = min_confidence
         self._labels_for = labels_for
+        # Keyword-gated rules whose validator can find its own candidates.
+        self._sweep: tuple[RuleMeta, ...] = ()
+        if min_confidence is Confidence.LOW:
+            self._sweep = tuple(
+                meta for meta in ruleset.metas.values()
+                if meta.validator is not None and not meta.require_keyword
+                and validators[meta.validator].finder is not None
+            )
 
     # -- entry points ----------------------------------------------------------------
     def classify(self, path: str, lst: os.stat_result | None = None) -> FileResult:
@@ -245,6 +253,22 @@ class Classifier:
             found = confirm(hit, data, member, self._validators)
             if found is not None and found.confidence >= self._min_confidence:
                 findings.add(found)
+        if self._sweep:
+            self._sweep_without_keywords(findings, data, member, {h.meta.rule for h in hits})
+
+    def _sweep_without_keywords(
+        self, findings: _Findings, data: bytes, member: str | None, fired: set[str]
+    ) -> None:
+        """At ``min_confidence = "low"``, look for validated numbers (cards, IBANs, SSNs)
+        even where no keyword made their rule fire: such finds are low confidence, and the
+        search costs a Python regex pass over every buffer, so it is opt-in."""
+        for meta in self._sweep:
+            if meta.rule in fired:
+                continue
+            found = confirm(RuleHit(meta, ()), data, member, self._validators)
+            if found is not None:
+                findings.add(replace(found, confidence=Confidence.LOW,
+                                     reasons=(*found.reasons, "no keyword in the text")))
 
     # -- results ---------------------------------------------------------------------
     def _result(

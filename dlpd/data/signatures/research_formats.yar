@@ -160,8 +160,9 @@ rule ml_model_onnx
         confidence = "medium"
         description = "ONNX ModelProto: ir_version varint, then producer_name or graph"
     condition:
-        // Field 1 (ir_version, tag 0x08) is written first, with a small version (3..12).
-        filesize > 32 and uint8(0) == 0x08 and uint8(1) >= 3 and uint8(1) <= 12 and
+        // Field 1 (ir_version, tag 0x08) is written first; onnx 1.23 writes IR version 14.
+        // Versions up to 63 leave room to grow and stay a one-byte varint.
+        filesize > 32 and uint8(0) == 0x08 and uint8(1) >= 3 and uint8(1) < 0x40 and
         (
             // producer_name (tag 0x12): a short name, then another ModelProto field tag:
             // producer_version 0x1A, domain 0x22, model_version 0x28, doc_string 0x32,
