@@ -13,7 +13,6 @@ from typing import NoReturn
 
 import click
 import structlog
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
 from dlpd import __version__
@@ -146,6 +145,15 @@ def _scan_with_progress(
     options: ScanOptions,
     on_result: Callable[[FileResult], None],
 ) -> ScanSummary:
+    # Only a terminal gets (and loads) rich's progress bar.
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(SpinnerColumn(), TextColumn("[bold]scanning"), BarColumn(bar_width=None),
                   TextColumn("{task.completed} files, {task.fields[found]} with findings"),
                   TimeElapsedColumn(), transient=True) as progress:

@@ -12,9 +12,6 @@ import sys
 from collections.abc import Sequence
 from typing import IO
 
-from rich.console import Console
-from rich.table import Table
-
 from dlpd.model import FileResult, display_path
 from dlpd.scan.runner import ScanSummary
 
@@ -72,6 +69,10 @@ def render_table(
     results: Sequence[FileResult], summary: ScanSummary, out: IO[str] | None = None
 ) -> None:
     """Files with findings or problems, then the summary line; plain when not a terminal."""
+    # rich costs ~25 ms to import: machine formats never load it.
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
     out = out or sys.stdout
     console = Console(file=out, highlight=False, soft_wrap=not out.isatty())
     notable = [r for r in results if r.detections or r.outcome.value in ("error", "limit_exceeded")]

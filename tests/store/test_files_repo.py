@@ -88,3 +88,14 @@ def test_prefix_query_does_not_leak_siblings(tmp_path: Path) -> None:
         assert set(repo.load_cache(conn, ["/d/"])) == {"/d/a", "/d/sub/c"}
         assert repo.delete_paths(conn, ["/d/a"]) == 1
         assert set(repo.load_cache(conn, ["/d"])) == {"/d/sub/c"}
+
+
+def test_head_revision_constant_is_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from dlpd.store import db
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == db.HEAD_REVISION

@@ -24,11 +24,18 @@ from typing import BinaryIO
 
 from dlpd.classify.extract.archive import extract_tar, extract_zip
 from dlpd.classify.extract.base import Extractor, Member
-from dlpd.classify.extract.pdf import extract_pdf
 from dlpd.classify.extract.streams import extract_bzip2, extract_gzip, extract_xz
 from dlpd.classify.extract.text import decode_text
 from dlpd.classify.limits import Budget
 from dlpd.errors import ExtractionError
+
+
+def _extract_pdf(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
+    # pypdf takes ~35 ms to import: only scans that meet a PDF pay for it.
+    from dlpd.classify.extract.pdf import extract_pdf  # noqa: PLC0415
+
+    return extract_pdf(stream, budget)
+
 
 EXTRACTORS: Mapping[str, Extractor] = MappingProxyType(
     {
@@ -37,7 +44,7 @@ EXTRACTORS: Mapping[str, Extractor] = MappingProxyType(
         "gzip": extract_gzip,
         "bzip2": extract_bzip2,
         "xz": extract_xz,
-        "pdf": extract_pdf,
+        "pdf": _extract_pdf,
     }
 )
 
