@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -23,6 +24,11 @@ from dlpd.scan.walk import Entry, walk
 from dlpd.store import files as repo
 
 _WRITE_BATCH = 500
+_BATCH_FILES = 32
+_BATCH_BYTES = 4 * 1024 * 1024
+
+# (path, lstat if known, attempt): attempt 1 is the re-read of a file that was changing.
+_Job = tuple[str, os.stat_result | None, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +113,61 @@ class _Writer:
         self._pending.clear()
 
 
+class _Pipeline:
+    """Feeds files to the thread pool in batches and hands results back in walk order."""
+
+    def __init__(self, classifier: Classifier, pool: ThreadPoolExecutor, jobs: int,
+                 emit: Callable[[FileResult], None]) -> None:
+        self._classifier = classifier
+        self._pool = pool
+        self._jobs = jobs
+        self._emit = emit
+        # Futures in submission order: results come out in walk order, and waiting on the
+        # oldest is all the bookkeeping there is.
+        self._in_flight: deque[Future[list[tuple[FileResult, int]]]] = deque()
+        self._retry: list[_Job] = []
+        self._batch: list[_Job] = []
+        self._batch_bytes = 0
+
+    def add(self, path: str, lst: os.stat_result) -> None:
+        # Small files travel in batches: one future per file cost more than a 1 KB scan.
+        self._batch.append((path, lst, 0))
+        self._batch_bytes += lst.st_size
+        if len(self._batch) >= _BATCH_FILES or self._batch_bytes >= _BATCH_BYTES:
+            self._submit(self._batch)
+            self._batch, self._batch_bytes = [], 0
+
+    def finish(self) -> None:
+        if self._batch:
+            self._submit(self._batch)
+        self._drain()
+        if self._retry:
+            retry, self._retry = self._retry, []
+            self._submit(retry)
+            self._drain()
+
+    def _classify(self, batch: list[_Job]) -> list[tuple[FileResult, int]]:
+        return [(self._classifier.classify(path, lst), attempt) for path, lst, attempt in batch]
+
+    def _submit(self, batch: list[_Job]) -> None:
+        self._in_flight.append(self._pool.submit(self._classify, batch))
+        self._collect(block=len(self._in_flight) >= 2 * self._jobs)
+
+    def _drain(self) -> None:
+        while self._in_flight:
+            self._collect(block=True)
+
+    def _collect(self, block: bool) -> None:
+        while self._in_flight and (block or self._in_flight[0].done()):
+            for result, attempt in self._in_flight.popleft().result():
+                if result.outcome is Outcome.UNSTABLE and attempt == 0:
+                    # Being written right now: look again once, after the others.
+                    self._retry.append((result.path, None, 1))
+                    continue
+                self._emit(result)
+            block = False
+
+
 def run_scan(
     roots: Sequence[str],
     classifier: Classifier,
@@ -132,41 +193,20 @@ def run_scan(
         writer.add(result)
         on_result(result)
 
-    with ThreadPoolExecutor(max_workers=max(1, options.jobs),
-                            thread_name_prefix="dlpd-scan") as pool:
-        in_flight: dict[Future[FileResult], int] = {}
-        cap = max(1, options.jobs) * 4
-
-        def drain(block: bool) -> None:
-            if not in_flight:
-                return
-            done, _ = wait(list(in_flight), timeout=None if block else 0,
-                           return_when=FIRST_COMPLETED)
-            for fut in done:
-                attempt = in_flight.pop(fut)
-                result = fut.result()
-                if result.outcome is Outcome.UNSTABLE and attempt == 0:
-                    # Being written right now: look again once, after the others.
-                    in_flight[pool.submit(classifier.classify, result.path)] = 1
-                    continue
-                emit(result)
-
+    jobs = max(1, options.jobs)
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="dlpd-scan") as pool:
+        pipeline = _Pipeline(classifier, pool, jobs, emit)
         for entry in _entries(roots, pathfilter):
             if entry.lstat is None:
                 emit(_walk_error(entry))
                 continue
-            key = display_path(entry.path)
-            cached = cache.pop(key, None)
+            cached = cache.pop(display_path(entry.path), None)
             if options.use_cache and cached is not None and cached.is_fresh(
                     file_stat(entry.lstat), version):
                 emit(repo.cached_result(entry.path, cached, cached_dets.get(cached.id, ())))
                 continue
-            in_flight[pool.submit(classifier.classify, entry.path, entry.lstat)] = 0
-            while len(in_flight) >= cap:
-                drain(block=True)
-            drain(block=False)
-        while in_flight:
-            drain(block=True)
+            pipeline.add(entry.path, entry.lstat)
+        pipeline.finish()
     writer.flush()
     summary.finished = time.time()
     with engine.begin() as conn:
