@@ -75,16 +75,33 @@ def _configure_logging(level: str) -> None:
     )
 
 
+def main() -> None:
+    """The console entry point: the CLI, with nothing escaping as a traceback."""
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        # `dlpd scan --format jsonl | head`: the reader left; that is not an error of ours.
+        sys.stderr.close()
+        sys.exit(EXIT_CLEAN)
+    except Exception as exc:
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} "
+              "(run with --log-level debug for the traceback)")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dlpd")
 @click.option("--log-level", default="warning",
               type=click.Choice(["debug", "info", "warning", "error"]), show_default=True)
-def main(log_level: str) -> None:
+def cli(log_level: str) -> None:
     """dlpd: find controlled and personal data in research data trees."""
     _configure_logging(log_level)
 
 
-@main.command()
+@cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @config_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table",
@@ -169,7 +186,7 @@ def _scan_with_progress(
         return run_scan(roots, classifier, engine, pathfilter, options, tick)
 
 
-@main.command("check-config")
+@cli.command("check-config")
 @config_option
 def check_config(config_path: Path | None) -> None:
     """Validate a config file (and the rules it names) without scanning."""
@@ -184,7 +201,7 @@ def check_config(config_path: Path | None) -> None:
     click.echo(f"  minimum confidence: {settings.scan.min_confidence}")
 
 
-@main.group()
+@cli.group()
 def rules() -> None:
     """Check and try the signatures."""
 

@@ -158,3 +158,25 @@ def test_bad_meta_category_is_a_rules_problem(tmp_path: Path) -> None:
     cfg.write_text(f'[signatures]\ndirs = ["{rules}"]\n')
     proc = dlpd("check-config", "--config", str(cfg))
     assert proc.returncode == 2 and "gossip" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unusable_database_is_a_clean_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the state directory should be\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[database]\nurl = "sqlite:///{blocker}/dlpd.db"\n')
+    proc = dlpd("scan", str(tmp_path), "--config", str(cfg))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("dlpd: error:") and "Traceback" not in proc.stderr
+
+
+def test_closed_pipe_is_not_an_error(tmp_path: Path, cfg: Path) -> None:
+    root = tmp_path / "tree"
+    root.mkdir()
+    for i in range(300):
+        (root / f"f{i:03}.txt").write_text("CUI//SP-PRVCY\n")
+    proc = subprocess.run(
+        f"{sys.executable} -m dlpd scan {root} --config {cfg} --format jsonl | head -1",
+        shell=True, capture_output=True, text=True, timeout=120, check=False)
+    assert len(proc.stdout.splitlines()) == 1
+    assert "Traceback" not in proc.stderr, proc.stderr

@@ -22,6 +22,7 @@ from dlpd.model import FileResult, Outcome, display_path
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.walk import Entry, walk
 from dlpd.store import files as repo
+from dlpd.store.db import transaction
 
 _WRITE_BATCH = 500
 _BATCH_FILES = 32
@@ -107,7 +108,7 @@ class _Writer:
     def flush(self) -> None:
         if not self._pending:
             return
-        with self._engine.begin() as conn:
+        with transaction(self._engine) as conn:
             repo.save_results(conn, self._pending, rules_version=self._rules_version,
                               scan_started_ns=self._started_ns, now=time.time())
         self._pending.clear()
@@ -181,7 +182,7 @@ def run_scan(
     summary = ScanSummary()
     version = classifier.ruleset.version
     started_ns = time.time_ns()
-    with engine.begin() as conn:
+    with transaction(engine) as conn:
         cache = repo.load_cache(conn, roots)
         scan_id = repo.start_scan(conn, roots, version, summary.started)
         cached_dets = repo.load_detections(
@@ -209,7 +210,7 @@ def run_scan(
         pipeline.finish()
     writer.flush()
     summary.finished = time.time()
-    with engine.begin() as conn:
+    with transaction(engine) as conn:
         # What the store knew under these roots and the walk did not meet is gone.
         summary.forgotten = repo.delete_paths(conn, list(cache))
         repo.finish_scan(conn, scan_id, now=summary.finished, files_seen=summary.files,
