@@ -27,6 +27,8 @@ MIN_PRECISION = MIN_RECALL = 0.95
 
 
 class Golden:
+    state: Path
+
     def __init__(self, built: corpus.Corpus, run: Any) -> None:
         self.built = built
         self.run = run
@@ -56,7 +58,9 @@ def _scan_corpus(tmp: Path, dlpd_config: Any, scan_jsonl: Any, *args: str) -> tu
 def golden(tmp_path_factory: pytest.TempPathFactory, dlpd_config: Any, scan_jsonl: Any) -> Golden:
     tmp = tmp_path_factory.mktemp("golden").resolve()
     built, run = _scan_corpus(tmp, dlpd_config, scan_jsonl)
-    return Golden(built, run)
+    golden = Golden(built, run)
+    golden.state = tmp  # the config's directory: dlpd.db and its WAL live there
+    return golden
 
 
 def test_scan_finishes_and_exits_1(golden: Golden) -> None:
@@ -151,6 +155,22 @@ def test_no_matched_text_in_output(golden: Golden) -> None:
     """Previews are redacted: no card number, SSN, token or key line appears verbatim."""
     leaked = sorted(s for s in golden.built.secrets if s in golden.run.stdout)
     assert not leaked, f"matched text in dlpd's output: {leaked}"
+
+
+def test_no_matched_text_in_the_store_or_logs(
+    golden: Golden, dlpd_config: Any, run_dlpd: Any, tmp_path: Path
+) -> None:
+    """The database files, byte for byte (free pages and WAL included), and a debug-level
+    log of a whole scan hold no card number, SSN, token or key line."""
+    stored = b"".join(p.read_bytes() for p in golden.state.glob("dlpd.db*"))
+    assert stored, "no database files next to the config"
+    leaked = sorted(s for s in golden.built.secrets if s.encode("utf-8") in stored)
+    assert not leaked, f"matched text in the store: {leaked}"
+    debug = run_dlpd("--log-level", "debug", "scan", golden.root, "--no-cache", "--format",
+                     "jsonl", "--config", dlpd_config(tmp_path))
+    assert debug.stderr.count("\n") >= len(EXPECTED), "expected a log line per file"
+    leaked = sorted(s for s in golden.built.secrets if s in debug.stderr)
+    assert not leaked, f"matched text in the log: {leaked}"
 
 
 def test_nested_member_path(golden: Golden) -> None:
