@@ -141,13 +141,6 @@ class Classifier:
         finally:
             os.close(fd)
 
-    def classify_bytes(self, name: str, data: bytes) -> FileResult:
-        """Classify an in-memory buffer as if it were a file called ``name`` (rules test)."""
-        findings = _Findings(Budget(self._limits))
-        self._scan_buffer(findings, data, [os.path.basename(name)], depth=0)
-        return self._result(name, findings, len(data), hashlib.sha256(data).hexdigest(),
-                            self._typer.mime(data[:HEAD_BYTES]), None, len(data))
-
     # -- one open file ---------------------------------------------------------------
     def _classify_open(self, path: str, fd: int, before: os.stat_result) -> FileResult:
         findings = _Findings(Budget(self._limits))
