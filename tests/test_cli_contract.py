@@ -180,3 +180,12 @@ def test_closed_pipe_is_not_an_error(tmp_path: Path, cfg: Path) -> None:
         shell=True, capture_output=True, text=True, timeout=120, check=False)
     assert len(proc.stdout.splitlines()) == 1
     assert "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_example_config_is_printed_and_valid(tmp_path: Path) -> None:
+    proc = dlpd("example-config")
+    assert proc.returncode == 0 and "[limits]" in proc.stdout
+    cfg = tmp_path / "dlpd.toml"
+    cfg.write_text(proc.stdout)
+    check = dlpd("check-config", "--config", str(cfg))
+    assert check.returncode == 0, check.stderr

@@ -44,3 +44,6 @@ def test_wheel_installs_and_scans_from_another_directory(tmp_path: Path) -> None
                            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
                                 "XDG_STATE_HOME": str(tmp_path / "s")})
     assert check.returncode == 0, check.stderr
+    example = subprocess.run([str(env_dir / "bin" / "dlpd"), "example-config"], cwd=work,
+                             capture_output=True, text=True, check=False)
+    assert example.returncode == 0 and "[signatures]" in example.stdout, "example not packaged"
