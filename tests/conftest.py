@@ -22,6 +22,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from hypothesis import settings
+
+# The machines are small and shared: a slow example is noise, not a failure. Properties
+# are about correctness; speed is measured in bench/.
+settings.register_profile("dlpd", deadline=None)
+settings.load_profile("dlpd")
 
 DLPD = (sys.executable, "-m", "dlpd")
 DEFAULT_TIMEOUT = 300.0
