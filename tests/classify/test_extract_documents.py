@@ -682,3 +682,19 @@ def test_binary_workbook_without_xml_main_part_yields_raw_members() -> None:
         ("xl/workbook.bin", False),
         ("xl/styles.bin", False),
     ]
+
+
+@pytest.mark.parametrize("algorithm", ["AES-128", "AES-256", "RC4-128"])
+def test_permission_restricted_pdf_is_read(tmp_path: Path, algorithm: str) -> None:
+    """PDFs that only restrict printing/copying are encrypted with an empty user password;
+    readers open them without asking, and so must we (AES needs `cryptography`)."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(OFFICE / "report.pdf"))
+    writer.encrypt(user_password="", owner_password="owner-secret", algorithm=algorithm)
+    encrypted = tmp_path / "restricted.pdf"
+    with encrypted.open("wb") as out:
+        writer.write(out)
+    assert PdfReader(encrypted).is_encrypted
+    text = text_of("pdf", encrypted.read_bytes())
+    assert "CUI//SP-PRVCY" in text and "4111 1111 1111 1111" in text
