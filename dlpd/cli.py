@@ -121,14 +121,16 @@ def cli(log_level: str) -> None:
               show_default=True)
 @click.option("--no-cache", is_flag=True, help="Re-read every file, even if unchanged.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Parallel scanner threads.")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Skip paths matching GLOB (repeatable; added to [scan] exclude).")
 def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: bool,
-         jobs: int | None) -> None:
+         jobs: int | None, exclude: tuple[str, ...]) -> None:
     """Classify the files under PATHS and record the results."""
     settings = _settings(config_path)
     with _errors():
         classifier = build_classifier(settings)
         engine = build_engine(settings)
-        pathfilter = build_pathfilter(settings)
+        pathfilter = build_pathfilter(settings, exclude)
     roots = [str(p.absolute()) for p in paths]
     options = ScanOptions(jobs=jobs or default_jobs(settings), use_cache=not no_cache)
     log = _scan_log()

@@ -7,6 +7,7 @@ library classes stay free of hidden work and tests can build them from parts.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
@@ -47,14 +48,15 @@ def build_engine(settings: Settings) -> Engine:
     return open_engine(database_url(settings))
 
 
-def build_pathfilter(settings: Settings) -> PathFilter:
-    """The configured excludes, plus dlpd's own database files (never scan ourselves)."""
+def build_pathfilter(settings: Settings, extra: Sequence[str] = ()) -> PathFilter:
+    """The configured excludes and ``extra`` ones, plus dlpd's own database files (never
+    scan ourselves)."""
     own: list[str] = []
     url = make_url(database_url(settings))
     if url.get_backend_name() == "sqlite" and url.database:
         db = str(Path(url.database).resolve())
         own = [db, db + "-wal", db + "-shm", db + "-journal"]
-    return PathFilter(settings.scan.exclude, exact=own)
+    return PathFilter([*settings.scan.exclude, *extra], exact=own)
 
 
 def default_jobs(settings: Settings) -> int:

@@ -189,3 +189,17 @@ def test_example_config_is_printed_and_valid(tmp_path: Path) -> None:
     cfg.write_text(proc.stdout)
     check = dlpd("check-config", "--config", str(cfg))
     assert check.returncode == 0, check.stderr
+
+
+def test_exclude_option_and_config_are_honoured(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "tree")
+    (root / ".cache").mkdir()
+    (root / ".cache" / "copy.txt").write_text("CUI//SP-PRVCY\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/d.db"\n'
+                   '[scan]\nexclude = ["**/.cache/**"]\n')
+    proc = dlpd("scan", str(root), "--config", str(cfg), "--format", "jsonl",
+                "--exclude", "banner.*")
+    names = {Path(json.loads(line)["path"]).name for line in proc.stdout.splitlines()}
+    assert names == {"clean.txt"}, names
+    assert proc.returncode == 0
