@@ -698,3 +698,19 @@ def test_permission_restricted_pdf_is_read(tmp_path: Path, algorithm: str) -> No
     assert PdfReader(encrypted).is_encrypted
     text = text_of("pdf", encrypted.read_bytes())
     assert "CUI//SP-PRVCY" in text and "4111 1111 1111 1111" in text
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"<c t='s' " * 300_000, b"<" * 3_000_000, b"<f>" * 1_000_000, b"<oddHeader>" * 500_000,
+     b"<rPh><t>" * 500_000],
+    ids=["unclosed-cells", "bare-angles", "unclosed-formulas", "unclosed-headers", "rph"],
+)
+def test_hostile_worksheet_markup_is_linear(payload: bytes) -> None:
+    """Patterns that could rescan (quadratic) would take hours on these 3 MB parts; the
+    bound is a hang guard with a 100x margin, not a speed target."""
+    from dlpd.classify.extract.sheets import SheetText
+
+    started = time.monotonic()
+    SheetText([], 10**8).run([b"<worksheet><sheetData><row>" + payload])
+    assert time.monotonic() - started < 20

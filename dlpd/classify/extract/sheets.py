@@ -19,26 +19,27 @@ from collections.abc import Iterable
 from dlpd.classify.extract.xmltext import Parsed
 
 _P = rb"(?:[A-Za-z_][\w.-]*:)?"  # an optional namespace prefix (Strict OOXML, x:row)
+# Every pattern stops at the next "<" ([^<>]*, [^<]*): tags and element text never hold
+# one, and so no pattern can rescan what another start already crossed. Hostile parts (a
+# million "<c" and no ">") cost linear time, not quadratic.
 _DROP = re.compile(
-    rb"<" + _P + rb"f\b[^>]*/>|<" + _P + rb"f\b[^>]*>.*?</" + _P + rb"f>"
-    rb"|<" + _P + rb"rPh\b.*?</" + _P + rb"rPh>"
-    rb"|<" + _P + rb"(?:extLst|conditionalFormatting|dataValidations)\b.*?</"
-    + _P + rb"(?:extLst|conditionalFormatting|dataValidations)>",
-    re.S,
+    rb"<" + _P + rb"f\b[^<>]*/>|<" + _P + rb"f\b[^<>]*>[^<]*</" + _P + rb"f>"
+    rb"|<" + _P + rb"rPh\b[^<>]*>\s*<" + _P + rb"t\b[^<>]*>[^<]*</" + _P + rb"t>\s*</"
+    + _P + rb"rPh>"
 )
-# Substring tests (memmem, GB/s) that tell whether the slower _DROP pass has work to do.
-_DROP_HINTS = (b"<f", b":f>", b":f ", b"rPh", b"extLst", b"Formatting", b"dataValidation")
+# Substring tests (memmem, GB/s) that tell whether the _DROP pass has work to do.
+_DROP_HINTS = (b"<f", b":f>", b":f ", b"rPh")
 _SHARED = re.compile(
-    rb"<" + _P + rb"c\b[^>]*?\bt=[\"']s[\"'][^>]*>\s*<" + _P + rb"v>\s*(\d+)\s*</"
+    rb"<" + _P + rb"c\b[^<>]*?\bt=[\"']s[\"'][^<>]*>\s*<" + _P + rb"v>\s*(\d+)\s*</"
     + _P + rb"v>\s*</" + _P + rb"c>"
 )
-_CELL_END = re.compile(rb"</" + _P + rb"c>|<" + _P + rb"c\b[^>]*/>")
+_CELL_END = re.compile(rb"</" + _P + rb"c>|<" + _P + rb"c\b[^<>]*/>")
 _ROW_END = re.compile(rb"</" + _P + rb"row>")
-_TAG = re.compile(rb"<[^>]*>")
+_TAG = re.compile(rb"<[^<>]*>")
 _ROW_CUT = re.compile(rb"</" + _P + rb"row>")
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)")
 _HEADER_FOOTER = re.compile(
-    rb"<(" + _P + rb"(?:odd|even|first)(?:Header|Footer))\b[^>]*>(.*?)</\1>", re.S
+    rb"<(" + _P + rb"(?:odd|even|first)(?:Header|Footer))\b[^<>]*>([^<]*)</\1>"
 )
 # Excel's header/footer codes: &L &C &R, &"Font,Bold", &12 (size), &K00FF00 (colour).
 _HEADER_FOOTER_CODE = re.compile(r'&(?:"[^"]*"|K[0-9A-Fa-f]{6}|\d+|[^&])')
