@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import string
 
 import pytest
@@ -534,3 +535,23 @@ def test_mask_keeps_separators_and_length(value: str) -> None:
 def test_every_redactor_hides_most_of_a_value(name: str, value: str) -> None:
     preview = REGISTRY[name].redact(value)
     assert preview != value or len(value) <= 1
+
+
+@pytest.mark.parametrize(
+    ("finder", "text", "found"),
+    [
+        (luhn.FINDER, b"commit e051e396156211449568afa0ca7505dc13eaa3b4", []),
+        (luhn.FINDER, b"uuid 4111111111111111abc", []),
+        (luhn.FINDER, b"card:4111111111111111,", [b"4111111111111111"]),
+        (luhn.FINDER, "カード番号4111111111111111です".encode(), [b"4111111111111111"]),
+        (ssn.FORMATTED_FINDER, b"build a078-05-1120", []),
+        (ssn.FORMATTED_FINDER, b"SSN (078-05-1120)", [b"078-05-1120"]),
+        (mynumber.FINDER, b"sha 0f123456789018ab", []),
+        (mynumber.FINDER, "個人番号 1234 5678 9018".encode(), [b"1234 5678 9018"]),
+    ],
+)
+def test_finders_skip_digits_inside_identifiers(
+    finder: re.Pattern[bytes], text: bytes, found: list[bytes]
+) -> None:
+    """Digits glued to letters are hashes, UUIDs or base64, not identifiers."""
+    assert [m.group() for m in finder.finditer(text)] == found

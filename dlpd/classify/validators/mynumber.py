@@ -16,7 +16,10 @@ import re
 from dlpd.classify.validators.base import Validator
 
 # Opens with a digit class, then looks behind (see luhn.FINDER: faster in sre).
-FINDER = re.compile(rb"[0-9](?<![0-9]{2})[0-9]{3}([ -]?)[0-9]{4}\1[0-9]{4}(?![0-9])")
+# Letters around the digits (hex hashes, UUIDs, base64) are no My Number.
+FINDER = re.compile(
+    rb"[0-9](?<![0-9A-Za-z][0-9])[0-9]{3}([ -]?)[0-9]{4}\1[0-9]{4}(?![0-9A-Za-z])"
+)
 
 _SHAPE = re.compile(r"[0-9]{4}([ -]?)[0-9]{4}\1[0-9]{4}")
 _WEIGHTS = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)

@@ -19,12 +19,13 @@ from dlpd.classify.validators.base import Validator, is_all_same
 
 # A space-separated form must not be a slice of a longer run of spaced digit groups.
 # Patterns open with a digit class, then look behind (see luhn.FINDER: faster in sre).
+# Letters around the digits (hex hashes, UUIDs, base64) are no SSN either.
 FORMATTED_FINDER = re.compile(
-    rb"[0-9](?<![0-9]{2})"
-    rb"(?:[0-9]{2}-[0-9]{2}-[0-9]{4}(?![0-9]|-[0-9])"
-    rb"|(?<![0-9] [0-9])[0-9]{2} [0-9]{2} [0-9]{4}(?![0-9]| [0-9]))"
+    rb"[0-9](?<![0-9A-Za-z][0-9])"
+    rb"(?:[0-9]{2}-[0-9]{2}-[0-9]{4}(?![0-9A-Za-z]|-[0-9])"
+    rb"|(?<![0-9] [0-9])[0-9]{2} [0-9]{2} [0-9]{4}(?![0-9A-Za-z]| [0-9]))"
 )
-UNFORMATTED_FINDER = re.compile(rb"[0-9](?<![0-9]{2})[0-9]{8}(?![0-9])")
+UNFORMATTED_FINDER = re.compile(rb"[0-9](?<![0-9A-Za-z][0-9])[0-9]{8}(?![0-9A-Za-z])")
 
 _SHAPE = re.compile(r"[0-9]{3}([- ]?)[0-9]{2}\1[0-9]{4}")
 _KNOWN_FAKES = frozenset({"078051120", "219099999", "123456789", "111223333"})
