@@ -555,3 +555,18 @@ def test_finders_skip_digits_inside_identifiers(
 ) -> None:
     """Digits glued to letters are hashes, UUIDs or base64, not identifiers."""
     assert [m.group() for m in finder.finditer(text)] == found
+
+
+@pytest.mark.parametrize(
+    ("text", "confirmed"),
+    [
+        ("PASS: gas/i386/x86-64-avx512 (test 17)", False),
+        ("* passphrase.c: New file with 3 functions", False),
+        ("gpasswd.8.xml: Fix typo in translation", False),
+        ("spring.datasource.password=Zq7!pLm2vX", True),
+        ("DB_PASS=Zq7!pLm2vX", True),
+    ],
+)
+def test_password_keys_from_changelogs_and_test_logs(text: str, confirmed: bool) -> None:
+    """Seen scanning /usr/share/doc: test results and file names are not passwords."""
+    assert password.validate(text) is confirmed

@@ -98,6 +98,10 @@ def _is_text(secret: str) -> bool:
 
 def _is_password_key(key: str) -> bool:
     """True when ``key`` names a password itself, not a property of one."""
+    if "." in key and _KEY_CORE.search(key.rsplit(".", 1)[1]) is None:
+        # spring.datasource.password names a password; passphrase.c, gpasswd.8.xml and
+        # pwd.exp (file names in changelogs) do not.
+        return False
     match = _KEY_CORE.search(key)
     if match is None:
         return False
@@ -150,6 +154,8 @@ def _assignment_value(value: str) -> str | None:
     match = _ASSIGN.match(value.lstrip().lstrip("\"'`"))
     if match is None or not _is_password_key(match.group("key")):
         return None
+    if match.group("key") == "PASS" and match.group("op") == ":":
+        return None  # "PASS: gas/i386/foo" in test logs, as in "FAIL:"
     rest = match.group("rest")
     if match.group("op") == "=" and rest.startswith("="):
         return None  # a comparison, "password == x"
