@@ -673,3 +673,16 @@ def test_format_is_recognised(rule: str, data: bytes) -> None:
 def test_format_look_alikes(data: bytes) -> None:
     formats = {"genomic-data", "medical-image", "ml-model"}
     assert not categories(data) & formats
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (b"remove ITAR scripts; use the IANA ITAR repository", Confidence.LOW),
+        (b"This drawing is ITAR controlled.", Confidence.HIGH),  # the marking rule
+        (b"Subject: ITAR\nThe technical data below is export restricted.", Confidence.MEDIUM),
+    ],
+)
+def test_bare_itar_needs_export_words_near_it(text: bytes, expected: Confidence) -> None:
+    """IANA's ITAR (a DNSSEC trust-anchor repository) showed up in a changelog."""
+    assert confidence_of(text, "export-control") == expected

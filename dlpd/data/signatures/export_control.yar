@@ -31,9 +31,8 @@ rule export_control_itar
     meta:
         category = "export-control"
         confidence = "medium"
-        description = "ITAR reference: the acronym, the regulation's name, 22 CFR 120-130, the USML"
+        description = "ITAR reference: the regulation's name, 22 CFR 120-130, the USML"
     strings:
-        $itar = /\bITAR\b/
         $itar_name = "International Traffic in Arms Regulations" nocase
         // "CFR" spelled as literals: optional dots between the letters left YARA with
         // the two digits as atom, which every CSV is full of (measured: +10% scan time).
@@ -43,6 +42,30 @@ rule export_control_itar
         $aeca = "Arms Export Control Act" nocase
     condition:
         any of them
+}
+
+rule export_control_itar_acronym
+{
+    meta:
+        category = "export-control"
+        confidence = "low"
+        proximity = 200
+        description = "The acronym ITAR: medium only with export-control words near it (IANA's ITAR is a DNSSEC trust-anchor repository)"
+    strings:
+        $itar = /\bITAR\b/
+        $kw_export = /\b(export|Export|EXPORT)/
+        $kw_controlled = /\b(controlled|Controlled|CONTROLLED)\b/
+        $kw_regulation = /\b(regulat|Regulat|REGULAT)/
+        $kw_defense = /\b(defen[cs]e|Defen[cs]e|DEFEN[CS]E)\b/
+        $kw_technical_data = "technical data" nocase
+        $kw_usml = /\bUSML\b/
+        $kw_ddtc = /\bDDTC\b/
+        $kw_compliance = /\b(complian|Complian|COMPLIAN)/
+        $kw_restricted = /\b(restricted|Restricted|RESTRICTED)\b/
+        $kw_arms = /\b(arms|Arms|ARMS)\b/
+    condition:
+        // The keywords only weigh on confidence; YARA wants every string referenced.
+        $itar and (any of ($kw*) or true)
 }
 
 rule export_control_ear
