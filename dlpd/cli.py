@@ -67,6 +67,7 @@ def _configure_logging(level: str) -> None:
                         format="%(message)s")
     # pypdf narrates every oddity of a broken PDF; the file's outcome already says it.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+    logging.getLogger("olefile").setLevel(logging.ERROR)
     if logging.getLogger().getEffectiveLevel() > logging.INFO:
         return  # the scan logs at info and debug only: skip structlog's ~40 ms import
     import structlog  # noqa: PLC0415

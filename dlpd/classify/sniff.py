@@ -12,11 +12,12 @@ _PREFIXES: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "gzip"),
     (b"BZh", "bzip2"),
     (b"\xfd7zXZ\x00", "xz"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole"),  # .doc .xls .ppt .msg
 )
 
 
 def sniff_kind(head: bytes) -> str | None:
-    """``zip|gzip|bzip2|xz|tar|pdf`` for containers and documents dlpd opens, else None."""
+    """``zip|gzip|bzip2|xz|ole|tar|pdf`` for containers and documents dlpd opens, else None."""
     for prefix, kind in _PREFIXES:
         if head.startswith(prefix):
             return kind

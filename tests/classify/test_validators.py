@@ -570,3 +570,12 @@ def test_finders_skip_digits_inside_identifiers(
 def test_password_keys_from_changelogs_and_test_logs(text: str, confirmed: bool) -> None:
     """Seen scanning /usr/share/doc: test results and file names are not passwords."""
     assert password.validate(text) is confirmed
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["個人番号 カード 4111 1111 1111 1111", "マイナンバー IBAN DE89 3704 0044 0532 0130 00",
+     "個人番号 1234-5678-9018-7"],
+)
+def test_my_number_is_not_cut_out_of_longer_digit_groups(text: str) -> None:
+    assert list(mynumber.FINDER.finditer(text.encode())) == []

@@ -24,6 +24,7 @@ from typing import BinaryIO
 
 from dlpd.classify.extract.archive import extract_tar, extract_zip
 from dlpd.classify.extract.base import Extractor, Member
+from dlpd.classify.extract.ole import extract_ole
 from dlpd.classify.extract.streams import extract_bzip2, extract_gzip, extract_xz
 from dlpd.classify.extract.text import decode_text
 from dlpd.classify.limits import Budget
@@ -45,6 +46,7 @@ EXTRACTORS: Mapping[str, Extractor] = MappingProxyType(
         "bzip2": extract_bzip2,
         "xz": extract_xz,
         "pdf": _extract_pdf,
+        "ole": extract_ole,
     }
 )
 

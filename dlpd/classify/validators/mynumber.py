@@ -16,9 +16,12 @@ import re
 from dlpd.classify.validators.base import Validator
 
 # Opens with a digit class, then looks behind (see luhn.FINDER: faster in sre).
-# Letters around the digits (hex hashes, UUIDs, base64) are no My Number.
+# Letters around the digits (hex hashes, UUIDs, base64) are no My Number, and neither are
+# twelve digits cut out of a longer run of groups: "4111 1111 1111 1111" (a card) or
+# "3704 0044 0532 0130" (an IBAN) held "valid" My Numbers.
 FINDER = re.compile(
-    rb"[0-9](?<![0-9A-Za-z][0-9])[0-9]{3}([ -]?)[0-9]{4}\1[0-9]{4}(?![0-9A-Za-z])"
+    rb"[0-9](?<![0-9A-Za-z][0-9])(?<![0-9][ -][0-9])[0-9]{3}([ -]?)[0-9]{4}\1[0-9]{4}"
+    rb"(?![0-9A-Za-z]|[ -][0-9])"
 )
 
 _SHAPE = re.compile(r"[0-9]{4}([ -]?)[0-9]{4}\1[0-9]{4}")

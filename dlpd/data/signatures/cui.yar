@@ -13,6 +13,8 @@ rule cui_banner
         description = "CUI banner with a category or limited dissemination control, or the spelled-out banner"
     strings:
         $banner = /\bCUI\/\/[A-Z]/
+        // Excel page headers keep their alignment code glued on: "&CCUI//SP-PRVCY".
+        $banner_header = /&[LCR]CUI\/\/[A-Z]/
         $controlled_banner = /(^|\n)[ \t]*CONTROLLED\/\/[A-Z]/
         $spelled_out = "CONTROLLED UNCLASSIFIED INFORMATION"
     condition:

@@ -1,0 +1,44 @@
+"""Real office-suite output (tests/data/office, made by LibreOffice; see its README) through
+the whole scanner: every format of the same content gives the same categories."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+OFFICE = Path(__file__).resolve().parent / "data" / "office"
+REPORT = {"credit-card", "cui", "export-control", "iban", "jp-confidential", "jp-my-number"}
+PATIENTS = {"credit-card", "cui", "export-control", "jp-confidential", "jp-my-number"}
+BRIEFING = {"credit-card", "cui", "export-control", "jp-confidential", "jp-my-number"}
+EXPECTED = {
+    "report.docx": REPORT, "report.odt": REPORT, "report.pdf": REPORT, "report.doc": REPORT,
+    "patients.xlsx": PATIENTS, "patients.ods": PATIENTS,
+    # Excel 97 (BIFF) is read as UTF-16 and 8-bit text runs, not as cells: the My Number is
+    # a numeric cell (a binary double) and "ECCN" / "3A001.a.1" are two strings apart.
+    "patients.xls": {"credit-card", "cui", "jp-confidential"},
+    "briefing.pptx": BRIEFING, "briefing.odp": BRIEFING, "briefing.ppt": BRIEFING,
+}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory, run_dlpd: Any) -> dict[str, Any]:
+    tree = tmp_path_factory.mktemp("office")
+    for name in EXPECTED:
+        shutil.copy(OFFICE / name, tree / name)
+    cfg = tree.parent / "office.toml"
+    cfg.write_text(f'[database]\nurl = "sqlite:///{tree.parent}/office.db"\n')
+    run = run_dlpd("scan", tree, "--format", "jsonl", "--config", cfg)
+    run.assert_finished_cleanly()
+    rows = [json.loads(line) for line in run.stdout.splitlines()]
+    return {Path(r["path"]).name: r for r in rows}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_office_document_categories(results: dict[str, Any], name: str) -> None:
+    row = results[name]
+    assert row["outcome"] == "ok", row["reason"]
+    assert set(row["categories"]) == EXPECTED[name]
