@@ -6,6 +6,8 @@ open", and a prefix check answers that for every buffer at no cost.
 
 from __future__ import annotations
 
+import re
+
 _PREFIXES: tuple[tuple[bytes, str], ...] = (
     (b"PK\x03\x04", "zip"),
     (b"PK\x05\x06", "zip"),  # empty zip: opened anyway so that it is not "unknown"
@@ -16,13 +18,35 @@ _PREFIXES: tuple[tuple[bytes, str], ...] = (
 )
 
 
+_MAIL_HEADER = re.compile(
+    rb"(?:Return-Path|Received|Delivered-To|From|Date|Message-I[Dd]|MIME-Version|Subject|To"
+    rb"|X-[A-Za-z0-9-]+|DKIM-Signature|ARC-[A-Za-z-]+|Authentication-Results):[ \t]"
+)
+
+
+def is_encoded_mail(head: bytes) -> bool:
+    """A message (or mbox) whose content needs decoding: header lines first, and base64,
+    quoted-printable or encoded words. Plain mail is matched as the text it is."""
+    if not (head.startswith(b"From ") or _MAIL_HEADER.match(head)):
+        return False
+    lowered = head.lower()
+    return (
+        b"content-transfer-encoding: base64" in lowered
+        or b"content-transfer-encoding: quoted-printable" in lowered
+        or b"=?" in head
+    )
+
+
 def sniff_kind(head: bytes) -> str | None:
-    """``zip|gzip|bzip2|xz|ole|tar|pdf`` for containers and documents dlpd opens, else None."""
+    """``zip|gzip|bzip2|xz|ole|tar|mail|pdf`` for containers and documents dlpd opens,
+    else None."""
     for prefix, kind in _PREFIXES:
         if head.startswith(prefix):
             return kind
     if len(head) >= 262 and head[257:262] == b"ustar":
         return "tar"
+    if is_encoded_mail(head):
+        return "mail"
     # PDF readers accept the header anywhere in the first KiB (and so do attackers).
     if b"%PDF-" in head[:1024]:
         return "pdf"

@@ -86,7 +86,7 @@ def set_flag(data: bytes, name: bytes, flag: int) -> bytes:
 
 # -- entry point ------------------------------------------------------------------------
 def test_extractors_are_keyed_by_kind() -> None:
-    assert set(EXTRACTORS) == {"zip", "tar", "gzip", "bzip2", "xz", "pdf", "ole"}
+    assert set(EXTRACTORS) == {"zip", "tar", "gzip", "bzip2", "xz", "pdf", "ole", "mail"}
 
 
 def test_unknown_kind_is_an_extraction_error() -> None:

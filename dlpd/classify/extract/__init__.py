@@ -24,6 +24,7 @@ from typing import BinaryIO
 
 from dlpd.classify.extract.archive import extract_tar, extract_zip
 from dlpd.classify.extract.base import Extractor, Member
+from dlpd.classify.extract.mail import extract_mail
 from dlpd.classify.extract.ole import extract_ole
 from dlpd.classify.extract.streams import extract_bzip2, extract_gzip, extract_xz
 from dlpd.classify.extract.text import decode_text
@@ -47,6 +48,7 @@ EXTRACTORS: Mapping[str, Extractor] = MappingProxyType(
         "xz": extract_xz,
         "pdf": _extract_pdf,
         "ole": extract_ole,
+        "mail": extract_mail,
     }
 )
 
