@@ -6,6 +6,7 @@ library classes stay free of hidden work and tests can build them from parts.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from functools import partial
@@ -33,14 +34,27 @@ def build_ruleset(settings: Settings, *, strict: bool = False) -> Ruleset:
     )
 
 
+def classification_version(settings: Settings, ruleset: Ruleset) -> str:
+    """Everything a file's stored result depends on besides the file: when any of it
+    changes, the incremental cache must not answer for the file."""
+    digest = hashlib.sha256()
+    for part in (ruleset.version, repr(settings.limits.to_limits()),
+                 settings.scan.min_confidence, repr(sorted(settings.categories.items()))):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
 def build_classifier(settings: Settings, ruleset: Ruleset | None = None) -> Classifier:
+    ruleset = ruleset if ruleset is not None else build_ruleset(settings)
     return Classifier(
-        ruleset=ruleset if ruleset is not None else build_ruleset(settings),
+        ruleset=ruleset,
         typer=MimeTyper(),
         validators=REGISTRY,
         limits=settings.limits.to_limits(),
         min_confidence=settings.min_confidence,
         labels_for=partial(labels_for, mapping=settings.categories),
+        version=classification_version(settings, ruleset),
     )
 
 

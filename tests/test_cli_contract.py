@@ -203,3 +203,20 @@ def test_exclude_option_and_config_are_honoured(tmp_path: Path) -> None:
     names = {Path(json.loads(line)["path"]).name for line in proc.stdout.splitlines()}
     assert names == {"clean.txt"}, names
     assert proc.returncode == 0
+
+
+def test_a_config_change_is_not_answered_from_the_cache(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "tree")
+    for p in root.iterdir():
+        os.utime(p, (1_600_000_000, 1_600_000_000))
+    db = f'[database]\nurl = "sqlite:///{tmp_path}/d.db"\n'
+    plain, relabelled = tmp_path / "a.toml", tmp_path / "b.toml"
+    plain.write_text(db)
+    relabelled.write_text(db + '[categories]\ncui = "restricted"\n')
+    dlpd("scan", str(root), "--config", str(plain), "--format", "jsonl")
+    proc = dlpd("scan", str(root), "--config", str(relabelled), "--format", "jsonl")
+    rows = {Path(r["path"]).name: r for r in map(json.loads, proc.stdout.splitlines())}
+    assert rows["banner.txt"]["labels"] == ["restricted"]
+    assert not rows["banner.txt"]["cached"]
+    again = dlpd("scan", str(root), "--config", str(relabelled), "--format", "jsonl")
+    assert all(json.loads(line)["cached"] for line in again.stdout.splitlines())

@@ -103,8 +103,12 @@ class Classifier:
         limits: Limits,
         min_confidence: Confidence,
         labels_for: Callable[[Iterable[str]], tuple[str, ...]],
+        version: str = "",
     ) -> None:
         self.ruleset = ruleset
+        # What a stored result was computed with (rules, limits, confidence floor, label
+        # map): a stored result of another version is not reused.
+        self.version = version or ruleset.version
         self._typer = typer
         self._validators = validators
         self._limits = limits

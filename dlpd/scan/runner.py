@@ -180,7 +180,7 @@ def run_scan(
     """Scan ``roots`` (absolute paths) and call ``on_result`` for every file, in the
     calling thread. Per-file problems are results; only store failures raise."""
     summary = ScanSummary()
-    version = classifier.ruleset.version
+    version = classifier.version
     started_ns = time.time_ns()
     with transaction(engine) as conn:
         cache = repo.load_cache(conn, roots)
