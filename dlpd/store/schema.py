@@ -38,6 +38,7 @@ files = Table(
     Column("labels", Text, nullable=False, default="[]"),  # JSON list
     Column("categories", Text, nullable=False, default="[]"),  # JSON list
     Column("last_scan", Float, nullable=False),  # unix time
+    # Classifier.version: the rules plus limits, confidence floor and label map.
     Column("rules_version", String(32), nullable=False),
 )
 
