@@ -65,9 +65,6 @@ def _settings(config_path: Path | None) -> Settings:
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=getattr(logging, level.upper()), stream=sys.stderr,
                         format="%(message)s")
-    # pypdf narrates every oddity of a broken PDF; the file's outcome already says it.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    logging.getLogger("olefile").setLevel(logging.ERROR)
     if logging.getLogger().getEffectiveLevel() > logging.INFO:
         return  # the scan logs at info and debug only: skip structlog's ~40 ms import
     import structlog  # noqa: PLC0415

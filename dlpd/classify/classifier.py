@@ -142,6 +142,10 @@ class Classifier:
         except OSError as exc:
             return FileResult(path, Outcome.ERROR, size=before.st_size, reason=_os_reason(exc),
                               stat=file_stat(before))
+        except Exception as exc:  # one file's failure stays with that file
+            return FileResult(path, Outcome.ERROR, size=before.st_size,
+                              reason=f"internal error ({type(exc).__name__})",
+                              stat=file_stat(before))
         finally:
             os.close(fd)
 
@@ -236,6 +240,10 @@ class Classifier:
         except ExtractionError as exc:
             label = where or chain[0]
             findings.errors.append(f"{label}: {exc}")
+        except Exception as exc:  # a parser's bug must not end the scan
+            # Only the type: a library's message may quote the bytes it choked on.
+            label = where or chain[0]
+            findings.errors.append(f"{label}: {kind} extractor failed ({type(exc).__name__})")
 
     def _match(self, findings: _Findings, data: bytes, chain: list[str]) -> None:
         if not data:

@@ -10,6 +10,7 @@ is text runs, not paragraphs, which is what the signatures need.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -28,7 +29,10 @@ _RUN = re.compile(
 )
 _WORD_CONTROLS = str.maketrans({"\x07": "\t", "\x0b": "\n", "\x0c": "\n", "\x13": " ",
                                 "\x14": " ", "\x15": " "})
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# olefile logs its complaints about broken files; the outcome says it, not our logs.
+_OLEFILE_LOG = logging.getLogger("olefile")
+_OLEFILE_LOG.addHandler(logging.NullHandler())
+_OLEFILE_LOG.propagate = False
 
 
 def utf16_runs(data: bytes) -> list[str]:

@@ -10,6 +10,7 @@ any exception type, so this adapter translates them all, here and only here.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from typing import BinaryIO
 
@@ -24,6 +25,13 @@ from dlpd.errors import DlpdError, ExtractionError, LimitExceeded
 TEXT_NAME = "text"
 # "%%EOF" ends a complete PDF; some writers append a little garbage after it.
 _TAIL = 4096
+
+# pypdf narrates every oddity of a broken file and quotes the file's bytes while at it
+# ("Invalid Elementary Object starting with b'...'"). Those bytes must not reach any log:
+# the file's outcome and reason say what went wrong.
+_PYPDF_LOG = logging.getLogger("pypdf")
+_PYPDF_LOG.addHandler(logging.NullHandler())
+_PYPDF_LOG.propagate = False
 
 
 def extract_pdf(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
