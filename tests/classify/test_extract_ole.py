@@ -28,9 +28,9 @@ def text_of(data: bytes) -> str:
     [
         ("report.doc", ["社外秘", "個人番号", "123456789018", "外為法", "該非判定",
                         "4111 1111 1111 1111", "DE89 3704 0044 0532 0130 00"]),
-        # Excel keeps ASCII-only strings 8-bit: "4111 1111 1111 1111" is matched in the
-        # raw bytes, and only the UTF-16 strings come out here.
-        ("patients.xls", ["山田太郎", "社外秘", "個人番号"]),
+        # Cells come out as rows (xlrd), so 8-bit and UTF-16 strings meet on one line.
+        ("patients.xls", ["Patients", "山田太郎\t個人番号\t123456789018\t社外秘",
+                          "ECCN\t3A001.a.1", "4111 1111 1111 1111", "12345678"]),
         ("briefing.ppt", ["社外秘", "該非判定", "マイナンバー", "4111 1111 1111 1111"]),
     ],
 )

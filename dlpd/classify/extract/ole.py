@@ -18,6 +18,7 @@ from typing import BinaryIO
 from dlpd.classify.extract.base import Member
 from dlpd.classify.extract.collect import DocumentText
 from dlpd.classify.extract.reading import read_bounded
+from dlpd.classify.extract.xls import workbook_lines
 from dlpd.classify.limits import Budget
 from dlpd.errors import ExtractionError
 
@@ -53,12 +54,18 @@ def extract_ole(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
     # olefile is imported on the first OLE2 file only (most trees have few).
     import olefile  # noqa: PLC0415
 
+    whole = read_bounded(stream.read, budget, charge=False)
     try:
-        ole = olefile.OleFileIO(stream)
+        ole = olefile.OleFileIO(whole.data)
     except (OSError, ValueError, IndexError, TypeError) as exc:
         raise ExtractionError(f"malformed OLE2 file ({type(exc).__name__})") from None
     text = DocumentText(budget)
     problems = 0
+    if ole.exists("Workbook") or ole.exists("Book"):
+        try:
+            text.extend(workbook_lines(whole.data, text.left, budget.check_time))
+        except ValueError:
+            problems += 1
     try:
         for entry in ole.listdir(streams=True, storages=False):
             if text.full:
