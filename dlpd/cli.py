@@ -7,22 +7,19 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
-from sqlalchemy import Engine
 
 from dlpd import __version__
-from dlpd.classify.classifier import Classifier
 from dlpd.config import Settings, database_url, load_settings
 from dlpd.errors import DlpdError, SignatureError
 from dlpd.model import FileResult
 from dlpd.render import jsonl_line, render_table, result_json, summary_json
-from dlpd.scan.pathfilter import PathFilter
-from dlpd.scan.runner import ScanOptions, ScanSummary, run_scan
+from dlpd.scan.runner import ScanOptions, run_scan
 from dlpd.wiring import (
     build_classifier,
     build_engine,
@@ -153,11 +150,10 @@ def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: 
             results.append(result)
 
     with _errors():
-        if fmt == "table" and sys.stdout.isatty():
-            summary = _scan_with_progress(roots, classifier, engine, pathfilter, options,
-                                          on_result)
-        else:
-            summary = run_scan(roots, classifier, engine, pathfilter, options, on_result)
+        sink = _progress(on_result) if fmt == "table" and sys.stdout.isatty() else (
+            nullcontext(on_result))
+        with sink as handler:
+            summary = run_scan(roots, classifier, engine, pathfilter, options, handler)
     if fmt == "json":
         json.dump({"files": [result_json(r) for r in results], "summary": summary_json(summary)},
                   sys.stdout, ensure_ascii=False, indent=2)
@@ -170,16 +166,12 @@ def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: 
     sys.exit(EXIT_FOUND if found else EXIT_CLEAN)
 
 
-def _scan_with_progress(
-    roots: list[str],
-    classifier: Classifier,
-    engine: Engine,
-    pathfilter: PathFilter,
-    options: ScanOptions,
+@contextmanager
+def _progress(
     on_result: Callable[[FileResult], None],
-) -> ScanSummary:
-    # Only a terminal gets (and loads) rich's progress bar.
-    from rich.progress import (  # noqa: PLC0415
+) -> Iterator[Callable[[FileResult], None]]:
+    """``on_result`` that also advances a progress bar (terminals only)."""
+    from rich.progress import (  # noqa: PLC0415 - only a terminal loads rich's progress bar
         BarColumn,
         Progress,
         SpinnerColumn,
@@ -199,7 +191,7 @@ def _scan_with_progress(
             progress.update(task, advance=1, found=found)
             on_result(result)
 
-        return run_scan(roots, classifier, engine, pathfilter, options, tick)
+        yield tick
 
 
 @cli.command("check-config")
