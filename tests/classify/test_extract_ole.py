@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from dlpd.classify.limits import Budget
 from dlpd.classify.sniff import sniff_kind
 from dlpd.errors import ExtractionError
 from dlpd.model import Limits
+
+from .cfb_writer import write_cfb
 
 OFFICE = Path(__file__).resolve().parent.parent / "data" / "office"
 
@@ -58,3 +61,23 @@ def test_utf16_runs_at_either_alignment() -> None:
 def test_word_control_characters_become_separators() -> None:
     runs = utf16_runs("Name\x07IBAN\x07\x0bnext line".encode("utf-16-le"))
     assert "Name\tIBAN\t\nnext line" in runs
+
+
+def test_outlook_msg_attachments_are_members() -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("notes.txt", "EXPORT CONTROLLED - ITAR technical data\n")
+    msg = write_cfb({
+        ("__substg1.0_1000001F",): "Please find the design attached. 社外秘".encode("utf-16-le"),
+        ("__attach_version1.0_#00000000", "__substg1.0_3707001F"): "design.zip".encode(
+            "utf-16-le"),
+        ("__attach_version1.0_#00000000", "__substg1.0_37010102"): archive.getvalue(),
+        ("__attach_version1.0_#00000001", "__substg1.0_37010102"): b"second, unnamed",
+    })
+    assert sniff_kind(msg[:1024]) == "ole"
+    members = list(extract("ole", io.BytesIO(msg), Budget(Limits())))
+    assert members[0].is_text and "社外秘" in members[0].data.decode()
+    raw = {m.name: m.data for m in members[1:]}
+    assert set(raw) == {"design.zip", "attachment2"}
+    assert zipfile.ZipFile(io.BytesIO(raw["design.zip"])).read("notes.txt").startswith(
+        b"EXPORT CONTROLLED")

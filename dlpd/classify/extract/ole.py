@@ -50,6 +50,13 @@ def utf16_runs(data: bytes) -> list[str]:
     return runs
 
 
+# Outlook .msg: each attachment is a storage holding its bytes and its file name.
+_ATTACHMENT = re.compile(r"__attach_version1\.0_#[0-9A-Fa-f]{8}")
+_ATTACH_DATA = "__substg1.0_37010102"
+_ATTACH_NAMES = ("__substg1.0_3707001F", "__substg1.0_3704001F")  # long, then 8.3 name
+_ERRORS = (OSError, ValueError, IndexError, TypeError)
+
+
 def extract_ole(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
     # olefile is imported on the first OLE2 file only (most trees have few).
     import olefile  # noqa: PLC0415
@@ -57,10 +64,12 @@ def extract_ole(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
     whole = read_bounded(stream.read, budget, charge=False)
     try:
         ole = olefile.OleFileIO(whole.data)
-    except (OSError, ValueError, IndexError, TypeError) as exc:
+    except _ERRORS as exc:
         raise ExtractionError(f"malformed OLE2 file ({type(exc).__name__})") from None
     text = DocumentText(budget)
     problems = 0
+    attachments: dict[str, bytes] = {}
+    names: dict[str, str] = {}
     if ole.exists("Workbook") or ole.exists("Book"):
         try:
             text.extend(workbook_lines(whole.data, text.left, budget.check_time))
@@ -72,16 +81,24 @@ def extract_ole(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
                 break
             budget.charge_member()
             try:
-                handle = ole.openstream(entry)
-            except (OSError, ValueError, IndexError, TypeError):
+                got = read_bounded(ole.openstream(entry).read, budget, errors=_ERRORS)
+            except _ERRORS:
                 problems += 1
                 continue
-            got = read_bounded(handle.read, budget,
-                               errors=(OSError, ValueError, IndexError, TypeError))
             problems += got.error is not None
+            storage = "/".join(entry[:-1])
+            if len(entry) >= 2 and _ATTACHMENT.fullmatch(entry[-2]):
+                if entry[-1] == _ATTACH_DATA:
+                    attachments[storage] = got.data
+                    continue
+                if entry[-1] in _ATTACH_NAMES and storage not in names:
+                    names[storage] = got.data.decode("utf-16-le", "replace").strip("\x00 ")
             text.extend(utf16_runs(got.data))
     finally:
         ole.close()
     yield Member("text", text.to_bytes("text"), is_text=True, truncated=text.cut)
+    for number, (storage, data) in enumerate(sorted(attachments.items()), start=1):
+        # Attachments are classified like files: "mail.msg!design.zip!notes.txt".
+        yield Member(names.get(storage) or f"attachment{number}", data, is_text=False)
     if problems:
         raise ExtractionError(f"{problems} unreadable stream(s) in OLE2 file")
