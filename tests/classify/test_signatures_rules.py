@@ -686,3 +686,43 @@ def test_format_look_alikes(data: bytes) -> None:
 def test_bare_itar_needs_export_words_near_it(text: bytes, expected: Confidence) -> None:
     """IANA's ITAR (a DNSSEC trust-anchor repository) showed up in a changelog."""
     assert confidence_of(text, "export-control") == expected
+
+
+def _pkcs12(with_key: bool) -> bytes:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lab-server")])
+    start = datetime.datetime(2024, 1, 1)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1).not_valid_before(start)
+            .not_valid_after(start + datetime.timedelta(days=365)).sign(key, hashes.SHA256()))
+    if with_key:
+        return pkcs12.serialize_key_and_certificates(b"lab", key, cert, None,
+                                                     BestAvailableEncryption(b"pw"))
+    return pkcs12.serialize_key_and_certificates(None, None, None, [cert],
+                                                 BestAvailableEncryption(b"pw"))
+
+
+def test_pkcs12_with_a_key_is_a_private_key_and_a_truststore_is_not() -> None:
+    assert "private-key" in categories(_pkcs12(with_key=True))
+    assert "private-key" not in categories(_pkcs12(with_key=False))
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        (b"Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkw"
+         b"IiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJ"
+         b"V_adQssw5c", True),
+        (b'config = "eyJhbGciOiJIUzI1NiJ9"  # a base64 JSON header alone', False),
+    ],
+)
+def test_jwt(text: bytes, found: bool) -> None:
+    assert ("credential" in categories(text)) is found

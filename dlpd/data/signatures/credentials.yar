@@ -178,3 +178,16 @@ rule credential_password
     condition:
         any of them
 }
+
+rule credential_jwt
+{
+    meta:
+        category = "credential"
+        confidence = "medium"
+        description = "JSON Web Token: a bearer credential while it is valid (header.payload.signature)"
+    strings:
+        // Header and payload are base64url JSON objects, so both start with "eyJ" ('{"').
+        $jwt = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}/
+    condition:
+        $jwt
+}

@@ -32,3 +32,18 @@ rule private_key_putty
     condition:
         $header
 }
+
+rule private_key_pkcs12
+{
+    meta:
+        category = "private-key"
+        confidence = "high"
+        description = "PKCS#12 / PFX key store (.p12, .pfx) holding a key bag"
+    strings:
+        // OIDs 1.2.840.113549.1.12.10.1.1 (keyBag) and .2 (pkcs8ShroudedKeyBag), DER. The
+        // bag type stays readable in password-protected stores (only the key is
+        // encrypted); a truststore of certificates alone has no key bag and no match.
+        $key_bag = { 06 0B 2A 86 48 86 F7 0D 01 0C 0A 01 (01 | 02) }
+    condition:
+        uint8(0) == 0x30 and uint8(1) >= 0x80 and uint8(1) <= 0x84 and $key_bag
+}
