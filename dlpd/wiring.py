@@ -10,10 +10,6 @@ import hashlib
 import os
 from collections.abc import Sequence
 from functools import partial
-from pathlib import Path
-
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from dlpd.classify.classifier import Classifier
 from dlpd.classify.filetype import MimeTyper
@@ -22,7 +18,7 @@ from dlpd.classify.validators import REGISTRY
 from dlpd.config import Settings, database_url
 from dlpd.policy.labels import labels_for
 from dlpd.scan.pathfilter import PathFilter
-from dlpd.store.db import open_engine
+from dlpd.store.db import Engine, open_engine, sqlite_files
 
 
 def build_ruleset(settings: Settings, *, strict: bool = False) -> Ruleset:
@@ -65,11 +61,7 @@ def build_engine(settings: Settings) -> Engine:
 def build_pathfilter(settings: Settings, extra: Sequence[str] = ()) -> PathFilter:
     """The configured excludes and ``extra`` ones, plus dlpd's own database files (never
     scan ourselves)."""
-    own: list[str] = []
-    url = make_url(database_url(settings))
-    if url.get_backend_name() == "sqlite" and url.database:
-        db = str(Path(url.database).resolve())
-        own = [db, db + "-wal", db + "-shm", db + "-journal"]
+    own = sqlite_files(database_url(settings))
     return PathFilter([*settings.scan.exclude, *extra], exact=own)
 
 

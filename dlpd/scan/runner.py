@@ -14,15 +14,13 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
-
 from dlpd.classify.classifier import Classifier
 from dlpd.classify.reading import file_stat
 from dlpd.model import FileResult, Outcome, display_path
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.walk import Entry, walk
 from dlpd.store import files as repo
-from dlpd.store.db import transaction
+from dlpd.store.db import Engine, transaction
 
 _WRITE_BATCH = 500
 _BATCH_FILES = 32

@@ -37,6 +37,22 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+__all__ = ["HEAD_REVISION", "Engine", "migrate", "open_engine", "sqlite_files", "transaction"]
+
+
+def sqlite_files(url: str) -> list[str]:
+    """The files of a SQLite database URL (the database, its WAL, shared memory and
+    journal), so that a scan never reads dlpd's own state; none for other databases."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return []
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return []
+    db = str(Path(parsed.database or "").resolve())
+    return [db, db + "-wal", db + "-shm", db + "-journal"]
+
+
 def open_engine(url: str) -> Engine:
     """Create the engine, make the SQLite directory, and migrate the schema to head."""
     try:
