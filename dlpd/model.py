@@ -153,7 +153,6 @@ class FileResult:
     labels: tuple[str, ...] = ()
     stat: FileStat | None = None
     cached: bool = False
-    members: int = 0
     scanned_bytes: int = 0
 
     @property

@@ -680,7 +680,9 @@ def odp_bytes(slides: Sequence[Sequence[str]]) -> bytes:
 # -- PDF --------------------------------------------------------------------------------------
 
 
-def pdf_bytes(content: bytes, *, compress: bool = True) -> bytes:
+def pdf_bytes(
+    content: bytes, *, compress: bool = True, info: bytes = b"<< /Producer (dlpd-corpus) >>"
+) -> bytes:
     """A one-page PDF 1.4 with Helvetica; ``content`` is the page's content stream.
     Offsets in the xref table are computed, so strict readers accept it."""
     stream = zlib.compress(content, 9) if compress else content
@@ -692,7 +694,7 @@ def pdf_bytes(content: bytes, *, compress: bool = True) -> bytes:
         b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
         b"<< /Length %d%s >>\nstream\n" % (len(stream), filt) + stream + b"\nendstream",
-        b"<< /Producer (dlpd-corpus) >>",
+        info,
     ]
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []

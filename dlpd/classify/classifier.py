@@ -64,7 +64,6 @@ class _Findings:
     detections: dict[tuple[str, str | None], Detection] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     limits: list[str] = field(default_factory=list)
-    members: int = 0
 
     def add(self, found: Detection) -> None:
         key = (found.rule, found.member)
@@ -209,7 +208,6 @@ class Classifier:
 
     # -- buffers, containers, matching ------------------------------------------------
     def _scan_buffer(self, findings: _Findings, data: bytes, chain: list[str], depth: int) -> None:
-        findings.members += depth > 0
         kind = sniff_kind(data[:HEAD_BYTES])
         self._match(findings, _raw_view(data, kind), chain)
         if kind is not None:
@@ -299,7 +297,6 @@ class Classifier:
             detections=detections,
             labels=self._labels_for(d.category for d in detections),
             stat=file_stat(st) if st is not None else None,
-            members=findings.members,
             scanned_bytes=scanned,
         )
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import io
 import time
 import zipfile
-import zlib
 from pathlib import Path
 
 import pytest
+from corpus_formats import pdf_bytes
 from pypdf import PdfWriter
 
 from dlpd.classify.extract import Member, extract
@@ -446,29 +446,7 @@ def make_pdf(
     content: bytes, info: bytes = b"<< /Title (Export review) /Keywords (ITAR) >>"
 ) -> bytes:
     """A one-page PDF written by hand: Helvetica, one FlateDecode content stream."""
-    stream = zlib.compress(content)
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        info,
-    ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    return pdf_bytes(content, info=info)
 
 
 SPLIT_TEXT = (

@@ -36,7 +36,6 @@ _SHARED = re.compile(
 _CELL_END = re.compile(rb"</" + _P + rb"c>|<" + _P + rb"c\b[^<>]*/>")
 _ROW_END = re.compile(rb"</" + _P + rb"row>")
 _TAG = re.compile(rb"<[^<>]*>")
-_ROW_CUT = re.compile(rb"</" + _P + rb"row>")
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)")
 _HEADER_FOOTER = re.compile(
     rb"<(" + _P + rb"(?:odd|even|first)(?:Header|Footer))\b[^<>]*>([^<]*)</\1>"
@@ -115,7 +114,7 @@ def _last_row_end(data: bytes) -> int:
     end = data.rfind(b"row>")
     while end >= 0:
         start = data.rfind(b"</", 0, end)
-        if start >= 0 and _ROW_CUT.fullmatch(data, start, end + 4):
+        if start >= 0 and _ROW_END.fullmatch(data, start, end + 4):
             return end + 4
         end = data.rfind(b"row>", 0, end)
     return -1
