@@ -10,12 +10,20 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from dlpd.errors import ConfigError
-from dlpd.model import CATEGORIES, Confidence, Limits
+from dlpd.model import CATEGORIES, SEVERITIES, Confidence, Limits
 
 _SIZE_UNITS = {
     "": 1, "b": 1,
@@ -137,9 +145,97 @@ class LabelSettings(_Section):
     @field_validator("severity")
     @classmethod
     def _known_severity(cls, value: str) -> str:
-        if value not in ("low", "medium", "high", "critical"):
-            raise ValueError("must be one of low, medium, high, critical")
+        if value not in SEVERITIES:
+            raise ValueError(f"must be one of {', '.join(SEVERITIES)}")
         return value
+
+    @field_validator("approved")
+    @classmethod
+    def _absolute_prefixes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_absolute(p) for p in value)
+
+
+def _absolute(path: str) -> str:
+    if not path.startswith("/"):
+        raise ValueError(f"{path!r} is not an absolute path")
+    return os.path.normpath(path)
+
+
+class WatchSettings(_Section):
+    # Trees the daemon watches; empty: `dlpd run` refuses to start.
+    paths: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    # Full crawl (answered from the incremental cache) this often, and at start.
+    reconcile_interval: Duration = 3600.0
+    # "auto": dlpd's own inotify reader on Linux, watchdog elsewhere.
+    backend: Literal["auto", "inotify", "watchdog"] = "auto"
+    # Quiet time after a path's last event before it is scanned...
+    settle: Duration = 0.02
+    # ...but never later than this after its first event (a file written continuously).
+    max_delay: Duration = 5.0
+    # Record read access (open) of labelled files in the access log. inotify cannot tell
+    # who read, and dlpd's own reads are excluded by time, so this is off by default.
+    access_events: bool = False
+
+    @field_validator("paths")
+    @classmethod
+    def _absolute_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_absolute(p) for p in value)
+
+
+class SinkSettings(_Section):
+    type: Literal["webhook", "jsonl", "syslog"]
+    # Names the sink in the outbox and in `dlpd status`; default "<type>-<n>".
+    name: str = ""
+    # webhook
+    url: str = ""
+    secret: str = ""
+    secret_file: Path | None = None
+    # jsonl
+    path: Path | None = None
+    # syslog: "unix:/dev/log", "udp://127.0.0.1:514" or "tcp://127.0.0.1:601"
+    address: str = "unix:/dev/log"
+    facility: str = "auth"
+    app_name: str = "dlpd"
+    # every sink
+    timeout: Duration = 10.0
+    min_severity: str = "low"
+
+    @field_validator("min_severity")
+    @classmethod
+    def _known_min_severity(cls, value: str) -> str:
+        if value not in SEVERITIES:
+            raise ValueError(f"must be one of {', '.join(SEVERITIES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _required_per_type(self) -> SinkSettings:
+        if self.type == "webhook":
+            if not self.url.startswith(("http://", "https://")):
+                raise ValueError("url: a webhook sink needs an http:// or https:// url")
+            if self.secret and self.secret_file:
+                raise ValueError("secret: give secret or secret_file, not both")
+        if self.type == "jsonl" and self.path is None:
+            raise ValueError("path: a jsonl sink needs a file path")
+        if self.type == "syslog" and not self.address.startswith(("unix:", "udp://", "tcp://")):
+            raise ValueError("address: expected unix:/path, udp://host:port or tcp://host:port")
+        return self
+
+
+class AccessSettings(_Section):
+    # Repeats of the same event on the same file by the same actor within this window
+    # are one access-log row with a count.
+    aggregate_window: Duration = 60.0
+
+
+class DaemonSettings(_Section):
+    # Where `dlpd run` writes its status file; default $RUNTIME_DIRECTORY (systemd),
+    # /run/dlpd for root, else the state directory.
+    runtime_dir: Path | None = None
+    # SIGTERM waits this long for in-flight scans and deliveries.
+    shutdown_timeout: Duration = 10.0
+    # The host name in alerts; default: this machine's.
+    host: str = ""
 
 
 class Settings(_Section):
@@ -149,6 +245,10 @@ class Settings(_Section):
     signatures: SignatureSettings = SignatureSettings()
     categories: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CATEGORY_LABELS))
     labels: dict[str, LabelSettings] = Field(default_factory=dict)
+    watch: WatchSettings = WatchSettings()
+    sinks: tuple[SinkSettings, ...] = ()
+    access: AccessSettings = AccessSettings()
+    daemon: DaemonSettings = DaemonSettings()
     # Where this configuration came from (None: embedded defaults); not a TOML key.
     source: Path | None = Field(default=None, exclude=True)
 
@@ -164,6 +264,20 @@ class Settings(_Section):
             )
         # A site overrides some mappings; the rest keep the shipped defaults.
         return {**DEFAULT_CATEGORY_LABELS, **value}
+
+    @model_validator(mode="after")
+    def _unique_sink_names(self) -> Settings:
+        seen: set[str] = set()
+        for n, sink in enumerate(self.sinks):
+            name = sink.name or f"{sink.type}-{n}"
+            if name in seen:
+                raise ValueError(f"sinks.{n}.name: {name!r} is used by another sink")
+            seen.add(name)
+        return self
+
+    def sink_name(self, index: int) -> str:
+        sink = self.sinks[index]
+        return sink.name or f"{sink.type}-{index}"
 
     @property
     def min_confidence(self) -> Confidence:
@@ -191,6 +305,11 @@ def _describe(error: ValidationError) -> ConfigError:
     if first["type"] == "extra_forbidden":
         message = "unknown key"
     message = message.removeprefix("Value error, ")
+    # Checks across keys (model validators) name their key first: "url: ..." -> sinks.0.url
+    named = re.fullmatch(r"([a-z_][\w.]*): (.*)", message, re.DOTALL)
+    if first["type"] == "value_error" and named:
+        key = ".".join(part for part in (key, named.group(1)) if part)
+        message = named.group(2)
     return ConfigError(key, message)
 
 

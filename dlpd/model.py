@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 
 KiB = 1024
@@ -187,3 +189,100 @@ def display_path(path: str) -> str:
     except UnicodeEncodeError:
         return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return path
+
+
+SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    FALSE_POSITIVE = "false-positive"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertNote:
+    """One entry of an alert's history: who did what, when (unix time), and why."""
+
+    time: float
+    author: str
+    text: str
+    status: AlertStatus | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"time": self.time, "author": self.author, "text": self.text,
+                "status": self.status.value if self.status else None}
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A policy violation: a file carrying ``label`` outside the label's approved places.
+
+    One active alert per (path, sha256, label). Holds no matched content: paths, hashes,
+    rule ids, categories and the policy's reasons only.
+    """
+
+    id: int
+    created: float
+    updated: float
+    host: str
+    path: str
+    sha256: str
+    label: str
+    labels: tuple[str, ...]
+    categories: tuple[str, ...]
+    rules: tuple[str, ...]
+    severity: str
+    reason: str
+    provenance: str | None
+    status: AlertStatus
+    notes: tuple[AlertNote, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "created": self.created,
+            "updated": self.updated,
+            "host": self.host,
+            "path": self.path,
+            "sha256": self.sha256,
+            "label": self.label,
+            "labels": list(self.labels),
+            "categories": list(self.categories),
+            "rules": list(self.rules),
+            "severity": self.severity,
+            "reason": self.reason,
+            "provenance": self.provenance,
+            "status": self.status.value,
+            "notes": [n.to_json() for n in self.notes],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One delivery of one alert event to one sink.
+
+    ``body`` is the exact JSON text every attempt sends (Standard Webhooks shape:
+    ``{"type": ..., "timestamp": ..., "data": <alert>}``); ``msg_id`` stays the same across
+    retries so receivers can dedupe.
+    """
+
+    id: int
+    msg_id: str
+    sink: str
+    alert_id: int
+    kind: str  # "alert.created" | "alert.updated"
+    created: float
+    body: str
+    attempts: int = 0
+
+
+def alert_event_body(kind: str, alert: Alert, now: float) -> str:
+    """The JSON text delivered to every sink for one alert event (Standard Webhooks shape).
+
+    Built once, when the event is queued, and sent byte for byte on every attempt.
+    """
+    stamp = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
+    return json.dumps({"type": kind, "timestamp": stamp.replace("+00:00", "Z"),
+                       "data": alert.to_json()}, ensure_ascii=False, separators=(",", ":"))
