@@ -8,6 +8,7 @@ GIL, and threads share the compiled rules (see ../shared/FACTS.md).
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +35,9 @@ _Job = tuple[str, os.stat_result | None, int]
 class ScanOptions:
     jobs: int = 2
     use_cache: bool = True
+    # Set by the daemon to stop a crawl early (shutdown): the walk stops, work in flight
+    # is finished and stored, and nothing is forgotten (the walk was not complete).
+    cancel: threading.Event | None = None
 
 
 @dataclass(slots=True)
@@ -49,6 +53,7 @@ class ScanSummary:
     limited: int = 0
     unstable: int = 0
     forgotten: int = 0
+    cancelled: bool = False
     bytes_read: int = 0
     started: float = field(default_factory=time.time)
     finished: float = 0.0
@@ -196,6 +201,9 @@ def run_scan(
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="dlpd-scan") as pool:
         pipeline = _Pipeline(classifier, pool, jobs, emit)
         for entry in _entries(roots, pathfilter):
+            if options.cancel is not None and options.cancel.is_set():
+                summary.cancelled = True
+                break
             if entry.lstat is None:
                 emit(_walk_error(entry))
                 continue
@@ -210,7 +218,8 @@ def run_scan(
     summary.finished = time.time()
     with transaction(engine) as conn:
         # What the store knew under these roots and the walk did not meet is gone.
-        summary.forgotten = repo.delete_paths(conn, list(cache))
+        if not summary.cancelled:
+            summary.forgotten = repo.delete_paths(conn, list(cache))
         repo.finish_scan(conn, scan_id, now=summary.finished, files_seen=summary.files,
                          read=summary.read, found=summary.found, errors=summary.errors)
     return summary

@@ -16,7 +16,7 @@ from dlpd.errors import StoreError
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions; a test keeps it equal to alembic's head.
 # Knowing it here lets an up-to-date database open without importing alembic (~50 ms).
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -37,7 +37,8 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-__all__ = ["HEAD_REVISION", "Engine", "migrate", "open_engine", "sqlite_files", "transaction"]
+__all__ = ["HEAD_REVISION", "Connection", "Engine", "migrate", "open_engine", "sqlite_files",
+           "transaction"]
 
 
 def sqlite_files(url: str) -> list[str]:

@@ -198,3 +198,20 @@ def finish_scan(conn: Connection, scan_id: int, *, now: float, files_seen: int, 
                 found: int, errors: int) -> None:
     conn.execute(update(scans).where(scans.c.id == scan_id).values(
         finished=now, files=files_seen, read=read, found=found, errors=errors))
+
+
+def paths_with_sha256(conn: Connection, sha256: str) -> list[str]:
+    """Stored files with this content (provenance: "copy of")."""
+    return [r.path for r in conn.execute(select(files.c.path).where(files.c.sha256 == sha256))]
+
+
+def paths_under(conn: Connection, directory: str) -> list[str]:
+    """Stored files at or below ``directory`` (a directory that left the watched trees)."""
+    return [r.path for r in conn.execute(select(files.c.path).where(_under(directory)))]
+
+
+def labelled_paths(conn: Connection) -> dict[str, tuple[str, ...]]:
+    """Every stored file that carries a label, with its labels (the daemon keeps these in
+    memory to decide cheaply which events belong in the access log)."""
+    stmt = select(files.c.path, files.c.labels).where(files.c.labels != "[]")
+    return {r.path: tuple(json.loads(r.labels)) for r in conn.execute(stmt)}

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
@@ -71,3 +72,83 @@ scans = Table(
     Column("errors", Integer, nullable=False, default=0),
     Column("rules_version", String(32), nullable=False),
 )
+
+# Partial unique index below: one active alert per (path, sha256, label). A resolved alert
+# leaves it, so the same content back in the wrong place later is a new alert; a
+# false-positive stays in it, so the same content is not raised again.
+ACTIVE_ALERT = "status != 'resolved'"
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created", Float, nullable=False),
+    Column("updated", Float, nullable=False),
+    Column("host", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("labels", Text, nullable=False),  # JSON list
+    Column("categories", Text, nullable=False),  # JSON list
+    Column("rules", Text, nullable=False),  # JSON list
+    Column("severity", String(8), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("provenance", Text),
+    Column("status", String(16), nullable=False),
+    Index("ux_alerts_active", "path", "sha256", "label", unique=True,
+          sqlite_where=text(ACTIVE_ALERT), postgresql_where=text(ACTIVE_ALERT)),
+    Index("ix_alerts_status_created", "status", "created"),
+    Index("ix_alerts_path", "path"),
+)
+
+alert_notes = Table(
+    "alert_notes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("time", Float, nullable=False),
+    Column("author", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("status", String(16)),  # the status this note set, if it changed it
+    Index("ix_alert_notes_alert_id", "alert_id"),
+)
+
+# Transactional outbox: written with the alert, drained by one sender per sink.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("msg_id", Text, nullable=False),
+    Column("sink", Text, nullable=False),
+    Column("alert_id", Integer, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt", Float, nullable=False),
+    Column("last_error", Text),
+    Column("delivered", Float),
+    Index("ux_outbox_msg_sink", "msg_id", "sink", unique=True),
+    Index("ix_outbox_due", "sink", "delivered", "next_attempt"),
+)
+
+# Access log: repeats of (path, kind, actor) within the aggregation window are one row.
+access = Table(
+    "access",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("path", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("src_path", Text),
+    Column("pid", Integer),
+    Column("uid", Integer),
+    Column("process", Text),
+    Column("labels", Text, nullable=False),  # JSON list
+    Column("first", Float, nullable=False),
+    Column("last", Float, nullable=False),
+    Column("count", Integer, nullable=False),
+    Index("ix_access_path", "path"),
+    Index("ix_access_last", "last"),
+)
+
+Index("ix_files_sha256", files.c.sha256)

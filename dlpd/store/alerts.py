@@ -1,0 +1,195 @@
+"""The alerts repository: raise, triage and query alerts, and queue their delivery.
+
+Every change to an alert queues one outbox message per sink in the caller's transaction,
+so an alert that is stored is also, eventually, delivered (the transactional outbox).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from dlpd.model import Alert, AlertNote, AlertStatus, alert_event_body
+from dlpd.policy.decide import SEVERITY_RANK, severity_at_least
+from dlpd.store.schema import ACTIVE_ALERT, alert_notes, alerts, outbox
+
+
+@dataclass(frozen=True, slots=True)
+class SinkRoute:
+    """A sink that receives alerts of ``min_severity`` and above."""
+
+    name: str
+    min_severity: str = "low"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertDraft:
+    host: str
+    path: str
+    sha256: str
+    label: str
+    labels: tuple[str, ...]
+    categories: tuple[str, ...]
+    rules: tuple[str, ...]
+    severity: str
+    reason: str
+    provenance: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveAlert:
+    id: int
+    path: str
+    sha256: str
+    label: str
+    status: AlertStatus
+
+
+def _alert(row: Mapping[str, Any], notes: Sequence[AlertNote] = ()) -> Alert:
+    return Alert(
+        id=int(row["id"]),
+        created=float(row["created"]),
+        updated=float(row["updated"]),
+        host=str(row["host"]),
+        path=str(row["path"]),
+        sha256=str(row["sha256"]),
+        label=str(row["label"]),
+        labels=tuple(json.loads(str(row["labels"]))),
+        categories=tuple(json.loads(str(row["categories"]))),
+        rules=tuple(json.loads(str(row["rules"]))),
+        severity=str(row["severity"]),
+        reason=str(row["reason"]),
+        provenance=None if row["provenance"] is None else str(row["provenance"]),
+        status=AlertStatus(str(row["status"])),
+        notes=tuple(notes),
+    )
+
+
+def _notes(conn: Connection, alert_ids: Sequence[int]) -> dict[int, list[AlertNote]]:
+    found: dict[int, list[AlertNote]] = {}
+    if not alert_ids:
+        return found
+    rows = conn.execute(select(alert_notes).where(alert_notes.c.alert_id.in_(alert_ids))
+                        .order_by(alert_notes.c.id)).mappings()
+    for row in rows:
+        found.setdefault(row["alert_id"], []).append(AlertNote(
+            time=row["time"], author=row["author"], text=row["text"],
+            status=AlertStatus(row["status"]) if row["status"] else None))
+    return found
+
+
+def enqueue(conn: Connection, alert: Alert, kind: str, sinks: Sequence[SinkRoute],
+            now: float) -> int:
+    """Queue ``alert`` as event ``kind`` for every sink that takes its severity."""
+    body = alert_event_body(kind, alert, now)
+    # Unique per event, the same on every retry: what receivers dedupe on.
+    msg_id = f"msg_dlpd_{alert.id}_{kind.rsplit('.', 1)[-1]}_{int(now * 1000)}"
+    rows = [{"msg_id": msg_id, "sink": s.name, "alert_id": alert.id, "kind": kind,
+             "created": now, "body": body, "attempts": 0, "next_attempt": now}
+            for s in sinks if severity_at_least(alert.severity, s.min_severity)]
+    if rows:
+        conn.execute(insert(outbox), rows)
+    return len(rows)
+
+
+def raise_alert(conn: Connection, draft: AlertDraft, now: float,
+                sinks: Sequence[SinkRoute]) -> Alert | None:
+    """Store a new open alert and queue it; None when an active alert (open, acknowledged
+    or false-positive) already covers the same (path, sha256, label)."""
+    values = {
+        "created": now, "updated": now, "host": draft.host, "path": draft.path,
+        "sha256": draft.sha256, "label": draft.label,
+        "labels": json.dumps(list(draft.labels)),
+        "categories": json.dumps(list(draft.categories)),
+        "rules": json.dumps(list(draft.rules)),
+        "severity": draft.severity, "reason": draft.reason, "provenance": draft.provenance,
+        "status": AlertStatus.OPEN.value,
+    }
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = dialect_insert(alerts).values(values).on_conflict_do_nothing(
+        index_elements=[alerts.c.path, alerts.c.sha256, alerts.c.label],
+        index_where=text(ACTIVE_ALERT),
+    )
+    result = conn.execute(stmt)
+    if not result.rowcount:
+        return None
+    alert_id = int(result.inserted_primary_key[0]) if result.inserted_primary_key else 0
+    alert = _alert({**values, "id": alert_id})
+    enqueue(conn, alert, "alert.created", sinks, now)
+    return alert
+
+
+def set_status(conn: Connection, alert_id: int, status: AlertStatus, *, author: str,
+               note: str, now: float, sinks: Sequence[SinkRoute],
+               only_from: Sequence[AlertStatus] = ()) -> Alert | None:
+    """Change an alert's status with a note saying who and why, and queue the update.
+    None when there is no such alert, or its status is not one of ``only_from``."""
+    current = get(conn, alert_id)
+    if current is None or (only_from and current.status not in only_from):
+        return None
+    conn.execute(update(alerts).where(alerts.c.id == alert_id)
+                 .values(status=status.value, updated=now))
+    conn.execute(insert(alert_notes).values(alert_id=alert_id, time=now, author=author,
+                                            text=note, status=status.value))
+    alert = get(conn, alert_id)
+    assert alert is not None
+    enqueue(conn, alert, "alert.updated", sinks, now)
+    return alert
+
+
+def add_note(conn: Connection, alert_id: int, *, author: str, note: str, now: float) -> bool:
+    if conn.execute(select(alerts.c.id).where(alerts.c.id == alert_id)).first() is None:
+        return False
+    conn.execute(insert(alert_notes).values(alert_id=alert_id, time=now, author=author,
+                                            text=note, status=None))
+    return True
+
+
+def get(conn: Connection, alert_id: int) -> Alert | None:
+    row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).mappings().first()
+    if row is None:
+        return None
+    return _alert(dict(row), _notes(conn, [alert_id]).get(alert_id, ()))
+
+
+def query(conn: Connection, *, statuses: Sequence[str] = (), since: float | None = None,
+          min_severity: str | None = None, path_prefix: str | None = None,
+          limit: int | None = None) -> list[Alert]:
+    stmt = select(alerts).order_by(alerts.c.id)
+    if statuses:
+        stmt = stmt.where(alerts.c.status.in_(list(statuses)))
+    if since is not None:
+        stmt = stmt.where(alerts.c.created >= since)
+    if min_severity:
+        stmt = stmt.where(alerts.c.severity.in_(
+            [s for s, rank in SEVERITY_RANK.items() if rank >= SEVERITY_RANK[min_severity]]))
+    if path_prefix:
+        prefix = path_prefix.rstrip("/")
+        stmt = stmt.where((alerts.c.path == prefix) | alerts.c.path.startswith(
+            prefix + "/", autoescape=True))
+    if limit:
+        stmt = stmt.order_by(None).order_by(alerts.c.id.desc()).limit(limit)
+    rows = [dict(r) for r in conn.execute(stmt).mappings()]
+    rows.sort(key=lambda r: int(r["id"]))
+    notes = _notes(conn, [int(r["id"]) for r in rows])
+    return [_alert(r, notes.get(int(r["id"]), ())) for r in rows]
+
+
+def load_active(conn: Connection) -> list[ActiveAlert]:
+    """Alerts that still hold their (path, sha256, label): open, acknowledged, false-positive."""
+    stmt = select(alerts.c.id, alerts.c.path, alerts.c.sha256, alerts.c.label,
+                  alerts.c.status).where(alerts.c.status != AlertStatus.RESOLVED.value)
+    return [ActiveAlert(r.id, r.path, r.sha256, r.label, AlertStatus(r.status))
+            for r in conn.execute(stmt)]
+
+
+def open_counts(conn: Connection) -> dict[str, int]:
+    """Open alerts (not yet triaged) by severity."""
+    stmt = (select(alerts.c.severity, func.count()).where(
+        alerts.c.status == AlertStatus.OPEN.value).group_by(alerts.c.severity))
+    return {sev: n for sev, n in conn.execute(stmt)}

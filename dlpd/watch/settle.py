@@ -1,0 +1,78 @@
+"""Coalesce file events per path before scanning. Pure: the caller passes the clock.
+
+A path is due ``settle`` seconds after its last event (a file closed and reopened for the
+next write is scanned once), but never later than ``max_delay`` after its first event (a
+file written continuously is still scanned).
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Pending:
+    """Events seen on one path since it was last handed out for scanning."""
+
+    path: str
+    first: float
+    last: float
+    kinds: set[str] = field(default_factory=set)
+    src_path: str | None = None  # where it was moved from, if a move brought it here
+
+    def due(self, settle: float, max_delay: float) -> float:
+        return min(self.last + settle, self.first + max_delay)
+
+
+class Settler:
+    def __init__(self, settle: float, max_delay: float) -> None:
+        self._settle = settle
+        self._max_delay = max_delay
+        self._pending: dict[str, Pending] = {}
+        # (due time, path): entries go stale when a path gets another event; a popped
+        # entry counts only if it still equals the path's current due time.
+        self._heap: list[tuple[float, str]] = []
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def add(self, path: str, kind: str, now: float, src_path: str | None = None) -> None:
+        item = self._pending.get(path)
+        if item is None:
+            item = self._pending[path] = Pending(path, now, now)
+        item.last = now
+        item.kinds.add(kind)
+        if src_path is not None:
+            item.src_path = src_path
+        heapq.heappush(self._heap, (item.due(self._settle, self._max_delay), path))
+
+    def discard(self, path: str) -> Pending | None:
+        return self._pending.pop(path, None)
+
+    def discard_under(self, directory: str) -> list[Pending]:
+        prefix = directory.rstrip("/") + "/"
+        gone = [p for p in self._pending if p.startswith(prefix)]
+        return [self._pending.pop(p) for p in gone]
+
+    def pop_due(self, now: float) -> list[Pending]:
+        ready = []
+        while self._heap and self._heap[0][0] <= now:
+            when, path = heapq.heappop(self._heap)
+            item = self._pending.get(path)
+            if item is not None and item.due(self._settle, self._max_delay) == when:
+                ready.append(self._pending.pop(path))
+        return ready
+
+    def next_due(self) -> float | None:
+        while self._heap:
+            when, path = self._heap[0]
+            item = self._pending.get(path)
+            if item is not None and item.due(self._settle, self._max_delay) == when:
+                return when
+            heapq.heappop(self._heap)
+        return None
+
+    def oldest(self) -> float | None:
+        """First-event time of the longest-waiting path (for `dlpd status`)."""
+        return min((p.first for p in self._pending.values()), default=None)
