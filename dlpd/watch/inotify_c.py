@@ -1,0 +1,182 @@
+"""The kernel side of dlpd's inotify reader: the ABI, libc calls, and the watch table.
+
+libc is called through plain ctypes calls (no callbacks: the service runs with
+MemoryDenyWriteExecute, and ctypes callbacks need writable+executable trampolines).
+``WatchTable`` keeps wd -> directory and directory -> wd right through renames, walks new
+subtrees and says why a walk stopped; what that means as events is ``inotify.py``'s job.
+Only the reader thread mutates a table once the watcher has started.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import functools
+import os
+import struct
+import sys
+from collections.abc import Callable, Sequence
+
+import structlog
+
+_log = structlog.get_logger("dlpd.watch")
+
+# <sys/inotify.h>
+IN_CLOSE_WRITE = 0x00000008
+IN_OPEN = 0x00000020
+IN_MOVED_FROM = 0x00000040
+IN_MOVED_TO = 0x00000080
+IN_CREATE = 0x00000100
+IN_DELETE = 0x00000200
+IN_DELETE_SELF = 0x00000400
+IN_MOVE_SELF = 0x00000800
+IN_Q_OVERFLOW = 0x00004000
+IN_IGNORED = 0x00008000
+IN_ONLYDIR = 0x01000000
+IN_DONT_FOLLOW = 0x02000000
+IN_EXCL_UNLINK = 0x04000000
+IN_MASK_ADD = 0x20000000
+IN_ISDIR = 0x40000000
+IN_NONBLOCK = os.O_NONBLOCK
+IN_CLOEXEC = os.O_CLOEXEC
+
+LEAN_MASK = (IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
+             | IN_DELETE_SELF | IN_MOVE_SELF | IN_DONT_FOLLOW | IN_EXCL_UNLINK | IN_ONLYDIR)
+# Directories are walked with the lean mask (IN_MASK_ADD never narrows a live watch) and
+# only then given IN_OPEN: with IN_OPEN on, our own listing of 10k directories would queue
+# 20k events, and overflow the queue of the very walk that rebuilds after an overflow.
+_WALK_MASK = LEAN_MASK | IN_MASK_ADD
+
+HEADER = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len; then name
+FS_ENCODING = sys.getfilesystemencoding()
+FS_ERRORS = sys.getfilesystemencodeerrors()
+QUEUE_SYSCTL = "/proc/sys/fs/inotify/max_queued_events"
+WATCHES_SYSCTL = "/proc/sys/fs/inotify/max_user_watches"
+# In a user namespace (a container), the limit that applies may be this one, lower.
+USERNS_WATCHES_SYSCTL = "/proc/sys/user/max_inotify_watches"
+# The directory vanished, is unreadable, or is no longer a directory (IN_ONLYDIR): the
+# event for its removal, or the next crawl, accounts for it.
+VANISHED = frozenset({errno.ENOENT, errno.EACCES, errno.ENOTDIR, errno.ELOOP})
+
+
+@functools.cache
+def libc() -> ctypes.CDLL:
+    lib = ctypes.CDLL(None, use_errno=True)
+    lib.inotify_init1.argtypes = [ctypes.c_int]
+    lib.inotify_init1.restype = ctypes.c_int
+    lib.inotify_add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
+    lib.inotify_add_watch.restype = ctypes.c_int
+    lib.inotify_rm_watch.argtypes = [ctypes.c_int, ctypes.c_int]
+    lib.inotify_rm_watch.restype = ctypes.c_int
+    return lib
+
+
+def read_sysctl(path: str) -> int | None:
+    try:
+        with open(path, encoding="ascii") as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+class WatchTable:
+    """The watches of one inotify fd, by wd and by directory path."""
+
+    def __init__(self, fd: int, mask: int, is_pruned: Callable[[str], bool]) -> None:
+        self.fd = fd
+        self.mask = mask
+        self.is_pruned = is_pruned
+        self.dirs: dict[int, str] = {}  # wd -> directory
+        self.wds: dict[str, int] = {}  # directory -> wd
+
+    def watch_tree(self, top: str) -> tuple[bool, int]:
+        """Watch ``top`` and every directory below it (symlinks not followed, pruned
+        directories skipped). Returns (``top`` was not watched before, errno): errno is
+        ENOSPC if the watch limit stopped the walk, ``top``'s own error if it could not
+        be watched, else 0. A watch is added before its directory is listed, so a
+        subdirectory created meanwhile is either listed or reported by IN_CREATE."""
+        add, fd = libc().inotify_add_watch, self.fd
+        dirs, wds, is_pruned = self.dirs, self.wds, self.is_pruned
+        fresh, stopped, added = False, 0, []
+        stack = [top]
+        while stack:
+            directory = stack.pop()
+            raw = os.fsencode(directory)
+            wd = add(fd, raw, _WALK_MASK)
+            if wd < 0:
+                err = ctypes.get_errno()
+                if err == errno.ENOSPC:
+                    stopped = err
+                    break
+                if directory == top:
+                    return False, err
+                if err not in VANISHED:
+                    _log.warning("directory cannot be watched", path=directory,
+                                 error=os.strerror(err))
+                continue
+            if wd in dirs:
+                # Already watched: its subtree was walked then, and later subdirectories
+                # have their own IN_CREATE queued. Under another name: a bind mount (or a
+                # loop through one); the first name wins.
+                continue
+            dirs[wd] = directory
+            wds[directory] = wd
+            added.append(raw)
+            fresh = fresh or directory == top
+            try:
+                with os.scandir(directory) as it:
+                    for entry in it:
+                        if entry.is_dir(follow_symlinks=False) and not is_pruned(entry.path):
+                            stack.append(entry.path)
+            except OSError:
+                continue  # vanished or unreadable: its removal is reported by its parent
+        if self.mask != LEAN_MASK:
+            for raw in added:
+                add(fd, raw, self.mask)
+        return fresh, stopped
+
+    def drop(self, wd: int) -> str | None:
+        """The kernel removed ``wd`` (IN_IGNORED): forget it; returns its directory."""
+        path = self.dirs.pop(wd, None)
+        if path is not None and self.wds.get(path) == wd:
+            del self.wds[path]
+        return path
+
+    def subtree(self, top: str) -> list[tuple[str, int]]:
+        prefix = top + "/" if top != "/" else "/"
+        return [(p, wd) for p, wd in self.wds.items() if p == top or p.startswith(prefix)]
+
+    def rename_tree(self, old: str, new: str) -> None:
+        """A watched directory renamed inside the trees: same watches, new paths."""
+        moved, cut = self.subtree(old), len(old)
+        for path, _ in moved:
+            del self.wds[path]
+        for path, wd in moved:
+            renamed = new + path[cut:]
+            self.wds[renamed] = wd
+            self.dirs[wd] = renamed
+
+    def unwatch_tree(self, top: str) -> None:
+        """``top`` left the trees: remove its watches, which would follow it with stale
+        paths. Their IN_IGNORED then finds no wd and is skipped."""
+        rm = libc().inotify_rm_watch
+        for path, wd in self.subtree(top):
+            del self.wds[path]
+            self.dirs.pop(wd, None)
+            rm(self.fd, wd)
+
+    def rebuild(self, roots: Sequence[str]) -> list[tuple[str, int]]:
+        """After IN_Q_OVERFLOW any create, move or IN_IGNORED may be lost: rebuild both
+        maps from a fresh walk (live watches come back with their wd) and remove the
+        watches the walk no longer reaches. Returns (root, errno) for walks that failed."""
+        old = self.dirs
+        self.dirs, self.wds = {}, {}
+        failed = []
+        for root in roots:
+            _, err = self.watch_tree(root)
+            if err:
+                failed.append((root, err))
+        rm = libc().inotify_rm_watch
+        for wd in old.keys() - self.dirs.keys():
+            rm(self.fd, wd)
+        return failed
