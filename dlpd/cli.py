@@ -10,13 +10,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from dlpd import __version__
-from dlpd.config import Settings, database_url, load_settings
-from dlpd.errors import DlpdError, SignatureError
+from dlpd.cli_common import (
+    EXIT_CLEAN,
+    EXIT_FOUND,
+    config_option,
+    configure_logging,
+)
+from dlpd.cli_common import errors as _errors
+from dlpd.cli_common import fail as _fail
+from dlpd.cli_common import settings_or_exit as _settings
+from dlpd.config import database_url
 from dlpd.model import FileResult
 from dlpd.render import jsonl_line, render_table, result_json, summary_json
 from dlpd.scan.runner import ScanOptions, run_scan
@@ -27,51 +35,6 @@ from dlpd.wiring import (
     build_ruleset,
     default_jobs,
 )
-
-EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
-
-config_option = click.option(
-    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
-    help="TOML config file (default: embedded defaults).",
-)
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"dlpd: error: {message}", err=True)
-    sys.exit(EXIT_ERROR)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Turn dlpd's errors into one line on stderr and exit 2: never a traceback."""
-    try:
-        yield
-    except SignatureError as exc:
-        for problem in exc.problems:
-            click.echo(f"dlpd: rules: {problem}", err=True)
-        sys.exit(EXIT_ERROR)
-    except DlpdError as exc:
-        _fail(str(exc))
-
-
-def _settings(config_path: Path | None) -> Settings:
-    with _errors():
-        return load_settings(config_path)
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level.upper()), stream=sys.stderr,
-                        format="%(message)s")
-    if logging.getLogger().getEffectiveLevel() > logging.INFO:
-        return  # the scan logs at info and debug only: skip structlog's ~40 ms import
-    import structlog  # noqa: PLC0415
-
-    structlog.configure(
-        processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper("iso"),
-                    structlog.processors.JSONRenderer()],
-        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-    )
 
 
 def main() -> None:
@@ -102,11 +65,14 @@ def _scan_log() -> Any:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dlpd")
-@click.option("--log-level", default="warning",
-              type=click.Choice(["debug", "info", "warning", "error"]), show_default=True)
-def cli(log_level: str) -> None:
+@click.option("--log-level", default=None,
+              type=click.Choice(["debug", "info", "warning", "error"]),
+              help="Default: warning; info for `dlpd run`.")
+@click.pass_context
+def cli(ctx: click.Context, log_level: str | None) -> None:
     """dlpd: find controlled and personal data in research data trees."""
-    _configure_logging(log_level)
+    ctx.meta["dlpd.log_level"] = log_level
+    configure_logging(log_level or "warning")
 
 
 @cli.command()
@@ -213,6 +179,13 @@ def check_config(config_path: Path | None) -> None:
 def example_config() -> None:
     """Print the example config: every key, its default, and what it does."""
     click.echo((files("dlpd") / "data" / "dlpd.toml").read_text(encoding="utf-8"), nl=False)
+
+
+# The daemon's commands (run, status, alerts, access) live in their own module.
+from dlpd.cli_daemon import access, alerts, run, status  # noqa: E402
+
+for _command in (run, status, alerts, access):
+    cli.add_command(_command)
 
 
 @cli.group()

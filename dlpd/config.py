@@ -285,7 +285,10 @@ class Settings(_Section):
 
 
 def default_state_dir() -> Path:
-    """``$XDG_STATE_HOME/dlpd`` (or ``~/.local/state/dlpd``); ``/var/lib/dlpd`` for root."""
+    """systemd's ``$STATE_DIRECTORY`` (the service); else ``$XDG_STATE_HOME/dlpd`` (or
+    ``~/.local/state/dlpd``); ``/var/lib/dlpd`` for root."""
+    if os.environ.get("STATE_DIRECTORY"):
+        return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
     if os.geteuid() == 0 and "XDG_STATE_HOME" not in os.environ:
         return Path("/var/lib/dlpd")
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")

@@ -1,0 +1,282 @@
+"""The daemon's commands: `run`, `status`, `alerts ...`, `access list`. Thin: parse, call
+the library, render."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from dlpd import __version__
+from dlpd.cli_common import EXIT_ERROR, config_option, configure_logging, errors, fail
+from dlpd.config import Settings, load_settings, parse_duration
+from dlpd.errors import ConfigError, SignatureError, StoreError
+from dlpd.model import SEVERITIES, Alert, AlertStatus
+from dlpd.render_alerts import (
+    access_table,
+    alert_details,
+    alerts_table,
+    dump,
+    status_text,
+)
+from dlpd.store import access as access_repo
+from dlpd.store import alerts as alerts_repo
+from dlpd.store import outbox as outbox_repo
+from dlpd.store.db import Engine, transaction
+
+EXIT_NOT_RUNNING = 3  # as `systemctl status` and LSB init scripts
+EXIT_CONFIG = 78  # EX_CONFIG: the unit's RestartPreventExitStatus
+
+_ACTIVE = ("open", "acknowledged")
+_STATUSES = [s.value for s in AlertStatus]
+
+
+def _since(value: str | None) -> float | None:
+    """``2h``/``7d`` ago, or an ISO 8601 date/time (local time unless it has an offset)."""
+    if value is None:
+        return None
+    try:
+        return time.time() - parse_duration(value)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        raise click.BadParameter(f"expected 2h, 7d or an ISO date/time, got {value!r}",
+                                 param_hint="--since") from None
+
+
+def _settings(config_path: Path | None) -> Settings:
+    with errors():
+        return load_settings(config_path)
+
+
+def _engine(settings: Settings) -> Engine:
+    from dlpd.wiring import build_engine  # noqa: PLC0415
+
+    with errors():
+        return build_engine(settings)
+
+
+def _routes(settings: Settings) -> list[alerts_repo.SinkRoute]:
+    return [alerts_repo.SinkRoute(settings.sink_name(i), s.min_severity)
+            for i, s in enumerate(settings.sinks)]
+
+
+@click.command()
+@config_option
+@click.pass_context
+def run(ctx: click.Context, config_path: Path | None) -> None:
+    """Watch the configured trees and raise alerts (foreground; for systemd)."""
+    configure_logging(ctx.meta.get("dlpd.log_level") or "info", always=True)
+    from dlpd.daemon.service import start_daemon  # noqa: PLC0415 - `dlpd scan` skips it
+
+    try:
+        settings = load_settings(config_path)
+        daemon = start_daemon(settings)
+    except ConfigError as exc:
+        click.echo(f"dlpd: config error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    except SignatureError as exc:
+        for problem in exc.problems:
+            click.echo(f"dlpd: rules: {problem}", err=True)
+        sys.exit(EXIT_CONFIG)
+    except StoreError as exc:
+        click.echo(f"dlpd: error: {exc}", err=True)
+        sys.exit(1)
+    sys.exit(daemon.run())
+
+
+@click.command()
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def status(config_path: Path | None, fmt: str) -> None:
+    """Is the daemon running, what is it watching, what is queued, what is open."""
+    from dlpd.daemon.status import STALE_AFTER, is_alive, read_status, runtime_dir  # noqa: PLC0415
+
+    settings = _settings(config_path)
+    daemon = read_status(runtime_dir(settings))
+    now = time.time()
+    report: dict[str, object] = {"state": "not running", "daemon": None}
+    running = daemon is not None and is_alive(daemon.get("pid"))
+    if daemon is not None and running:
+        age = now - float(daemon.get("updated", 0))
+        report.update(state="running" if age < STALE_AFTER else "not responding",
+                      daemon=daemon, uptime=now - float(daemon["started"]), status_age=age)
+    engine = _engine(settings)
+    with errors(), transaction(engine) as conn:
+        report["open_alerts"] = alerts_repo.open_counts(conn)
+        backlogs = outbox_repo.backlogs(conn)
+    sinks: dict[str, dict[str, object]] = {}
+    for i in range(len(settings.sinks)):
+        name = settings.sink_name(i)
+        b = backlogs.get(name)
+        sinks[name] = {"pending": b.pending if b else 0,
+                       "oldest_age": (now - b.oldest) if b and b.oldest else None,
+                       "failing": b.failing if b else 0,
+                       "last_error": b.last_error if b else None}
+    report["sinks"] = sinks
+    if fmt == "json":
+        dump([report], "json")
+    else:
+        status_text(report)
+    sys.exit(0 if report["state"] == "running" else EXIT_NOT_RUNNING)
+
+
+@click.group()
+def alerts() -> None:
+    """List, show, triage and export alerts."""
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _filters(f: _F) -> _F:
+    f = click.option("--status", "statuses", multiple=True,
+                     type=click.Choice([*_STATUSES, "active", "all"]),
+                     help="Repeatable; default: active (open and acknowledged).")(f)
+    f = click.option("--since", help="2h, 7d, or an ISO date/time.")(f)
+    f = click.option("--severity", type=click.Choice(SEVERITIES),
+                     help="This severity and above.")(f)
+    f = click.option("--path", "path_prefix", help="Only alerts at or under this path.")(f)
+    f = click.option("--limit", type=click.IntRange(1), help="The newest N.")(f)
+    return config_option(f)
+
+
+def _query(config_path: Path | None, statuses: tuple[str, ...], since: str | None,
+           severity: str | None, path_prefix: str | None, limit: int | None) -> list[Alert]:
+    settings = _settings(config_path)
+    wanted: list[str] = []
+    for s in statuses or ("active",):
+        wanted += list(_ACTIVE) if s == "active" else [] if s == "all" else [s]
+    if "all" in statuses:
+        wanted = []
+    engine = _engine(settings)
+    with errors(), transaction(engine) as conn:
+        return alerts_repo.query(conn, statuses=wanted, since=_since(since),
+                                 min_severity=severity,
+                                 path_prefix=os.path.abspath(path_prefix) if path_prefix else None,
+                                 limit=limit)
+
+
+@alerts.command("list")
+@_filters
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table")
+def alerts_list(config_path: Path | None, statuses: tuple[str, ...], since: str | None,
+                severity: str | None, path_prefix: str | None, limit: int | None,
+                fmt: str) -> None:
+    """Alerts, oldest first."""
+    found = _query(config_path, statuses, since, severity, path_prefix, limit)
+    if fmt == "table":
+        alerts_table(found)
+    else:
+        dump([a.to_json() for a in found], fmt)
+
+
+@alerts.command("show")
+@click.argument("alert_id", type=int)
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def alerts_show(alert_id: int, config_path: Path | None, fmt: str) -> None:
+    """One alert with its history."""
+    engine = _engine(_settings(config_path))
+    with errors(), transaction(engine) as conn:
+        alert = alerts_repo.get(conn, alert_id)
+    if alert is None:
+        fail(f"no alert {alert_id}")
+    if fmt == "json":
+        dump([alert.to_json()], "jsonl")
+    else:
+        alert_details(alert)
+
+
+def _triage(status: AlertStatus, help_text: str) -> click.Command:
+    @click.command(help=help_text)
+    @click.argument("alert_ids", type=int, nargs=-1, required=True)
+    @click.option("--note", default="", help="Why (stored with your name and the time).")
+    @click.option("--author", default=None,
+                  help="Who (default: the invoking user, $SUDO_USER under sudo).")
+    @config_option
+    def command(alert_ids: tuple[int, ...], note: str, author: str | None,
+                config_path: Path | None) -> None:
+        settings = _settings(config_path)
+        who = author or os.environ.get("SUDO_USER") or getpass.getuser()
+        engine = _engine(settings)
+        missing = []
+        with errors(), transaction(engine) as conn:
+            for alert_id in alert_ids:
+                done = alerts_repo.set_status(conn, alert_id, status, author=who,
+                                              note=note or status.value, now=time.time(),
+                                              sinks=_routes(settings))
+                if done is None:
+                    missing.append(alert_id)
+                else:
+                    click.echo(f"alert {alert_id}: {status.value}")
+        if missing:
+            fail(f"no alert {', '.join(map(str, missing))}")
+
+    return command
+
+
+alerts.add_command(_triage(AlertStatus.ACKNOWLEDGED, "Acknowledge alerts (triaged, still live)."),
+                   "ack")
+alerts.add_command(_triage(AlertStatus.RESOLVED, "Resolve alerts (the problem is gone)."),
+                   "resolve")
+alerts.add_command(_triage(AlertStatus.FALSE_POSITIVE,
+                           "Mark alerts false positives (the same content is not raised "
+                           "again at that path)."), "false-positive")
+alerts.add_command(_triage(AlertStatus.OPEN, "Reopen alerts."), "reopen")
+
+
+@alerts.command("export")
+@_filters
+@click.option("--format", "fmt", type=click.Choice(["ecs", "cef"]), required=True)
+def alerts_export(config_path: Path | None, statuses: tuple[str, ...], since: str | None,
+                  severity: str | None, path_prefix: str | None, limit: int | None,
+                  fmt: str) -> None:
+    """Alerts for a SIEM: Elastic Common Schema (JSON lines) or ArcSight CEF."""
+    from dlpd.sinks.formats import cef, ecs  # noqa: PLC0415
+
+    found = _query(config_path, statuses or ("all",), since, severity, path_prefix, limit)
+    for alert in found:
+        data = alert.to_json()
+        if fmt == "ecs":
+            dump([ecs(data, __version__)], "jsonl")
+        else:
+            sys.stdout.write(cef(data, __version__) + "\n")
+
+
+@click.group()
+def access() -> None:
+    """The access log of labelled files."""
+
+
+@access.command("list")
+@config_option
+@click.option("--path", "path_prefix", help="At or under this path.")
+@click.option("--since", help="2h, 7d, or an ISO date/time.")
+@click.option("--label", "labels", multiple=True, help="Files with this label (repeatable).")
+@click.option("--limit", type=click.IntRange(1), help="The newest N rows.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table")
+def access_list(config_path: Path | None, path_prefix: str | None, since: str | None,
+                labels: tuple[str, ...], limit: int | None, fmt: str) -> None:
+    """Events on labelled files, repeats aggregated."""
+    engine = _engine(_settings(config_path))
+    with errors(), transaction(engine) as conn:
+        rows = access_repo.query(
+            conn, path_prefix=os.path.abspath(path_prefix) if path_prefix else None,
+            since=_since(since), labels=labels, limit=limit)
+    if fmt == "table":
+        access_table(rows)
+    else:
+        dump([r.to_json() for r in rows], fmt)
+
+
+__all__ = ["EXIT_ERROR", "access", "alerts", "run", "status"]

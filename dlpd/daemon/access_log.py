@@ -1,0 +1,64 @@
+"""Aggregate access events in memory and write them in one transaction per flush.
+
+Repeats of (path, kind, actor) within ``window`` seconds of the row's first event are one
+access-log row with a count: a job reading a file a million times writes one row a window,
+and between flushes it writes nothing at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from dlpd.store import access as repo
+from dlpd.store.db import Engine, transaction
+
+_Key = tuple[str, str, int | None, int | None, str | None]
+
+
+@dataclass(slots=True)
+class _Open:
+    record: repo.AccessRecord  # as last written (id set once inserted)
+    unwritten: int  # repeats since the last flush
+    last: float
+
+
+class AccessAggregator:
+    def __init__(self, window: float) -> None:
+        self._window = window
+        self._open: dict[_Key, _Open] = {}
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def record(self, path: str, kind: str, labels: tuple[str, ...], now: float, *,
+               src_path: str | None = None, pid: int | None = None, uid: int | None = None,
+               process: str | None = None) -> None:
+        key = (path, kind, pid, uid, process)
+        current = self._open.get(key)
+        if current is not None and now - current.record.first <= self._window:
+            current.unwritten += 1
+            current.last = now
+            return
+        self._open[key] = _Open(repo.AccessRecord(
+            path=path, kind=kind, labels=labels, first=now, last=now, count=0,
+            src_path=src_path, pid=pid, uid=uid, process=process), 1, now)
+
+    def flush(self, engine: Engine, now: float) -> int:
+        """Write what accumulated; forget rows whose window has closed. Returns rows
+        touched."""
+        touched = 0
+        dirty = [(k, o) for k, o in self._open.items() if o.unwritten]
+        if dirty:
+            with transaction(engine) as conn:
+                for _key, item in dirty:
+                    if item.record.id is None:
+                        rec = replace(item.record, count=item.unwritten, last=item.last)
+                        item.record = replace(rec, id=repo.insert_record(conn, rec))
+                    else:
+                        repo.add_repeats(conn, item.record.id, item.unwritten, item.last)
+                    item.unwritten = 0
+                    touched += 1
+        for key in [k for k, o in self._open.items()
+                    if not o.unwritten and now - o.record.first > self._window]:
+            del self._open[key]
+        return touched

@@ -1,0 +1,122 @@
+"""The reconciliation thread: crawls (answered from the incremental cache) on request.
+
+Requests merge: a full crawl asked for while one runs is done once more after it (an
+overflow during a crawl may have lost events behind the walk); subtree crawls (a new or
+moved-in directory) queue behind it and are dropped when a full crawl covers them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import structlog
+
+from dlpd.errors import DlpdError
+from dlpd.policy.decide import is_under
+from dlpd.scan.runner import ScanSummary
+
+_log = structlog.get_logger("dlpd.reconcile")
+
+# Runs one crawl over the given directories (None: every watched root).
+Crawl = Callable[[Sequence[str] | None, threading.Event], ScanSummary]
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlRecord:
+    reason: str
+    full: bool
+    started: float
+    finished: float
+    files: int
+    read: int
+    found: int
+    errors: int
+    cancelled: bool
+
+
+class Reconciler:
+    def __init__(self, crawl: Crawl) -> None:
+        self._crawl = crawl
+        self._lock = threading.Condition()
+        self._full_reason: str | None = None
+        self._subtrees: dict[str, str] = {}
+        self._cancel = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="dlpd-reconcile")
+        self.running_since: float | None = None
+        self.last: CrawlRecord | None = None
+        self.last_full: CrawlRecord | None = None
+        self.crawls = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def request_full(self, reason: str) -> None:
+        with self._lock:
+            self._full_reason = self._full_reason or reason
+            self._lock.notify()
+
+    def request_subtree(self, directory: str, reason: str) -> None:
+        with self._lock:
+            self._subtrees.setdefault(directory, reason)
+            self._lock.notify()
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._subtrees) + (self._full_reason is not None)
+
+    def stop(self, timeout: float) -> bool:
+        """Cancel the crawl in progress; True when the thread ended within ``timeout``."""
+        with self._lock:
+            self._stopping = True
+            self._cancel.set()
+            self._lock.notify()
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _next(self) -> tuple[Sequence[str] | None, str] | None:
+        with self._lock:
+            while not self._stopping and self._full_reason is None and not self._subtrees:
+                self._lock.wait()
+            if self._stopping:
+                return None
+            if self._full_reason is not None:
+                reason, self._full_reason = self._full_reason, None
+                self._subtrees.clear()
+                return None, reason
+            # The outermost directories only: a subtree inside another is crawled with it.
+            dirs = sorted(self._subtrees)
+            outer = [d for d in dirs if not any(d != o and is_under(d, o) for o in dirs)]
+            reason = self._subtrees[outer[0]]
+            self._subtrees.clear()
+            return outer, reason
+
+    def _run(self) -> None:
+        while (job := self._next()) is not None:
+            dirs, reason = job
+            self.running_since = time.time()
+            try:
+                summary = self._crawl(dirs, self._cancel)
+            except DlpdError as exc:
+                _log.error("crawl failed", reason=reason, error=str(exc))
+                if dirs is None and not self._stopping:
+                    self.request_full(f"retry after: {exc}")
+                    time.sleep(5)
+                continue
+            finally:
+                self.running_since = None
+            record = CrawlRecord(reason, dirs is None, summary.started, summary.finished,
+                                 summary.files, summary.read, summary.found, summary.errors,
+                                 summary.cancelled)
+            self.last = record
+            self.crawls += 1
+            if dirs is None:
+                self.last_full = record
+            _log.info("crawl finished", reason=reason, full=dirs is None,
+                      dirs=None if dirs is None else len(dirs), files=summary.files,
+                      read=summary.read, found=summary.found, errors=summary.errors,
+                      seconds=round(summary.elapsed, 3), cancelled=summary.cancelled)

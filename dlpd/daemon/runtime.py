@@ -1,0 +1,59 @@
+"""Everything `dlpd run` builds from one configuration, built in one place.
+
+A reload builds a new ``Runtime`` from the new file; only when every part of it built
+does the daemon swap it in, so a broken rule file or config leaves the old one running.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+from dlpd.classify.classifier import Classifier
+from dlpd.config import Settings
+from dlpd.daemon.alerting import AlertPolicy
+from dlpd.policy.decide import LabelPolicy
+from dlpd.scan.pathfilter import PathFilter
+from dlpd.sinks.base import Sink
+from dlpd.sinks.factory import build_sink
+from dlpd.store.alerts import SinkRoute
+from dlpd.wiring import build_classifier, build_pathfilter, build_ruleset, default_jobs
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    classifier: Classifier
+    pathfilter: PathFilter
+    policy: AlertPolicy
+    jobs: int
+    roots: tuple[str, ...]
+
+    def sink_settings_key(self) -> str:
+        return repr(self.settings.sinks)
+
+
+def own_files(settings: Settings, runtime_dir: str) -> list[str]:
+    """Files the daemon itself writes under watched trees: never scanned, never alerted."""
+    own = [str(s.path) for s in settings.sinks if s.type == "jsonl" and s.path is not None]
+    return [*own, runtime_dir.rstrip("/") + "/**"]
+
+
+def build_runtime(settings: Settings, runtime_dir: str) -> Runtime:
+    """Compile rules, open libmagic, derive the policy. Raises ConfigError/SignatureError."""
+    classifier = build_classifier(settings, build_ruleset(settings))
+    pathfilter = build_pathfilter(settings, [*settings.watch.exclude,
+                                             *own_files(settings, runtime_dir)])
+    labels = {name: LabelPolicy(cfg.severity, cfg.approved)
+              for name, cfg in settings.labels.items()}
+    routes = tuple(SinkRoute(settings.sink_name(i), s.min_severity)
+                   for i, s in enumerate(settings.sinks))
+    policy = AlertPolicy(host=settings.daemon.host or socket.gethostname(), labels=labels,
+                         categories=dict(settings.categories), routes=routes)
+    return Runtime(settings=settings, classifier=classifier, pathfilter=pathfilter,
+                   policy=policy, jobs=default_jobs(settings), roots=settings.watch.paths)
+
+
+def build_sinks(settings: Settings, hostname: str) -> list[Sink]:
+    return [build_sink(settings.sink_name(i), s, hostname=hostname, key=f"sinks.{i}")
+            for i, s in enumerate(settings.sinks)]

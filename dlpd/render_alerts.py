@@ -1,0 +1,133 @@
+"""Rendering alerts, the access log and the daemon's status for people and machines."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import IO, Any
+
+from dlpd.model import Alert
+from dlpd.store.access import AccessRecord
+
+
+def when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def ago(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.1f}s"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: IO[str]) -> None:
+    """A rich table on a terminal; tab-separated lines with a header otherwise."""
+    if out.isatty():
+        from rich.console import Console  # noqa: PLC0415 - machine formats never load rich
+        from rich.table import Table  # noqa: PLC0415
+
+        table = Table()
+        for h in headers:
+            table.add_column(h, overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        Console(file=out, highlight=False).print(table)
+        return
+    out.write("\t".join(headers) + "\n")
+    for row in rows:
+        out.write("\t".join(c.replace("\t", " ").replace("\n", " ") for c in row) + "\n")
+
+
+def dump(items: Sequence[Mapping[str, Any]], fmt: str, out: IO[str] | None = None) -> None:
+    out = out or sys.stdout
+    if fmt == "json":
+        json.dump(list(items), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    else:
+        for item in items:
+            out.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def alerts_table(alerts: Sequence[Alert], out: IO[str] | None = None) -> None:
+    rows = [(str(a.id), when(a.created), a.severity, a.status.value, a.label, a.path,
+             a.provenance or "-") for a in alerts]
+    _table(("id", "created", "severity", "status", "label", "path", "provenance"), rows,
+           out or sys.stdout)
+
+
+def alert_details(alert: Alert, out: IO[str] | None = None) -> None:
+    out = out or sys.stdout
+    lines = [
+        f"alert {alert.id}  [{alert.status.value}]  severity {alert.severity}",
+        f"  path:        {alert.path}",
+        f"  sha256:      {alert.sha256}",
+        f"  label:       {alert.label}   (file labels: {', '.join(alert.labels)})",
+        f"  categories:  {', '.join(alert.categories) or '-'}",
+        f"  rules:       {', '.join(alert.rules) or '-'}",
+        f"  reason:      {alert.reason}",
+        f"  provenance:  {alert.provenance or '-'}",
+        f"  host:        {alert.host}",
+        f"  created:     {when(alert.created)}   updated: {when(alert.updated)}",
+    ]
+    if alert.notes:
+        lines.append("  notes:")
+        for n in alert.notes:
+            status = f" -> {n.status.value}" if n.status else ""
+            lines.append(f"    {when(n.time)}  {n.author}{status}: {n.text}")
+    out.write("\n".join(lines) + "\n")
+
+
+def access_table(records: Sequence[AccessRecord], out: IO[str] | None = None) -> None:
+    rows = []
+    for r in records:
+        actor = " ".join(x for x in (
+            f"pid={r.pid}" if r.pid is not None else "",
+            f"uid={r.uid}" if r.uid is not None else "",
+            r.process or "") if x) or "-"
+        path = r.path if not r.src_path else f"{r.path} (from {r.src_path})"
+        rows.append((when(r.first), when(r.last), r.kind, str(r.count), path,
+                     ", ".join(r.labels), actor))
+    _table(("first", "last", "kind", "count", "path", "labels", "actor"), rows,
+           out or sys.stdout)
+
+
+def status_text(status: Mapping[str, Any], out: IO[str] | None = None) -> None:
+    out = out or sys.stdout
+    lines = [f"dlpd: {status['state']}"]
+    daemon = status.get("daemon")
+    if daemon:
+        lines += [
+            f"  pid {daemon['pid']}, version {daemon['version']}, up {ago(status['uptime'])}, "
+            f"status updated {ago(status['status_age'])} ago",
+            f"  watching: {', '.join(daemon['roots'])} ({daemon['watched_dirs']} directories, "
+            f"{daemon['backend']})",
+        ]
+        if daemon.get("unwatched"):
+            lines.append(f"  NOT watched (crawled only): {', '.join(daemon['unwatched'])}")
+        lines.append(f"  queue: {daemon['queue_depth']} files, oldest waiting "
+                     f"{ago(daemon['oldest_queued_age'])}; {daemon['in_flight']} being scanned")
+        last = daemon.get("last_full_crawl")
+        crawl = ("running" if daemon.get("crawl_running_since") else "idle")
+        lines.append(
+            f"  reconciliation: {crawl}; last full crawl "
+            + (f"{when(last['finished'])} ({last['files']} files, {last['read']} read, "
+               f"reason {last['reason']})" if last else "not finished yet"))
+        lines.append(f"  events {daemon['events']}, overflows {daemon['overflows']}, "
+                     f"files scanned {daemon['scanned']}")
+    counts = status.get("open_alerts", {})
+    lines.append("  open alerts: " + (", ".join(f"{n} {sev}" for sev, n in counts.items())
+                                      if counts else "none"))
+    backlogs = status.get("sinks", {})
+    for name, b in backlogs.items():
+        err = f", last error: {b['last_error']}" if b.get("last_error") else ""
+        lines.append(f"  sink {name}: {b['pending']} pending"
+                     + (f" (oldest {ago(b['oldest_age'])})" if b.get("oldest_age") else "")
+                     + err)
+    out.write("\n".join(lines) + "\n")
