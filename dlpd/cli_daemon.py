@@ -16,8 +16,8 @@ import click
 
 from dlpd import __version__
 from dlpd.cli_common import EXIT_ERROR, config_option, configure_logging, errors, fail
-from dlpd.config import Settings, load_settings, parse_duration
-from dlpd.errors import ConfigError, SignatureError, StoreError
+from dlpd.config import Settings, database_url, load_settings, parse_duration
+from dlpd.errors import ConfigError, DlpdError, SignatureError, StoreError
 from dlpd.model import SEVERITIES, Alert, AlertStatus
 from dlpd.render_alerts import (
     access_table,
@@ -29,7 +29,7 @@ from dlpd.render_alerts import (
 from dlpd.store import access as access_repo
 from dlpd.store import alerts as alerts_repo
 from dlpd.store import outbox as outbox_repo
-from dlpd.store.db import Engine, transaction
+from dlpd.store.db import Engine, NoDatabase, open_engine, transaction
 
 EXIT_NOT_RUNNING = 3  # as `systemctl status` and LSB init scripts
 EXIT_CONFIG = 78  # EX_CONFIG: the unit's RestartPreventExitStatus
@@ -59,10 +59,9 @@ def _settings(config_path: Path | None) -> Settings:
 
 
 def _engine(settings: Settings) -> Engine:
-    from dlpd.wiring import build_engine  # noqa: PLC0415
-
+    """The existing store (never created here: see store.db.open_engine)."""
     with errors():
-        return build_engine(settings)
+        return open_engine(database_url(settings), create=False)
 
 
 def _routes(settings: Settings) -> list[alerts_repo.SinkRoute]:
@@ -110,10 +109,18 @@ def status(config_path: Path | None, fmt: str) -> None:
         age = now - float(daemon.get("updated", 0))
         report.update(state="running" if age < STALE_AFTER else "not responding",
                       daemon=daemon, uptime=now - float(daemon["started"]), status_age=age)
-    engine = _engine(settings)
-    with errors(), transaction(engine) as conn:
-        report["open_alerts"] = alerts_repo.open_counts(conn)
-        backlogs = outbox_repo.backlogs(conn)
+    backlogs: dict[str, outbox_repo.Backlog] = {}
+    report["open_alerts"] = {}
+    try:
+        engine = open_engine(database_url(settings), create=False)
+    except NoDatabase:
+        report["database"] = "not created yet"
+    except DlpdError as exc:
+        fail(str(exc))
+    else:
+        with errors(), transaction(engine) as conn:
+            report["open_alerts"] = alerts_repo.open_counts(conn)
+            backlogs = outbox_repo.backlogs(conn)
     sinks: dict[str, dict[str, object]] = {}
     for i in range(len(settings.sinks)):
         name = settings.sink_name(i)

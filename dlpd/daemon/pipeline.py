@@ -37,7 +37,9 @@ _log = structlog.get_logger("dlpd.daemon")
 _TICK = 0.5  # longest wait of one step: the loop also keeps timers, status and pings
 _MAX_BATCH = 2000  # inbox items handled per transaction
 _SCAN_BACKLOG = 64  # settled files handed to the pool ahead of results, per job
-_RECENT_READ = 2.0  # our own reads: "opened" events this soon after a scan are ours
+# inotify cannot tell our own reads from others': an "opened" event within this many
+# seconds of a read of ours (before or after: the event and the read's end race) is ours.
+_OWN_READ_WINDOW = 2.0
 
 
 @dataclass(slots=True)
@@ -51,6 +53,14 @@ class _Vanished:
     """A full crawl of ``roots`` finished: alerts on files it no longer found resolve."""
 
     roots: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _OwnRead:
+    """A crawl read ``path`` (only sent when access events are recorded)."""
+
+    path: str
+    time: float
 
 
 @dataclass(slots=True)
@@ -75,10 +85,11 @@ class Pipeline:
         self.reconciler = Reconciler(self.crawl)
         self.pool = ThreadPoolExecutor(max_workers=runtime.jobs, thread_name_prefix="dlpd-scan")
         self.in_flight: dict[Future[FileResult], tuple[Pending, float]] = {}
-        self._scanning: set[str] = set()  # paths of in_flight
         self.waiting: list[Pending] = []  # settled, waiting for a free scan slot
         self.labelled: dict[str, tuple[str, ...]] = {}
-        self._recent_reads: dict[str, float] = {}
+        # Our reads and others' opens, matched once the window has passed (access_events).
+        self._reads: list[tuple[str, float]] = []
+        self._opens: list[tuple[FsEvent, float]] = []
         self.unwatched: set[str] = set()
         self.last_progress = time.monotonic()
         self.events = 0
@@ -125,7 +136,6 @@ class Pipeline:
             self._on_event(item, batch)
         elif isinstance(item, Future):
             pending, _started = self.in_flight.pop(item)
-            self._scanning.discard(pending.path)
             try:
                 result = item.result()
             except Exception as exc:  # the classifier isolates files; this is a last guard
@@ -133,10 +143,12 @@ class Pipeline:
                            error=f"{type(exc).__name__}: {exc}")
                 return
             self.scanned += 1
-            self._recent_reads[pending.path] = time.monotonic()
+            self._reads.append((pending.path, time.monotonic()))
             batch.results.append(_Scanned(result, pending))
         elif isinstance(item, _Scanned):
             batch.results.append(item)
+        elif isinstance(item, _OwnRead):
+            self._reads.append((item.path, item.time))
         elif isinstance(item, _Vanished):
             for path in self.alerter.paths():
                 if any(is_under(path, r) for r in item.roots) and not os.path.lexists(path):
@@ -167,15 +179,8 @@ class Pipeline:
                     self._on_opened(event, now)
 
     def _on_opened(self, ev: FsEvent, now: float) -> None:
-        labels = self.labelled.get(display_path(ev.path))
-        recent = self._recent_reads.get(ev.path)
-        # inotify cannot tell our own reads from others': skip the paths we are reading or
-        # have just read.
-        if not labels or ev.path in self._scanning or (
-                recent is not None and now - recent <= _RECENT_READ):
-            return
-        self.access.record(display_path(ev.path), "opened", labels, time.time(),
-                            pid=ev.pid, uid=ev.uid, process=ev.process)
+        if display_path(ev.path) in self.labelled:
+            self._opens.append((ev, now))
 
     def _dispatch_scans(self) -> None:
         now = time.monotonic()
@@ -188,7 +193,7 @@ class Pipeline:
         for pending in todo:
             future = self.pool.submit(classifier.classify, pending.path)
             self.in_flight[future] = (pending, now)
-            self._scanning.add(pending.path)
+            self._reads.append((pending.path, now))
             future.add_done_callback(self._scan_done)
 
     def _scan_done(self, future: Future[FileResult]) -> None:
@@ -258,8 +263,12 @@ class Pipeline:
         roots = list(rt.roots) if dirs is None else list(dirs)
         roots = [r for r in roots if os.path.isdir(r)]
 
+        track_reads = rt.settings.watch.access_events
+
         def on_result(result: FileResult) -> None:
             self.last_progress = time.monotonic()
+            if track_reads and not result.cached:
+                self.inbox.put(_OwnRead(result.path, self.last_progress))
             path = display_path(result.path)
             if result.labels or self.alerter.has_alerts(path):
                 self.inbox.put(_Scanned(result, None))
@@ -277,9 +286,30 @@ class Pipeline:
         except DlpdError as exc:
             _log.warning("access log not written; will retry", error=str(exc))
 
-    def prune_recent_reads(self, now: float) -> None:
-        for path in [p for p, t in self._recent_reads.items() if now - t > _RECENT_READ]:
-            del self._recent_reads[path]
+    def settle_opens(self, now: float) -> None:
+        """Record the "opened" events whose window has passed and that no read of ours
+        explains (called every second)."""
+        if not self._opens:
+            self._reads.clear()
+            return
+        ours: dict[str, list[float]] = {}
+        for path, t in self._reads:
+            ours.setdefault(path, []).append(t)
+        keep: list[tuple[FsEvent, float]] = []
+        wall_offset = time.time() - now
+        for ev, t in self._opens:
+            if now - t <= _OWN_READ_WINDOW:
+                keep.append((ev, t))
+                continue
+            if any(abs(t - r) <= _OWN_READ_WINDOW for r in ours.get(ev.path, ())):
+                continue
+            labels = self.labelled.get(display_path(ev.path))
+            if labels:
+                self.access.record(display_path(ev.path), "opened", labels, t + wall_offset,
+                                   pid=ev.pid, uid=ev.uid, process=ev.process)
+        self._opens = keep
+        horizon = now - 3 * _OWN_READ_WINDOW
+        self._reads = [(p, t) for p, t in self._reads if t >= horizon]
 
     def queue_depth(self) -> int:
         return len(self.settler) + len(self.waiting) + len(self.in_flight)

@@ -148,9 +148,9 @@ class Daemon:
                 self._next_reconcile = now + self.rt.settings.watch.reconcile_interval
             if now - last_status >= _STATUS_EVERY:
                 last_status = now
+                self.pipe.settle_opens(now)
                 self.pipe.flush_access()
                 self._write_status()
-                self.pipe.prune_recent_reads(now)
             if ping_every and now - last_ping >= ping_every and self._is_healthy(now):
                 last_ping = now
                 self._notifier.watchdog()

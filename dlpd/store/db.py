@@ -19,6 +19,10 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 HEAD_REVISION = "0002"
 
 
+class NoDatabase(StoreError):
+    """``open_engine(create=False)`` found no database file."""
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL: readers (the CLI) never block the writer (the daemon). NORMAL is crash-safe
@@ -37,7 +41,8 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-__all__ = ["HEAD_REVISION", "Connection", "Engine", "migrate", "open_engine", "sqlite_files",
+__all__ = ["HEAD_REVISION", "Connection", "Engine", "NoDatabase", "migrate", "open_engine",
+           "sqlite_files",
            "transaction"]
 
 
@@ -54,14 +59,22 @@ def sqlite_files(url: str) -> list[str]:
     return [db, db + "-wal", db + "-shm", db + "-journal"]
 
 
-def open_engine(url: str) -> Engine:
-    """Create the engine, make the SQLite directory, and migrate the schema to head."""
+def open_engine(url: str, *, create: bool = True) -> Engine:
+    """Create the engine, make the SQLite directory, and migrate the schema to head.
+
+    ``create=False`` (the CLI's alert and status commands): a missing SQLite file is an
+    error rather than created, so that root reading alerts before the service first ran
+    does not leave a root-owned database the daemon's user cannot write.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise StoreError(f"database.url: not a database URL: {exc}") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         db_path = Path(parsed.database or "")
+        if not create and not db_path.exists():
+            raise NoDatabase(f"no database at {db_path} yet: `dlpd run` or `dlpd scan` "
+                             "creates it")
         try:
             db_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:

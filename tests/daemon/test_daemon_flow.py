@@ -196,3 +196,47 @@ def test_sighup_with_a_broken_rule_keeps_the_old_rules_and_sigterm_exits_0(
     assert d.stop(timeout=15) == 0
     assert time.monotonic() - started < 12
     assert "Traceback" not in d.log_tail(100000)
+
+
+def test_cli_never_creates_the_database(tmp_path: Path,
+                                        run_dlpd: Callable[..., object]) -> None:
+    """Root reading alerts before the service first ran must not leave a root-owned
+    store behind that the daemon's user could not write."""
+    state = tmp_path / "state"
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[database]\nurl = "sqlite:///{state / "dlpd.db"}"\n'
+                   f'[daemon]\nruntime_dir = "{state / "run"}"\n')
+    res = run_dlpd("alerts", "list", "--config", cfg)
+    assert res.returncode == 2 and "no database" in res.stderr, res.describe()
+    st = run_dlpd("status", "--config", cfg)
+    assert st.returncode == 3 and "not running" in st.stdout, st.describe()
+    assert not (state / "dlpd.db").exists()
+
+
+def test_access_events_record_reads_by_others_not_our_own(
+        start: Callable[..., Daemon], tree: dict[str, Path]) -> None:
+    d = start(extra="", backend="inotify")
+    d.stop()
+    cfg = d.config
+    cfg.write_text(cfg.read_text().replace('backend = "inotify"',
+                                           'backend = "inotify"\naccess_events = true'))
+    d = Daemon(cfg, d.home, d.log).start()
+    try:
+        d.wait_for(d.crawls_done, 30, "the first reconciliation")
+        time.sleep(2.5)  # past the window in which opens are taken for our own reads
+        target = tree["itar"] / "design.txt"
+        assert not d.query("SELECT * FROM access WHERE kind = 'opened'"), \
+            "the daemon's own reads are not access"
+        for _ in range(50):
+            target.read_bytes()
+            # The kernel merges identical unread events: pace the reads so the daemon
+            # sees each one, and the count below tests our aggregation, not the kernel's.
+            time.sleep(0.03)
+        d.wait_for(lambda: d.query("SELECT * FROM access WHERE kind = 'opened' AND path = ?",
+                                   str(target)), 5, "an 'opened' row")
+        time.sleep(1.5)
+        (row,) = d.query("SELECT * FROM access WHERE kind = 'opened' AND path = ?", str(target))
+        assert row["count"] == 50, "repeats aggregate into one row"
+        assert json.loads(row["labels"]) == ["export-controlled"]
+    finally:
+        d.close()
