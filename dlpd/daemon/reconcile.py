@@ -101,8 +101,11 @@ class Reconciler:
             self.running_since = time.time()
             try:
                 summary = self._crawl(dirs, self._cancel)
-            except DlpdError as exc:
-                _log.error("crawl failed", reason=reason, error=str(exc))
+            except Exception as exc:  # the crawl thread outlives any one crawl
+                if isinstance(exc, DlpdError):
+                    _log.error("crawl failed", reason=reason, error=str(exc))
+                else:
+                    _log.exception("crawl failed unexpectedly", reason=reason)
                 if dirs is None and not self._stopping:
                     self.request_full(f"retry after: {exc}")
                     time.sleep(5)

@@ -63,6 +63,9 @@ class SinkSender:
             except DlpdError as exc:  # the store is busy or failing: try again soon
                 _log.warning("outbox unavailable", sink=self.sink.name, error=str(exc))
                 wait = _IDLE_POLL
+            except Exception:  # a sender outlives a bug in one delivery
+                _log.exception("sender failed unexpectedly", sink=self.sink.name)
+                wait = _IDLE_POLL
             self._wake.wait(wait)
             self._wake.clear()
 

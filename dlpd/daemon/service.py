@@ -27,7 +27,7 @@ from dlpd.daemon.pipeline import Pipeline
 from dlpd.daemon.runtime import Runtime, build_runtime, build_sinks
 from dlpd.daemon.senders import SinkSender
 from dlpd.daemon.status import remove_status, runtime_dir, write_status
-from dlpd.errors import ConfigError, DlpdError
+from dlpd.errors import ConfigError, DlpdError, StoreError
 from dlpd.store.db import Engine
 from dlpd.watch.events import WatchBackend
 from dlpd.watch.factory import build_watcher
@@ -138,7 +138,14 @@ class Daemon:
         last_ping = 0.0
         ping_every = (self._notifier.watchdog_interval() or 0.0) / 2
         while not self._stop_requested:
-            self.pipe.step(self.pipe.sleep_time())
+            try:
+                self.pipe.step(self.pipe.sleep_time())
+            except StoreError as exc:
+                # The batch is lost (locked or full disk, ...): the crawl finds its files
+                # again, and resolves alerts of what disappeared meanwhile.
+                _log.error("store write failed; will reconcile", error=str(exc))
+                self.pipe.reconciler.request_full("store error")
+                time.sleep(1.0)
             now = time.monotonic()
             if self._reload_requested:
                 self._reload_requested = False
