@@ -173,6 +173,18 @@ def check_config(config_path: Path | None) -> None:
     click.echo(f"  rules: {len(ruleset.metas)} in {len(ruleset.files)} files "
                f"(version {ruleset.version})")
     click.echo(f"  minimum confidence: {settings.scan.min_confidence}")
+    watch = settings.watch
+    click.echo(f"  watch: {', '.join(watch.paths) or '(none: `dlpd run` needs watch.paths)'}"
+               f"; backend {watch.backend}; crawl every {watch.reconcile_interval:g}s")
+    for name, label in sorted(settings.labels.items()):
+        places = ", ".join(label.approved) or "anywhere"
+        click.echo(f"  label {name} ({label.severity}): {places}")
+    from dlpd.sinks.factory import build_sink  # noqa: PLC0415 - only this command checks sinks
+
+    for i, sink in enumerate(settings.sinks):
+        with _errors():
+            build_sink(settings.sink_name(i), sink, hostname="check", key=f"sinks.{i}").close()
+        click.echo(f"  sink {settings.sink_name(i)}: {sink.type}")
 
 
 @cli.command("example-config")

@@ -41,6 +41,8 @@ def own_files(settings: Settings, runtime_dir: str) -> list[str]:
 
 def build_runtime(settings: Settings, runtime_dir: str) -> Runtime:
     """Compile rules, open libmagic, derive the policy. Raises ConfigError/SignatureError."""
+    for sink in build_sinks(settings, "check"):
+        sink.close()  # a bad url, address or secret file fails here, named, not at delivery
     classifier = build_classifier(settings, build_ruleset(settings))
     pathfilter = build_pathfilter(settings, [*settings.watch.exclude,
                                              *own_files(settings, runtime_dir)])

@@ -240,3 +240,15 @@ def test_access_events_record_reads_by_others_not_our_own(
         assert json.loads(row["labels"]) == ["export-controlled"]
     finally:
         d.close()
+
+
+def test_unreadable_webhook_secret_exits_78(tmp_path: Path,
+                                            run_dlpd: Callable[..., object]) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "x.db"}"\n'
+                   f'[watch]\npaths = ["{tmp_path}"]\n'
+                   '[[sinks]]\ntype = "webhook"\nurl = "http://127.0.0.1:9/x"\n'
+                   f'secret_file = "{tmp_path / "missing.key"}"\n')
+    res = run_dlpd("run", "--config", cfg, timeout=60)
+    assert res.returncode == 78, res.describe()
+    assert "sinks.0.secret_file" in res.stderr and "Traceback" not in res.stderr
