@@ -2,7 +2,8 @@
 
 A path is due ``settle`` seconds after its last event (a file closed and reopened for the
 next write is scanned once), but never later than ``max_delay`` after its first event (a
-file written continuously is still scanned).
+file written continuously is still scanned). A file that was only created waits for its
+close-after-write, up to ``max_delay``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ class Pending:
     src_path: str | None = None  # where it was moved from, if a move brought it here
 
     def due(self, settle: float, max_delay: float) -> float:
+        if self.kinds == {"created"}:
+            # Created and still open for writing (a copy in progress): its close will
+            # come; scanning now would read half a file. A file that only appears
+            # (a hard link) is scanned at the cap.
+            return self.first + max_delay
         return min(self.last + settle, self.first + max_delay)
 
 

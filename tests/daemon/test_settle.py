@@ -64,3 +64,15 @@ def test_every_path_is_handed_out_exactly_once_and_never_early(
         assert p.first == first[p.path] and p.last == last[p.path]
     assert out == {p: 1 for p in first}
     assert len(s) == 0
+
+
+def test_a_created_file_waits_for_its_close_up_to_the_cap() -> None:
+    s = Settler(settle=0.02, max_delay=5.0)
+    s.add("/big.iso", "created", 0.0)
+    assert s.pop_due(1.0) == [], "still being copied: no scan of half a file"
+    s.add("/big.iso", "modified", 2.0)  # closed after writing
+    (p,) = s.pop_due(2.03)
+    assert p.kinds == {"created", "modified"}
+    s.add("/hardlink", "created", 10.0)
+    assert s.pop_due(14.9) == []
+    assert [p.path for p in s.pop_due(15.0)] == ["/hardlink"]
