@@ -72,6 +72,9 @@ class LatencySummary:
     by_size: dict[str, dict[str, float]]  # size class -> p50/p99/max ms (pooled)
     duplicates: int  # alerts beyond one per file (a file scanned mid-write, then again)
     writer_lag_ms: float  # the writer's worst lateness against its schedule
+    stalls: int  # pauses > 100 ms in alert commits while files waited, all rounds
+    stall_max_ms: float
+    stall_spacing_s: float  # median time from one such pause to the next (nan: < 2)
 
     def to_json(self) -> dict[str, Any]:
         return {k: _round(getattr(self, k)) for k in self.__slots__}
@@ -109,6 +112,9 @@ def summarize_latency(case: str, rate: float, backend: str,
                "p99_ms": percentile(vals, 99) * 1e3, "max_ms": max(vals) * 1e3}
         for name, vals in sorted(classes.items())
     }
+    stalls = [st for r in rounds for st in r["stalls"]]
+    spacing = [b[0] - a[0] for r in rounds for a, b in zip(r["stalls"], r["stalls"][1:],
+                                                            strict=False)]
     p50s = tuple(percentile(v, 50) * 1e3 for v in per_round)
     p99s = tuple(percentile(v, 99) * 1e3 for v in per_round)
     return LatencySummary(
@@ -121,6 +127,9 @@ def summarize_latency(case: str, rate: float, backend: str,
         rounds_p50=p50s, rounds_p99=p99s, by_size=by_size,
         duplicates=sum(r["duplicates"] for r in rounds),
         writer_lag_ms=max(r["writer_lag"] for r in rounds) * 1e3,
+        stalls=len(stalls),
+        stall_max_ms=max((st[1] for st in stalls), default=0.0) * 1e3,
+        stall_spacing_s=median(spacing),
     )
 
 
@@ -146,6 +155,18 @@ def latency_table(summaries: Sequence[LatencySummary]) -> list[str]:
                          f"{fmt(s.p50_ms)} | {fmt(s.p99_ms)} | {fmt(s.max_ms)} | {rounds} | "
                          f"{r50} | {r99} |")
     return lines
+
+
+def stall_lines(summaries: Sequence[LatencySummary]) -> list[str]:
+    out = []
+    for s in summaries:
+        if not s.stalls:
+            continue
+        spacing = "" if math.isnan(s.stall_spacing_s) else \
+            f", one every {s.stall_spacing_s:.2f} s (median spacing)"
+        out.append(f"- {s.case}, {s.backend}: {s.stalls} pauses > 100 ms in alert commits "
+                   f"while files waited, longest {fmt(s.stall_max_ms, 0)} ms{spacing}.")
+    return out
 
 
 def size_lines(summaries: Sequence[LatencySummary]) -> list[str]:

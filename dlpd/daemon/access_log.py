@@ -47,17 +47,19 @@ class AccessAggregator:
         """Write what accumulated; forget rows whose window has closed. Returns rows
         touched."""
         touched = 0
-        dirty = [(k, o) for k, o in self._open.items() if o.unwritten]
+        dirty = [o for o in self._open.values() if o.unwritten]
         if dirty:
+            new = [o for o in dirty if o.record.id is None]
+            old = [o for o in dirty if o.record.id is not None]
             with transaction(engine) as conn:
-                for _key, item in dirty:
-                    if item.record.id is None:
-                        rec = replace(item.record, count=item.unwritten, last=item.last)
-                        item.record = replace(rec, id=repo.insert_record(conn, rec))
-                    else:
-                        repo.add_repeats(conn, item.record.id, item.unwritten, item.last)
-                    item.unwritten = 0
-                    touched += 1
+                ids = repo.insert_records(conn, [replace(o.record, count=o.unwritten,
+                                                         last=o.last) for o in new])
+                repo.add_repeats(conn, [(o.record.id or 0, o.unwritten, o.last) for o in old])
+            for item, record_id in zip(new, ids, strict=True):
+                item.record = replace(item.record, id=record_id)
+            for item in dirty:
+                item.unwritten = 0
+            touched = len(dirty)
         for key in [k for k, o in self._open.items()
                     if not o.unwritten and now - o.record.first > self._window]:
             del self._open[key]

@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 
+from dlpd.classify.classifier import Classifier
 from dlpd.daemon.access_log import AccessAggregator
 from dlpd.daemon.alerting import Alerter
 from dlpd.daemon.reconcile import Reconciler
@@ -37,6 +38,7 @@ _log = structlog.get_logger("dlpd.daemon")
 _TICK = 0.5  # longest wait of one step: the loop also keeps timers, status and pings
 _MAX_BATCH = 2000  # inbox items handled per transaction
 _SCAN_BACKLOG = 64  # settled files handed to the pool ahead of results, per job
+_SCAN_BATCH = 16  # most files in one pool task
 # inotify cannot tell our own reads from others': an "opened" event within this many
 # seconds of a read of ours (before or after: the event and the read's end race) is ours.
 _OWN_READ_WINDOW = 2.0
@@ -71,6 +73,10 @@ class _Batch:
     gone: list[tuple[str, str, bool]] = field(default_factory=list)  # path, why, is_dir
 
 
+def _classify_all(classifier: Classifier, paths: list[str]) -> list[FileResult]:
+    return [classifier.classify(p) for p in paths]
+
+
 class Pipeline:
     def __init__(self, runtime: Runtime, engine: Engine,
                  after_write: Callable[[], None]) -> None:
@@ -84,7 +90,9 @@ class Pipeline:
         self.access = AccessAggregator(runtime.settings.access.aggregate_window)
         self.reconciler = Reconciler(self.crawl)
         self.pool = ThreadPoolExecutor(max_workers=runtime.jobs, thread_name_prefix="dlpd-scan")
-        self.in_flight: dict[Future[FileResult], tuple[Pending, float]] = {}
+        # Futures of batches of files (one future per file costs more than a small scan).
+        self.in_flight: dict[Future[list[FileResult]], tuple[list[Pending], float]] = {}
+        self.in_flight_files = 0
         self.waiting: list[Pending] = []  # settled, waiting for a free scan slot
         self.labelled: dict[str, tuple[str, ...]] = {}
         # Our reads and others' opens, matched once the window has passed (access_events).
@@ -135,16 +143,19 @@ class Pipeline:
             self.events_by_kind[item.kind.value] = self.events_by_kind.get(item.kind.value, 0) + 1
             self._on_event(item, batch)
         elif isinstance(item, Future):
-            pending, _started = self.in_flight.pop(item)
+            pendings, _started = self.in_flight.pop(item)
+            self.in_flight_files -= len(pendings)
             try:
-                result = item.result()
+                results = item.result()
             except Exception as exc:  # the classifier isolates files; this is a last guard
-                _log.error("scan failed", path=display_path(pending.path),
+                _log.error("scan failed", paths=[display_path(p.path) for p in pendings],
                            error=f"{type(exc).__name__}: {exc}")
                 return
-            self.scanned += 1
-            self._reads.append((pending.path, time.monotonic()))
-            batch.results.append(_Scanned(result, pending))
+            now = time.monotonic()
+            for pending, result in zip(pendings, results, strict=True):
+                self.scanned += 1
+                self._reads.append((pending.path, now))
+                batch.results.append(_Scanned(result, pending))
         elif isinstance(item, _Scanned):
             batch.results.append(item)
         elif isinstance(item, _OwnRead):
@@ -185,18 +196,23 @@ class Pipeline:
     def _dispatch_scans(self) -> None:
         now = time.monotonic()
         self.waiting.extend(self.settler.pop_due(now))
-        room = self.rt.jobs * _SCAN_BACKLOG - len(self.in_flight)
+        room = self.rt.jobs * _SCAN_BACKLOG - self.in_flight_files
         if room <= 0 or not self.waiting:
             return
         todo, self.waiting = self.waiting[:room], self.waiting[room:]
         classifier = self.rt.classifier
-        for pending in todo:
-            future = self.pool.submit(classifier.classify, pending.path)
-            self.in_flight[future] = (pending, now)
-            self._reads.append((pending.path, now))
+        # One file a future when files trickle in (latency); batches in a storm (throughput).
+        size = max(1, min(_SCAN_BATCH, len(todo) // (2 * self.rt.jobs)))
+        for start in range(0, len(todo), size):
+            chunk = todo[start:start + size]
+            paths = [p.path for p in chunk]
+            future = self.pool.submit(_classify_all, classifier, paths)
+            self.in_flight[future] = (chunk, now)
+            self.in_flight_files += len(chunk)
+            self._reads.extend((p, now) for p in paths)
             future.add_done_callback(self._scan_done)
 
-    def _scan_done(self, future: Future[FileResult]) -> None:
+    def _scan_done(self, future: Future[list[FileResult]]) -> None:
         # Pool thread: hand the result to the main loop and nothing else.
         self.inbox.put(future)
 
@@ -234,9 +250,12 @@ class Pipeline:
         moved_from = display_path(pending.src_path) if pending and pending.src_path else None
         self.alerter.evaluate(conn, result, wall, moved_from=moved_from)
         if pending is not None and result.labels:
-            for kind in sorted(pending.kinds):
-                self.access.record(path, kind, result.labels, wall,
-                                    src_path=moved_from if kind == "moved" else None)
+            # One row for what happened since the last scan: a new file is "created"
+            # (not also "modified" by the writes that made it).
+            kind = ("moved" if "moved" in pending.kinds
+                    else "created" if "created" in pending.kinds else "modified")
+            self.access.record(path, kind, result.labels, wall,
+                               src_path=moved_from if kind == "moved" else None)
 
     def _forget(self, conn: Connection, path: str, why: str, is_dir: bool, wall: float) -> None:
         shown = display_path(path)
@@ -312,7 +331,7 @@ class Pipeline:
         self._reads = [(p, t) for p, t in self._reads if t >= horizon]
 
     def queue_depth(self) -> int:
-        return len(self.settler) + len(self.waiting) + len(self.in_flight)
+        return len(self.settler) + len(self.waiting) + self.in_flight_files
 
     def drain_inbox(self) -> None:
         batch = _Batch()

@@ -110,7 +110,7 @@ class Daemon:
         bound = self.rt.settings.daemon.shutdown_timeout
         deadline = time.monotonic() + bound
         self._notifier.stopping()
-        _log.info("stopping", in_flight=len(self.pipe.in_flight), queued=len(self.pipe.settler))
+        _log.info("stopping", in_flight=self.pipe.in_flight_files, queued=len(self.pipe.settler))
         if self._watcher is not None:
             self._watcher.stop()
         self.pipe.reconciler.stop(max(0.1, deadline - time.monotonic()))
@@ -119,7 +119,7 @@ class Daemon:
         self.pipe.waiting.clear()
         while self.pipe.in_flight and time.monotonic() < deadline:
             self.pipe.step(min(0.1, max(0.0, deadline - time.monotonic())))
-        abandoned = len(self.pipe.in_flight)
+        abandoned = self.pipe.in_flight_files
         self.pipe.drain_inbox()
         self.pipe.flush_access()
         self._stop_senders(max(0.1, deadline - time.monotonic()))
@@ -243,7 +243,7 @@ class Daemon:
             "watched_dirs": self._watched_dirs(),
             "unwatched": sorted(self.pipe.unwatched),
             "queue_depth": self.pipe.queue_depth(),
-            "in_flight": len(self.pipe.in_flight),
+            "in_flight": self.pipe.in_flight_files,
             "oldest_queued_age": None if oldest is None else round(now_m - oldest, 3),
             "events": self.pipe.events,
             "events_by_kind": dict(self.pipe.events_by_kind),

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from dlpd.store.schema import access
 
@@ -33,17 +33,24 @@ class AccessRecord:
                 "count": self.count, "pid": self.pid, "uid": self.uid, "process": self.process}
 
 
-def insert_record(conn: Connection, record: AccessRecord) -> int:
-    result = conn.execute(insert(access).values(
-        path=record.path, kind=record.kind, src_path=record.src_path, pid=record.pid,
-        uid=record.uid, process=record.process, labels=json.dumps(list(record.labels)),
-        first=record.first, last=record.last, count=record.count))
-    return int(result.inserted_primary_key[0]) if result.inserted_primary_key else 0
+def insert_records(conn: Connection, records: Sequence[AccessRecord]) -> list[int]:
+    """Insert in one statement; the new ids, in the order of ``records``."""
+    if not records:
+        return []
+    rows = [{"path": r.path, "kind": r.kind, "src_path": r.src_path, "pid": r.pid,
+             "uid": r.uid, "process": r.process, "labels": json.dumps(list(r.labels)),
+             "first": r.first, "last": r.last, "count": r.count} for r in records]
+    result = conn.execute(insert(access).returning(access.c.id, sort_by_parameter_order=True),
+                          rows)
+    return [int(row.id) for row in result]
 
 
-def add_repeats(conn: Connection, record_id: int, repeats: int, last: float) -> None:
-    conn.execute(update(access).where(access.c.id == record_id).values(
-        count=access.c.count + repeats, last=last))
+def add_repeats(conn: Connection, updates: Sequence[tuple[int, int, float]]) -> None:
+    """``(record id, repeats, last time)`` for each record, in one executemany."""
+    if updates:
+        conn.execute(update(access).where(access.c.id == bindparam("rid")).values(
+            count=access.c.count + bindparam("repeats"), last=bindparam("t")),
+            [{"rid": i, "repeats": n, "t": t} for i, n, t in updates])
 
 
 def query(conn: Connection, *, path_prefix: str | None = None, since: float | None = None,
