@@ -50,13 +50,21 @@ class SinkSender:
     def wake(self) -> None:
         self._wake.set()
 
-    def stop(self, timeout: float) -> None:
+    def stop(self, timeout: float) -> bool:
+        """Ask the thread to finish; True when it did within ``timeout``. A delivery in
+        progress is not interrupted: left unmarked, it is sent again later."""
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout)
-        self.sink.close()
+        return not self._thread.is_alive()
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            self.sink.close()  # here, so that it never closes under a delivery
+
+    def _loop(self) -> None:
         while not self._stop.is_set():
             try:
                 wait = self._deliver_due()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -101,10 +102,14 @@ class Daemon:
             sender.start()
             self._senders.append(sender)
 
-    def _stop_senders(self, timeout: float) -> None:
-        for sender in self._senders:
-            sender.stop(timeout)
+    def _stop_senders(self, timeout: float) -> int:
+        """Stop every sender within ``timeout`` overall; returns how many are still busy
+        with a delivery (a hung receiver)."""
+        deadline = time.monotonic() + timeout
+        busy = sum(not sender.stop(max(0.0, deadline - time.monotonic()))
+                   for sender in self._senders)
         self._senders = []
+        return busy
 
     def _shutdown(self) -> None:
         bound = self.rt.settings.daemon.shutdown_timeout
@@ -122,12 +127,18 @@ class Daemon:
         abandoned = self.pipe.in_flight_files
         self.pipe.drain_inbox()
         self.pipe.flush_access()
-        self._stop_senders(max(0.1, deadline - time.monotonic()))
+        busy_senders = self._stop_senders(max(0.1, deadline - time.monotonic()))
         remove_status(self._runtime_dir)
         self.pipe.pool.shutdown(wait=not abandoned, cancel_futures=True)
-        if abandoned:
-            _log.warning("gave up on in-flight scans at shutdown", count=abandoned)
-            # A scan stuck in a native call cannot be interrupted; don't let it hold exit.
+        if busy_senders:
+            _log.warning("deliveries still in progress at shutdown; they will be retried",
+                         senders=busy_senders)
+        if abandoned or busy_senders:
+            if abandoned:
+                _log.warning("gave up on in-flight scans at shutdown", count=abandoned)
+            # A scan stuck in a native call, or a delivery waiting on a receiver that does not
+            # answer, cannot be interrupted: don't let it hold the exit past the bound.
+            sys.stderr.flush()
             os._exit(0)
         _log.info("stopped")
 

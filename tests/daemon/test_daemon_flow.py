@@ -252,3 +252,20 @@ def test_unreadable_webhook_secret_exits_78(tmp_path: Path,
     res = run_dlpd("run", "--config", cfg, timeout=60)
     assert res.returncode == 78, res.describe()
     assert "sinks.0.secret_file" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_reload_with_a_new_approved_place_resolves_its_alerts(
+        start: Callable[..., Daemon], tree: dict[str, Path]) -> None:
+    d = start()
+    d.wait_for(d.crawls_done, 30, "the first reconciliation")
+    f = tree["usb"] / "design.txt"
+    shutil.copy(tree["itar"] / "design.txt", f)
+    d.wait_for(lambda: d.alerts(str(f)), 2.0, "alert")
+    cfg = d.config
+    cfg.write_text(cfg.read_text().replace(f'approved = ["{tree["itar"]}"]',
+                                           f'approved = ["{tree["itar"]}", "{tree["usb"]}"]'))
+    d.signal(signal.SIGHUP)
+    d.wait_for(lambda: d.alerts(str(f))[0]["status"] == "resolved", 10,
+               "resolved by the new policy")
+    (note,) = d.query("SELECT * FROM alert_notes WHERE alert_id = ?", d.alerts(str(f))[0]["id"])
+    assert "approved" in note["text"]

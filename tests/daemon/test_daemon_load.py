@@ -199,3 +199,37 @@ def test_idle_with_20000_watched_directories_uses_under_2_percent_cpu(tmp_path: 
         assert d.stop() == 0
     finally:
         d.close()
+
+
+def test_a_hanging_sink_blocks_neither_scanning_nor_other_sinks(tmp_path: Path) -> None:
+    root, itar, state = _tree(tmp_path)
+    out = root / "out"
+    out.mkdir()
+    # A receiver that accepts connections and never answers.
+    hang = socket.socket()
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(64)
+    port = hang.getsockname()[1]
+    jsonl = state / "alerts.jsonl"
+    cfg = state / "dlpd.toml"
+    cfg.write_text(config_text(state, watch=[root], approved=[itar], extra=(
+        f'[[sinks]]\ntype = "webhook"\nurl = "http://127.0.0.1:{port}/hook"\n'
+        'timeout = "30s"\n\n'
+        f'[[sinks]]\ntype = "jsonl"\npath = "{jsonl}"\n')))
+    d = Daemon(cfg, tmp_path, tmp_path / "daemon.log").start()
+    try:
+        d.wait_for(d.crawls_done, 30, "the first reconciliation")
+        for n in range(10):
+            (out / f"s{n}.txt").write_text(sensitive_text(300 + n))
+        d.wait_for(lambda: len(d.alerts()) == 10, 3, "alerts stored while a sink hangs")
+        d.wait_for(lambda: jsonl.exists() and len(jsonl.read_text().splitlines()) == 10, 3,
+                   "the other sink delivered everything")
+        pending = d.query("SELECT sink, count(*) AS n FROM outbox WHERE delivered IS NULL "
+                          "GROUP BY sink")
+        assert [(r["sink"], r["n"]) for r in pending] == [("webhook-0", 10)]
+        started = time.monotonic()
+        assert d.stop(timeout=30) == 0
+        assert time.monotonic() - started < 15, "SIGTERM is bounded even with a hung sink"
+    finally:
+        d.close()
+        hang.close()
