@@ -179,11 +179,11 @@ def check_config(config_path: Path | None) -> None:
     for name, label in sorted(settings.labels.items()):
         places = ", ".join(label.approved) or "anywhere"
         click.echo(f"  label {name} ({label.severity}): {places}")
-    from dlpd.sinks.factory import build_sink  # noqa: PLC0415 - only this command checks sinks
+    from dlpd.daemon.runtime import check_sinks  # noqa: PLC0415 - `dlpd scan` skips it
 
+    with _errors():
+        check_sinks(settings)
     for i, sink in enumerate(settings.sinks):
-        with _errors():
-            build_sink(settings.sink_name(i), sink, hostname="check", key=f"sinks.{i}").close()
         click.echo(f"  sink {settings.sink_name(i)}: {sink.type}")
 
 

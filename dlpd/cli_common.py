@@ -27,17 +27,23 @@ def fail(message: str) -> NoReturn:
     sys.exit(EXIT_ERROR)
 
 
+def report(exc: DlpdError) -> None:
+    """One line on stderr per problem (a rule set can have several)."""
+    if isinstance(exc, SignatureError):
+        for problem in exc.problems:
+            click.echo(f"dlpd: rules: {problem}", err=True)
+    else:
+        click.echo(f"dlpd: error: {exc}", err=True)
+
+
 @contextmanager
 def errors() -> Iterator[None]:
     """Turn dlpd's errors into one line on stderr and exit 2: never a traceback."""
     try:
         yield
-    except SignatureError as exc:
-        for problem in exc.problems:
-            click.echo(f"dlpd: rules: {problem}", err=True)
-        sys.exit(EXIT_ERROR)
     except DlpdError as exc:
-        fail(str(exc))
+        report(exc)
+        sys.exit(EXIT_ERROR)
 
 
 def settings_or_exit(config_path: Path | None) -> Settings:

@@ -15,7 +15,15 @@ from typing import Any, TypeVar
 import click
 
 from dlpd import __version__
-from dlpd.cli_common import EXIT_ERROR, config_option, configure_logging, errors, fail
+from dlpd.cli_common import (
+    EXIT_ERROR,
+    config_option,
+    configure_logging,
+    errors,
+    fail,
+    report,
+    settings_or_exit,
+)
 from dlpd.config import Settings, database_url, load_settings, parse_duration
 from dlpd.errors import ConfigError, DlpdError, SignatureError, StoreError
 from dlpd.model import SEVERITIES, Alert, AlertStatus
@@ -53,11 +61,6 @@ def _since(value: str | None) -> float | None:
                                  param_hint="--since") from None
 
 
-def _settings(config_path: Path | None) -> Settings:
-    with errors():
-        return load_settings(config_path)
-
-
 def _engine(settings: Settings) -> Engine:
     """The existing store (never created here: see store.db.open_engine)."""
     with errors():
@@ -80,16 +83,12 @@ def run(ctx: click.Context, config_path: Path | None) -> None:
     try:
         settings = load_settings(config_path)
         daemon = start_daemon(settings)
-    except ConfigError as exc:
-        click.echo(f"dlpd: config error: {exc}", err=True)
-        sys.exit(EXIT_CONFIG)
-    except SignatureError as exc:
-        for problem in exc.problems:
-            click.echo(f"dlpd: rules: {problem}", err=True)
+    except (ConfigError, SignatureError) as exc:
+        report(exc)
         sys.exit(EXIT_CONFIG)
     except StoreError as exc:
-        click.echo(f"dlpd: error: {exc}", err=True)
-        sys.exit(1)
+        report(exc)
+        sys.exit(1)  # Restart=on-failure tries again: the store may come back
     sys.exit(daemon.run())
 
 
@@ -100,7 +99,7 @@ def status(config_path: Path | None, fmt: str) -> None:
     """Is the daemon running, what is it watching, what is queued, what is open."""
     from dlpd.daemon.status import STALE_AFTER, is_alive, read_status, runtime_dir  # noqa: PLC0415
 
-    settings = _settings(config_path)
+    settings = settings_or_exit(config_path)
     daemon = read_status(runtime_dir(settings))
     now = time.time()
     report: dict[str, object] = {"state": "not running", "daemon": None}
@@ -159,7 +158,7 @@ def _filters(f: _F) -> _F:
 
 def _query(config_path: Path | None, statuses: tuple[str, ...], since: str | None,
            severity: str | None, path_prefix: str | None, limit: int | None) -> list[Alert]:
-    settings = _settings(config_path)
+    settings = settings_or_exit(config_path)
     wanted: list[str] = []
     for s in statuses or ("active",):
         wanted += list(_ACTIVE) if s == "active" else [] if s == "all" else [s]
@@ -193,7 +192,7 @@ def alerts_list(config_path: Path | None, statuses: tuple[str, ...], since: str 
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def alerts_show(alert_id: int, config_path: Path | None, fmt: str) -> None:
     """One alert with its history."""
-    engine = _engine(_settings(config_path))
+    engine = _engine(settings_or_exit(config_path))
     with errors(), transaction(engine) as conn:
         alert = alerts_repo.get(conn, alert_id)
     if alert is None:
@@ -213,7 +212,7 @@ def _triage(status: AlertStatus, help_text: str) -> click.Command:
     @config_option
     def command(alert_ids: tuple[int, ...], note: str, author: str | None,
                 config_path: Path | None) -> None:
-        settings = _settings(config_path)
+        settings = settings_or_exit(config_path)
         who = author or os.environ.get("SUDO_USER") or getpass.getuser()
         engine = _engine(settings)
         missing = []
@@ -275,7 +274,7 @@ def access() -> None:
 def access_list(config_path: Path | None, path_prefix: str | None, since: str | None,
                 labels: tuple[str, ...], limit: int | None, fmt: str) -> None:
     """Events on labelled files, repeats aggregated."""
-    engine = _engine(_settings(config_path))
+    engine = _engine(settings_or_exit(config_path))
     with errors(), transaction(engine) as conn:
         rows = access_repo.query(
             conn, path_prefix=os.path.abspath(path_prefix) if path_prefix else None,

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from dlpd.daemon.access_log import AccessAggregator
+from dlpd.model import Alert, AlertStatus
 from dlpd.store import alerts as repo
 from dlpd.store.db import open_engine, transaction
 
@@ -25,12 +26,13 @@ def cfg(tmp_path: Path) -> Path:
         for n, (path, sev) in enumerate([("/home/a/x|y=z.dwg", "high"),
                                          ("/media/usb0/b.txt", "critical"),
                                          ("/home/a/c.txt", "low")]):
-            repo.raise_alert(conn, repo.AlertDraft(
-                host="lab-fs-01", path=path, sha256=f"{n:064x}", label="export-controlled",
-                labels=("export-controlled",), categories=("export-control",),
-                rules=("itar_marking",), severity=sev,
+            now = 1_700_000_000.0 + n
+            repo.raise_alert(conn, Alert(
+                id=0, created=now, updated=now, host="lab-fs-01", path=path,
+                sha256=f"{n:064x}", label="export-controlled", labels=("export-controlled",),
+                categories=("export-control",), rules=("itar_marking",), severity=sev,
                 reason="label export-controlled may only live under /data/itar",
-                provenance="copy of /data/itar/x.dwg"), 1_700_000_000.0 + n, SINKS)
+                provenance="copy of /data/itar/x.dwg", status=AlertStatus.OPEN), SINKS)
     agg = AccessAggregator(60)
     agg.record("/home/a/x|y=z.dwg", "moved", ("export-controlled",), 1_700_000_000.0,
                src_path="/data/itar/x.dwg")

@@ -24,7 +24,7 @@ class _Open:
 
 class AccessAggregator:
     def __init__(self, window: float) -> None:
-        self._window = window
+        self.window = window
         self._open: dict[_Key, _Open] = {}
 
     def __len__(self) -> int:
@@ -35,7 +35,7 @@ class AccessAggregator:
                process: str | None = None) -> None:
         key = (path, kind, pid, uid, process)
         current = self._open.get(key)
-        if current is not None and now - current.record.first <= self._window:
+        if current is not None and now - current.record.first <= self.window:
             current.unwritten += 1
             current.last = now
             return
@@ -61,6 +61,6 @@ class AccessAggregator:
                 item.unwritten = 0
             touched = len(dirty)
         for key in [k for k, o in self._open.items()
-                    if not o.unwritten and now - o.record.first > self._window]:
+                    if not o.unwritten and now - o.record.first > self.window]:
             del self._open[key]
         return touched

@@ -74,17 +74,21 @@ class Alerter:
         for key, violation in found.items():
             if key in self._active.get(path, {}):
                 continue
-            alert = repo.raise_alert(conn, repo.AlertDraft(
-                host=self.policy.host, path=path, sha256=result.sha256,
-                label=violation.label, labels=result.labels, categories=result.categories,
+            alert = repo.raise_alert(conn, Alert(
+                id=0, created=now, updated=now, host=self.policy.host, path=path,
+                sha256=result.sha256, label=violation.label, labels=result.labels,
+                categories=result.categories,
                 rules=tuple(sorted({d.rule for d in result.detections
                                     if self.policy.categories.get(d.category) == violation.label})),
                 severity=violation.severity, reason=violation.reason,
                 provenance=self._provenance(conn, path, result.sha256, violation.label,
                                             moved_from),
-            ), now, self.policy.routes)
-            if alert is None:  # already active in the store (index was stale)
-                self._active.setdefault(path, {})[key] = (0, AlertStatus.OPEN)
+                status=AlertStatus.OPEN,
+            ), self.policy.routes)
+            if alert is None:  # already active in the store: our index was stale
+                existing = repo.active_id(conn, path, result.sha256, violation.label)
+                if existing is not None:
+                    self._active.setdefault(path, {})[key] = (existing, AlertStatus.OPEN)
                 continue
             self._active.setdefault(path, {})[key] = (alert.id, alert.status)
             self.raised += 1
@@ -116,13 +120,6 @@ class Alerter:
         self._active[path].pop(key, None)
         if not self._active[path]:
             del self._active[path]
-        if not alert_id:
-            # Known only from a conflicting insert: find it by its key.
-            live = [a for a in repo.query(conn, path_prefix=path, statuses=list(_LIVE))
-                    if a.path == path and (a.sha256, a.label) == key]
-            if not live:
-                return []
-            alert_id = live[0].id
         alert = repo.set_status(conn, alert_id, AlertStatus.RESOLVED, author=AUTHOR,
                                 note=why, now=now, sinks=self.policy.routes,
                                 only_from=_LIVE)

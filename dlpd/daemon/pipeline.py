@@ -105,6 +105,13 @@ class Pipeline:
         self.overflows = 0
         self.scanned = 0
 
+    def configure(self, runtime: Runtime) -> None:
+        """Take a reloaded configuration: rules, policy, timings."""
+        self.rt = runtime
+        self.alerter.policy = runtime.policy
+        self.settler.retime(runtime.settings.watch.settle, runtime.settings.watch.max_delay)
+        self.access.window = runtime.settings.access.aggregate_window
+
     def load(self) -> None:
         """What the store knows that the pipeline keeps in memory: active alerts, labels."""
         with transaction(self._engine) as conn:
@@ -118,22 +125,19 @@ class Pipeline:
         return min(firsts + ([settling] if settling is not None else []), default=None)
 
     def step(self, timeout: float) -> None:
-        batch = _Batch()
+        """Wait up to ``timeout`` for work, take what has arrived (up to a batch), write it
+        in one transaction, and hand settled files to the scan pool."""
+        items = []
         try:
-            item = self.inbox.get(timeout=timeout) if timeout > 0 else self.inbox.get_nowait()
+            items.append(self.inbox.get(timeout=timeout) if timeout > 0
+                         else self.inbox.get_nowait())
+            while len(items) < _MAX_BATCH:
+                items.append(self.inbox.get_nowait())
         except queue.Empty:
-            item = None
-        handled = 0
-        while item is not None or handled == 0:
-            if item is not None:
-                self._handle(item, batch)
-            handled += 1
-            if handled >= _MAX_BATCH:
-                break
-            try:
-                item = self.inbox.get_nowait()
-            except queue.Empty:
-                break
+            pass
+        batch = _Batch()
+        for item in items:
+            self._handle(item, batch)
         self._write(batch)
         self._dispatch_scans()
 
@@ -151,11 +155,9 @@ class Pipeline:
                 _log.error("scan failed", paths=[display_path(p.path) for p in pendings],
                            error=f"{type(exc).__name__}: {exc}")
                 return
-            now = time.monotonic()
-            for pending, result in zip(pendings, results, strict=True):
-                self.scanned += 1
-                self._reads.append((pending.path, now))
-                batch.results.append(_Scanned(result, pending))
+            self.scanned += len(results)
+            self._note_reads([p.path for p in pendings])
+            batch.results += [_Scanned(r, p) for p, r in zip(pendings, results, strict=True)]
         elif isinstance(item, _Scanned):
             batch.results.append(item)
         elif isinstance(item, _OwnRead):
@@ -209,8 +211,14 @@ class Pipeline:
             future = self.pool.submit(_classify_all, classifier, paths)
             self.in_flight[future] = (chunk, now)
             self.in_flight_files += len(chunk)
-            self._reads.extend((p, now) for p in paths)
+            self._note_reads(paths)
             future.add_done_callback(self._scan_done)
+
+    def _note_reads(self, paths: list[str]) -> None:
+        # Only what could explain an "opened" event is worth remembering.
+        if self.rt.settings.watch.access_events:
+            now = time.monotonic()
+            self._reads.extend((p, now) for p in paths)
 
     def _scan_done(self, future: Future[list[FileResult]]) -> None:
         # Pool thread: hand the result to the main loop and nothing else.
@@ -244,8 +252,6 @@ class Pipeline:
         elif not result.cached:
             self.labelled.pop(path, None)
         if not result.labels and not self.alerter.has_alerts(path):
-            return
-        if result.outcome is Outcome.ERROR and result.reason and "vanished" in result.reason:
             return
         moved_from = display_path(pending.src_path) if pending and pending.src_path else None
         self.alerter.evaluate(conn, result, wall, moved_from=moved_from)

@@ -29,9 +29,6 @@ class Runtime:
     jobs: int
     roots: tuple[str, ...]
 
-    def sink_settings_key(self) -> str:
-        return repr(self.settings.sinks)
-
 
 def own_files(settings: Settings, runtime_dir: str) -> list[str]:
     """Files the daemon itself writes under watched trees: never scanned, never alerted."""
@@ -41,8 +38,7 @@ def own_files(settings: Settings, runtime_dir: str) -> list[str]:
 
 def build_runtime(settings: Settings, runtime_dir: str) -> Runtime:
     """Compile rules, open libmagic, derive the policy. Raises ConfigError/SignatureError."""
-    for sink in build_sinks(settings, "check"):
-        sink.close()  # a bad url, address or secret file fails here, named, not at delivery
+    check_sinks(settings)
     classifier = build_classifier(settings, build_ruleset(settings))
     pathfilter = build_pathfilter(settings, [*settings.watch.exclude,
                                              *own_files(settings, runtime_dir)])
@@ -59,3 +55,10 @@ def build_runtime(settings: Settings, runtime_dir: str) -> Runtime:
 def build_sinks(settings: Settings, hostname: str) -> list[Sink]:
     return [build_sink(settings.sink_name(i), s, hostname=hostname, key=f"sinks.{i}")
             for i, s in enumerate(settings.sinks)]
+
+
+def check_sinks(settings: Settings) -> None:
+    """Build and drop every sink: a bad url, address or secret file fails here, with its
+    key, rather than at the first delivery."""
+    for sink in build_sinks(settings, "check"):
+        sink.close()

@@ -191,15 +191,12 @@ class Daemon:
                        config=str(source), error=str(exc))
             self._notifier.ready(f"reload failed: {exc}"[:200])
             return
-        self.rt = self.pipe.rt = new
-        self.pipe.alerter.policy = new.policy
-        if new.sink_settings_key() != old.sink_settings_key():
+        self.rt = new
+        self.pipe.configure(new)
+        if new.settings.sinks != old.settings.sinks:
             self._stop_senders(5.0)
             self._start_senders()
-        watch_changed = (new.settings.watch.paths, new.settings.watch.backend,
-                         new.settings.watch.access_events, new.settings.watch.exclude) != (
-            old.settings.watch.paths, old.settings.watch.backend,
-            old.settings.watch.access_events, old.settings.watch.exclude)
+        watch_changed = _watch_set(new) != _watch_set(old)
         if watch_changed and self._watcher is not None:
             self._watcher.stop()
             self._start_watching()
@@ -276,6 +273,12 @@ class Daemon:
             _log.warning("status file not written", dir=str(self._runtime_dir),
                          error=exc.strerror)
         self._notifier.status(self._status_line())
+
+
+def _watch_set(rt: Runtime) -> tuple[object, ...]:
+    """What the watcher was started with: a change needs a new watcher."""
+    w = rt.settings.watch
+    return (w.paths, w.backend, w.access_events, w.exclude)
 
 
 def start_daemon(settings: Settings) -> Daemon:

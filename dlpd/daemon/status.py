@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from dlpd.config import Settings, database_url, default_state_dir
+from dlpd.store.db import sqlite_files
 
 STATUS_FILE = "status.json"
 # The CLI calls a daemon whose status is older than this "not responding".
@@ -26,10 +27,8 @@ def runtime_dir(settings: Settings) -> Path:
         return Path(os.environ["RUNTIME_DIRECTORY"].split(":")[0])
     if os.geteuid() == 0:
         return Path("/run/dlpd")
-    url = database_url(settings)
-    if url.startswith("sqlite:///"):
-        return Path(url.removeprefix("sqlite:///")).parent
-    return default_state_dir()
+    db_files = sqlite_files(database_url(settings))
+    return Path(db_files[0]).parent if db_files else default_state_dir()
 
 
 def write_status(directory: Path, status: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text, update
@@ -25,20 +25,6 @@ class SinkRoute:
 
     name: str
     min_severity: str = "low"
-
-
-@dataclass(frozen=True, slots=True)
-class AlertDraft:
-    host: str
-    path: str
-    sha256: str
-    label: str
-    labels: tuple[str, ...]
-    categories: tuple[str, ...]
-    rules: tuple[str, ...]
-    severity: str
-    reason: str
-    provenance: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,17 +83,16 @@ def enqueue(conn: Connection, alert: Alert, kind: str, sinks: Sequence[SinkRoute
     return len(rows)
 
 
-def raise_alert(conn: Connection, draft: AlertDraft, now: float,
-                sinks: Sequence[SinkRoute]) -> Alert | None:
-    """Store a new open alert and queue it; None when an active alert (open, acknowledged
-    or false-positive) already covers the same (path, sha256, label)."""
+def raise_alert(conn: Connection, alert: Alert, sinks: Sequence[SinkRoute]) -> Alert | None:
+    """Store ``alert`` (its id is ignored) as open and queue it. None when an active alert
+    (open, acknowledged or false-positive) already covers the same (path, sha256, label)."""
     values = {
-        "created": now, "updated": now, "host": draft.host, "path": draft.path,
-        "sha256": draft.sha256, "label": draft.label,
-        "labels": json.dumps(list(draft.labels)),
-        "categories": json.dumps(list(draft.categories)),
-        "rules": json.dumps(list(draft.rules)),
-        "severity": draft.severity, "reason": draft.reason, "provenance": draft.provenance,
+        "created": alert.created, "updated": alert.created, "host": alert.host,
+        "path": alert.path, "sha256": alert.sha256, "label": alert.label,
+        "labels": json.dumps(list(alert.labels)),
+        "categories": json.dumps(list(alert.categories)),
+        "rules": json.dumps(list(alert.rules)),
+        "severity": alert.severity, "reason": alert.reason, "provenance": alert.provenance,
         "status": AlertStatus.OPEN.value,
     }
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
@@ -115,13 +100,20 @@ def raise_alert(conn: Connection, draft: AlertDraft, now: float,
         index_elements=[alerts.c.path, alerts.c.sha256, alerts.c.label],
         index_where=text(ACTIVE_ALERT),
     )
-    result = conn.execute(stmt)
-    if not result.rowcount:
+    new_id = conn.execute(stmt.returning(alerts.c.id)).scalar()
+    if new_id is None:
         return None
-    alert_id = int(result.inserted_primary_key[0]) if result.inserted_primary_key else 0
-    alert = _alert({**values, "id": alert_id})
-    enqueue(conn, alert, "alert.created", sinks, now)
-    return alert
+    stored = replace(alert, id=int(new_id), updated=alert.created,
+                     status=AlertStatus.OPEN, notes=())
+    enqueue(conn, stored, "alert.created", sinks, alert.created)
+    return stored
+
+
+def active_id(conn: Connection, path: str, sha256: str, label: str) -> int | None:
+    """The active alert that holds (path, sha256, label), if one does."""
+    return conn.execute(select(alerts.c.id).where(
+        alerts.c.path == path, alerts.c.sha256 == sha256, alerts.c.label == label,
+        alerts.c.status != AlertStatus.RESOLVED.value)).scalar()
 
 
 def set_status(conn: Connection, alert_id: int, status: AlertStatus, *, author: str,
@@ -136,8 +128,8 @@ def set_status(conn: Connection, alert_id: int, status: AlertStatus, *, author: 
                  .values(status=status.value, updated=now))
     conn.execute(insert(alert_notes).values(alert_id=alert_id, time=now, author=author,
                                             text=note, status=status.value))
-    alert = get(conn, alert_id)
-    assert alert is not None
+    alert = replace(current, status=status, updated=now,
+                    notes=(*current.notes, AlertNote(now, author, note, status)))
     enqueue(conn, alert, "alert.updated", sinks, now)
     return alert
 

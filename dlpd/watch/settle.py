@@ -43,6 +43,12 @@ class Settler:
     def __len__(self) -> int:
         return len(self._pending)
 
+    def retime(self, settle: float, max_delay: float) -> None:
+        """New windows (a reload): the waiting paths are due by the new ones."""
+        self._settle, self._max_delay = settle, max_delay
+        self._heap = [(p.due(settle, max_delay), p.path) for p in self._pending.values()]
+        heapq.heapify(self._heap)
+
     def add(self, path: str, kind: str, now: float, src_path: str | None = None) -> None:
         item = self._pending.get(path)
         if item is None:

@@ -76,3 +76,12 @@ def test_a_created_file_waits_for_its_close_up_to_the_cap() -> None:
     s.add("/hardlink", "created", 10.0)
     assert s.pop_due(14.9) == []
     assert [p.path for p in s.pop_due(15.0)] == ["/hardlink"]
+
+
+def test_retime_applies_new_windows_to_waiting_paths() -> None:
+    s = Settler(settle=10.0, max_delay=60.0)
+    s.add("/a", "modified", 0.0)
+    assert s.pop_due(1.0) == []
+    s.retime(settle=0.5, max_delay=60.0)
+    assert [p.path for p in s.pop_due(1.0)] == ["/a"]
+    assert s.next_due() is None

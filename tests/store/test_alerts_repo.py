@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from dlpd.model import AlertStatus
+from dlpd.model import Alert, AlertStatus
 from dlpd.store import alerts as repo
 from dlpd.store import outbox
 from dlpd.store.db import StoreError, open_engine, transaction
@@ -17,11 +17,11 @@ SINKS = (repo.SinkRoute("hook"), repo.SinkRoute("siem", "high"))
 
 
 def _draft(path: str = "/home/a/x.dwg", sha: str = "aa" * 32, label: str = "export",
-           severity: str = "medium") -> repo.AlertDraft:
-    return repo.AlertDraft(host="h", path=path, sha256=sha, label=label, labels=(label,),
-                           categories=("export-control",), rules=("itar_marking",),
-                           severity=severity, reason="label export may only live under /d",
-                           provenance="copy of /d/x.dwg")
+           severity: str = "medium", now: float = 1.0) -> Alert:
+    return Alert(id=0, created=now, updated=now, host="h", path=path, sha256=sha, label=label,
+                 labels=(label,), categories=("export-control",), rules=("itar_marking",),
+                 severity=severity, reason="label export may only live under /d",
+                 provenance="copy of /d/x.dwg", status=AlertStatus.OPEN)
 
 
 @pytest.fixture
@@ -31,10 +31,10 @@ def engine(tmp_path: Path) -> sa.Engine:
 
 def test_one_active_alert_per_path_content_label(engine: sa.Engine) -> None:
     with transaction(engine) as conn:
-        first = repo.raise_alert(conn, _draft(), 1.0, SINKS)
-        again = repo.raise_alert(conn, _draft(), 2.0, SINKS)
-        other_label = repo.raise_alert(conn, _draft(label="pii"), 2.0, SINKS)
-        changed = repo.raise_alert(conn, _draft(sha="bb" * 32), 3.0, SINKS)
+        first = repo.raise_alert(conn, _draft(now=1.0), SINKS)
+        again = repo.raise_alert(conn, _draft(now=2.0), SINKS)
+        other_label = repo.raise_alert(conn, _draft(label="pii", now=2.0), SINKS)
+        changed = repo.raise_alert(conn, _draft(sha="bb" * 32, now=3.0), SINKS)
     assert first is not None and again is None
     assert other_label is not None and changed is not None
     assert first.status is AlertStatus.OPEN and first.provenance == "copy of /d/x.dwg"
@@ -42,15 +42,15 @@ def test_one_active_alert_per_path_content_label(engine: sa.Engine) -> None:
 
 def test_resolved_alert_frees_the_key_false_positive_keeps_it(engine: sa.Engine) -> None:
     with transaction(engine) as conn:
-        a = repo.raise_alert(conn, _draft(), 1.0, SINKS)
+        a = repo.raise_alert(conn, _draft(now=1.0), SINKS)
         assert a is not None
         repo.set_status(conn, a.id, AlertStatus.RESOLVED, author="dlpd", note="deleted",
                         now=2.0, sinks=SINKS)
-        b = repo.raise_alert(conn, _draft(), 3.0, SINKS)
+        b = repo.raise_alert(conn, _draft(now=3.0), SINKS)
         assert b is not None and b.id != a.id
         repo.set_status(conn, b.id, AlertStatus.FALSE_POSITIVE, author="eve",
                         note="a drawing of a teapot", now=4.0, sinks=SINKS)
-        assert repo.raise_alert(conn, _draft(), 5.0, SINKS) is None
+        assert repo.raise_alert(conn, _draft(now=5.0), SINKS) is None
         shown = repo.get(conn, b.id)
     assert shown is not None and shown.status is AlertStatus.FALSE_POSITIVE
     assert [(n.author, n.text, n.status) for n in shown.notes] == [
@@ -59,7 +59,7 @@ def test_resolved_alert_frees_the_key_false_positive_keeps_it(engine: sa.Engine)
 
 def test_only_from_guards_status_changes(engine: sa.Engine) -> None:
     with transaction(engine) as conn:
-        a = repo.raise_alert(conn, _draft(), 1.0, SINKS)
+        a = repo.raise_alert(conn, _draft(now=1.0), SINKS)
         assert a is not None
         repo.set_status(conn, a.id, AlertStatus.FALSE_POSITIVE, author="eve", note="",
                         now=2.0, sinks=SINKS)
@@ -73,8 +73,8 @@ def test_only_from_guards_status_changes(engine: sa.Engine) -> None:
 def test_outbox_rows_are_written_with_the_alert_and_follow_min_severity(
         engine: sa.Engine) -> None:
     with transaction(engine) as conn:
-        repo.raise_alert(conn, _draft(severity="medium"), 1.0, SINKS)
-        repo.raise_alert(conn, _draft(path="/p2", severity="critical"), 1.0, SINKS)
+        repo.raise_alert(conn, _draft(severity="medium", now=1.0), SINKS)
+        repo.raise_alert(conn, _draft(path="/p2", severity="critical", now=1.0), SINKS)
     with transaction(engine) as conn:
         hook = outbox.due(conn, "hook", 10.0)
         siem = outbox.due(conn, "siem", 10.0)
@@ -85,7 +85,7 @@ def test_outbox_rows_are_written_with_the_alert_and_follow_min_severity(
 
 def test_outbox_failure_and_delivery_bookkeeping(engine: sa.Engine) -> None:
     with transaction(engine) as conn:
-        repo.raise_alert(conn, _draft(), 1.0, SINKS)
+        repo.raise_alert(conn, _draft(now=1.0), SINKS)
         (m,) = outbox.due(conn, "hook", 1.0)
         outbox.mark_failed(conn, m.id, "HTTP 503", retry_at=50.0)
         assert outbox.due(conn, "hook", 10.0) == []
@@ -100,7 +100,7 @@ def test_outbox_failure_and_delivery_bookkeeping(engine: sa.Engine) -> None:
 
 def test_a_failed_transaction_writes_neither_alert_nor_outbox(engine: sa.Engine) -> None:
     with pytest.raises(StoreError), transaction(engine) as conn:
-        repo.raise_alert(conn, _draft(), 1.0, SINKS)
+        repo.raise_alert(conn, _draft(now=1.0), SINKS)
         conn.execute(sa.text("SELECT * FROM no_such_table"))
     with transaction(engine) as conn:
         assert repo.query(conn) == []
@@ -109,9 +109,9 @@ def test_a_failed_transaction_writes_neither_alert_nor_outbox(engine: sa.Engine)
 
 def test_query_filters(engine: sa.Engine) -> None:
     with transaction(engine) as conn:
-        repo.raise_alert(conn, _draft(path="/h/a/1", severity="low"), 10.0, SINKS)
-        repo.raise_alert(conn, _draft(path="/h/a/2", severity="high"), 20.0, SINKS)
-        repo.raise_alert(conn, _draft(path="/h/ab/3", severity="critical"), 30.0, SINKS)
+        repo.raise_alert(conn, _draft(path="/h/a/1", severity="low", now=10.0), SINKS)
+        repo.raise_alert(conn, _draft(path="/h/a/2", severity="high", now=20.0), SINKS)
+        repo.raise_alert(conn, _draft(path="/h/ab/3", severity="critical", now=30.0), SINKS)
         assert [a.path for a in repo.query(conn, min_severity="high")] == ["/h/a/2", "/h/ab/3"]
         assert [a.path for a in repo.query(conn, path_prefix="/h/a")] == ["/h/a/1", "/h/a/2"]
         assert [a.path for a in repo.query(conn, since=15.0)] == ["/h/a/2", "/h/ab/3"]
