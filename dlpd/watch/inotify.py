@@ -62,6 +62,9 @@ _log = structlog.get_logger("dlpd.watch")
 READ_SIZE = 1 << 20
 MOVE_WAIT = 0.02  # how long an IN_MOVED_FROM waits for its IN_MOVED_TO
 QUEUE_ADVISED = 65536
+# Why a walk stopped short of its subtree: the watch limit, or a tree deeper than
+# inotify_c.MAX_DEPTH.
+STOPPED = frozenset({errno.ENOSPC, errno.EMFILE})
 
 
 class _PendingMove:
@@ -113,6 +116,9 @@ class InotifyWatcher:
             if self._started or self._stopped:
                 raise RuntimeError("InotifyWatcher.start() may be called once")
             self._started = True
+        if not os.path.isdir("/proc/self/fd"):
+            raise ConfigError("watch.backend", "the inotify backend needs /proc mounted "
+                              "(directories are watched through /proc/self/fd)")
         fd = libc().inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
         if fd < 0:
             raise ConfigError("watch.backend",
@@ -121,9 +127,9 @@ class InotifyWatcher:
         self._fd = fd
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._on_event = on_event
-        self._table = WatchTable(fd, LEAN_MASK | (IN_OPEN if self._access_events else 0),
-                                 is_pruned)
         self._roots = tuple(dict.fromkeys(r.rstrip("/") or "/" for r in roots))
+        self._table = WatchTable(fd, LEAN_MASK | (IN_OPEN if self._access_events else 0),
+                                 is_pruned, self._roots)
         queued = read_sysctl(QUEUE_SYSCTL)
         if queued is not None and queued < QUEUE_ADVISED:
             _log.warning("inotify event queue is small: bursts will overflow it and force "
@@ -316,18 +322,20 @@ class InotifyWatcher:
     def _watch(self, top: str, now: float) -> bool:
         """Watch a subtree; True if ``top`` is newly watched. Failures become events."""
         fresh, err = self._table.watch_tree(top)
-        if err == errno.ENOSPC:
-            self._limit_reached(top, now)
+        if err in STOPPED:
+            self._limit_reached(top, now, err)
         elif err and top in self._roots:
             _log.warning("watch root cannot be watched", path=top, error=os.strerror(err))
             self._held.append(FsEvent(EventKind.UNWATCHED, top, time=now))
         return fresh
 
-    def _limit_reached(self, top: str, now: float) -> None:
-        """The per-user watch limit: the subtree whose walk hit it falls back to periodic
-        crawls (the watches already added go on reporting). Logged once, with the fix."""
+    def _limit_reached(self, top: str, now: float, err: int) -> None:
+        """The per-user watch limit (ENOSPC), or a tree deeper than a walk holds fds for
+        (EMFILE, logged by the walk): the subtree whose walk stopped falls back to
+        periodic crawls (the watches already added go on reporting). The watch limit is
+        logged once, with the fix."""
         self._held.append(FsEvent(EventKind.UNWATCHED, top, time=now))
-        if self._limit_logged:
+        if err != errno.ENOSPC or self._limit_logged:
             return
         self._limit_logged = True
         limit = read_sysctl(WATCHES_SYSCTL)
@@ -344,8 +352,8 @@ class InotifyWatcher:
         """IN_Q_OVERFLOW: re-watch the trees first, then OVERFLOW, so the daemon's
         reconciliation crawl runs over trees that are watched again."""
         for root, err in self._table.rebuild(self._roots):
-            if err == errno.ENOSPC:
-                self._limit_reached(root, now)
+            if err in STOPPED:
+                self._limit_reached(root, now, err)
             else:
                 self._held.append(FsEvent(EventKind.UNWATCHED, root, time=now))
         for move in self._pending.values():

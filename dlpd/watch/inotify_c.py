@@ -19,6 +19,16 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
+from dlpd.watch.dirfd import (
+    join,
+    list_subdirs,
+    open_below,
+    open_child,
+    open_root,
+    proc_path,
+    root_of,
+)
+
 _log = structlog.get_logger("dlpd.watch")
 
 # <sys/inotify.h>
@@ -40,8 +50,10 @@ IN_ISDIR = 0x40000000
 IN_NONBLOCK = os.O_NONBLOCK
 IN_CLOEXEC = os.O_CLOEXEC
 
+# No IN_DONT_FOLLOW: watches are added through /proc/self/fd/N (``dirfd.py``), a magic
+# link the kernel must follow to reach the directory; nothing else is ever followed.
 LEAN_MASK = (IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
-             | IN_DELETE_SELF | IN_MOVE_SELF | IN_DONT_FOLLOW | IN_EXCL_UNLINK | IN_ONLYDIR)
+             | IN_DELETE_SELF | IN_MOVE_SELF | IN_EXCL_UNLINK | IN_ONLYDIR)
 # Directories are walked with the lean mask (IN_MASK_ADD never narrows a live watch) and
 # only then given IN_OPEN: with IN_OPEN on, our own listing of 10k directories would queue
 # 20k events, and overflow the queue of the very walk that rebuilds after an overflow.
@@ -57,6 +69,10 @@ USERNS_WATCHES_SYSCTL = "/proc/sys/user/max_inotify_watches"
 # The directory vanished, is unreadable, or is no longer a directory (IN_ONLYDIR): the
 # event for its removal, or the next crawl, accounts for it.
 VANISHED = frozenset({errno.ENOENT, errno.EACCES, errno.ENOTDIR, errno.ELOOP})
+# Directory fds one walk holds at once (one per level of the current chain). A deeper
+# tree stops the walk like the watch limit does: reported, and left to crawls.
+MAX_DEPTH = 128
+_TOO_DEEP = -2
 
 
 @functools.cache
@@ -79,61 +95,128 @@ def read_sysctl(path: str) -> int | None:
         return None
 
 
+class _Frame:
+    """A directory of the walk's current chain: watched (lean), listed, held open until
+    its subdirectories are walked."""
+
+    __slots__ = ("fd", "path", "todo")
+
+    def __init__(self, path: str, fd: int, todo: list[tuple[str, int]]) -> None:
+        self.path = path
+        self.fd = fd
+        self.todo = todo
+
+
 class WatchTable:
     """The watches of one inotify fd, by wd and by directory path."""
 
-    def __init__(self, fd: int, mask: int, is_pruned: Callable[[str], bool]) -> None:
+    def __init__(self, fd: int, mask: int, is_pruned: Callable[[str], bool],
+                 roots: Sequence[str] = ()) -> None:
         self.fd = fd
         self.mask = mask
         self.is_pruned = is_pruned
+        self.roots = tuple(roots)
         self.dirs: dict[int, str] = {}  # wd -> directory
         self.wds: dict[str, int] = {}  # directory -> wd
 
     def watch_tree(self, top: str) -> tuple[bool, int]:
         """Watch ``top`` and every directory below it (symlinks not followed, pruned
-        directories skipped). Returns (``top`` was not watched before, errno): errno is
-        ENOSPC if the watch limit stopped the walk, ``top``'s own error if it could not
+        directories skipped, other file systems not entered). Returns (``top`` was not
+        watched before, errno): errno is ENOSPC if the watch limit stopped the walk,
+        EMFILE if the tree is deeper than MAX_DEPTH, ``top``'s own error if it could not
         be watched, else 0. A watch is added before its directory is listed, so a
-        subdirectory created meanwhile is either listed or reported by IN_CREATE."""
-        add, fd = libc().inotify_add_watch, self.fd
-        dirs, wds, is_pruned = self.dirs, self.wds, self.is_pruned
-        fresh, stopped, added = False, 0, []
-        stack = [top]
-        while stack:
-            directory = stack.pop()
-            raw = os.fsencode(directory)
-            wd = add(fd, raw, _WALK_MASK)
-            if wd < 0:
-                err = ctypes.get_errno()
-                if err == errno.ENOSPC:
-                    stopped = err
-                    break
-                if directory == top:
-                    return False, err
-                if err not in VANISHED:
-                    _log.warning("directory cannot be watched", path=directory,
-                                 error=os.strerror(err))
+        subdirectory created meanwhile is either listed or reported by IN_CREATE.
+
+        Everything is reached through directory fds (``dirfd.py``): ``top`` from its root
+        without following a symlink, each subdirectory from its parent, checked against
+        the inode listed; so a directory swapped for a symlink to ``/etc`` mid-walk is
+        never watched, and paths longer than PATH_MAX are watched like any other."""
+        try:
+            fd = self._open_top(top)
+            dev = os.fstat(fd).st_dev
+        except OSError as exc:
+            return False, exc.errno or errno.EIO
+        fresh = False
+        chain: list[_Frame] = []  # top .. the directory being walked, fds held
+        path = top
+        try:
+            while fd >= 0:
+                entered = self._enter(path, fd)
+                if isinstance(entered, _Frame):
+                    chain.append(entered)
+                    fresh = fresh or path == top
+                elif entered == errno.ENOSPC or (entered and path == top):
+                    return fresh, entered
+                elif entered and entered not in VANISHED:
+                    _log.warning("directory cannot be watched", path=path,
+                                 error=os.strerror(entered))
+                path, fd = self._next(chain, dev)
+            return fresh, errno.EMFILE if fd == _TOO_DEEP else 0
+        finally:
+            while chain:
+                self._finish(chain.pop())
+
+    def _next(self, chain: list[_Frame], dev: int) -> tuple[str, int]:
+        """The next subdirectory to enter, opened (fd -1: the walk is done; _TOO_DEEP:
+        the chain is MAX_DEPTH long). Frames whose subdirectories are done are let go."""
+        while chain:
+            frame = chain[-1]
+            if not frame.todo:
+                self._finish(chain.pop())
                 continue
-            if wd in dirs:
-                # Already watched: its subtree was walked then, and later subdirectories
-                # have their own IN_CREATE queued. Under another name: a bind mount (or a
-                # loop through one); the first name wins.
-                continue
-            dirs[wd] = directory
-            wds[directory] = wd
-            added.append(raw)
-            fresh = fresh or directory == top
+            if len(chain) >= MAX_DEPTH:
+                _log.warning("directory tree too deep to watch", path=frame.path,
+                             depth=len(chain))
+                return frame.path, _TOO_DEEP
+            name, ino = frame.todo.pop()
+            path = join(frame.path, name)
             try:
-                with os.scandir(directory) as it:
-                    for entry in it:
-                        if entry.is_dir(follow_symlinks=False) and not is_pruned(entry.path):
-                            stack.append(entry.path)
-            except OSError:
-                continue  # vanished or unreadable: its removal is reported by its parent
-        if self.mask != LEAN_MASK:
-            for raw in added:
-                add(fd, raw, self.mask)
-        return fresh, stopped
+                fd = open_child(frame.fd, name, ino, dev)
+            except OSError as exc:
+                _log.warning("directory on another file system is not watched",
+                             path=path, error=exc.strerror)
+                continue
+            if fd >= 0:
+                return path, fd
+        return "", -1
+
+    def _open_top(self, top: str) -> int:
+        root = root_of(top, self.roots)
+        if root is None:
+            raise OSError(errno.EXDEV, "outside the watched roots", top)
+        return open_root(top) if top == root else open_below(root, top)
+
+    def _enter(self, path: str, fd: int) -> _Frame | int:
+        """Watch (lean) and list the directory ``fd`` holds, named ``path``: its frame,
+        or an errno (0 if it was watched already). Closes ``fd`` unless it returns a
+        frame."""
+        wd = libc().inotify_add_watch(self.fd, proc_path(fd), _WALK_MASK)
+        if wd < 0:
+            os.close(fd)
+            return ctypes.get_errno()
+        if wd in self.dirs:
+            # Already watched: its subtree was walked then, and later subdirectories
+            # have their own IN_CREATE queued. Under another name: a bind mount (or a
+            # loop through one); the first name wins.
+            os.close(fd)
+            return 0
+        self.dirs[wd] = path
+        self.wds[path] = wd
+        try:
+            listed = list_subdirs(fd)
+        except OSError:
+            listed = []  # vanished or unreadable: its removal is reported by its parent
+        is_pruned = self.is_pruned
+        return _Frame(path, fd, [(n, i) for n, i in listed if not is_pruned(join(path, n))])
+
+    def _finish(self, frame: _Frame) -> None:
+        """Its subtree is walked: give it the full mask (IN_OPEN, when asked) only now,
+        so that the walk's own opens below it queue nothing, and let go of its fd."""
+        try:
+            if self.mask != LEAN_MASK:
+                libc().inotify_add_watch(self.fd, proc_path(frame.fd), self.mask)
+        finally:
+            os.close(frame.fd)
 
     def drop(self, wd: int) -> str | None:
         """The kernel removed ``wd`` (IN_IGNORED): forget it; returns its directory."""

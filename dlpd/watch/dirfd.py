@@ -1,0 +1,99 @@
+"""Directories reached through descriptors, never through a path a user can redirect.
+
+A watched tree is writable by users who may swap any directory in it for a symlink to
+``/etc`` for a few milliseconds. ``inotify_add_watch(path)`` and ``os.scandir(path)``
+follow symlinked *parents* (``IN_DONT_FOLLOW`` and ``O_NOFOLLOW`` guard the last
+component only), so a walk by path can end up watching outside the roots. Here every
+step below a root is ``openat(parent, name, O_NOFOLLOW)``, each directory opened is
+checked against the device (and, when listed, the inode) it was expected to have, and a
+watch is added through ``/proc/self/fd/N``: the kernel resolves that magic link to exactly
+the opened directory, so neither a symlinked parent nor PATH_MAX matters.
+
+The fds are ``O_PATH``: opening one needs no read permission and, unlike a real open,
+queues no ``IN_OPEN`` on the watches above it (with access events on, a walk's own opens
+would otherwise fill the kernel queue). Standard library only; Linux only.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+# O_PATH: a handle on the directory itself; nothing is read through it.
+PATH_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_LIST_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+def proc_path(fd: int) -> bytes:
+    """The name under which the kernel finds exactly the directory ``fd`` holds."""
+    return b"/proc/self/fd/%d" % fd
+
+
+def join(directory: str, name: str) -> str:
+    return directory + "/" + name if directory != "/" else "/" + name
+
+
+def root_of(path: str, roots: tuple[str, ...]) -> str | None:
+    """The deepest root ``path`` is (or is below), or None."""
+    best: str | None = None
+    for root in roots:
+        below = path == root or path.startswith(root + "/" if root != "/" else "/")
+        if below and (best is None or len(root) > len(best)):
+            best = root
+    return best
+
+
+def open_root(root: str) -> int:
+    """A configured root: its own path is the administrator's choice, symlinks included."""
+    return os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+def open_below(root: str, path: str) -> int:
+    """An O_PATH fd on ``path``, reached from ``root`` one component at a time without
+    following a symlink and without leaving ``root``'s device. Raises OSError: ELOOP or
+    ENOTDIR when a component is (now) a symlink or not a directory, EXDEV for a mount."""
+    rest = path[len(root):].strip("/") if root != "/" else path.strip("/")
+    fd = open_root(root)
+    try:
+        dev = os.fstat(fd).st_dev
+        for name in rest.split("/") if rest else ():
+            if name in ("", ".", ".."):
+                raise OSError(errno.EINVAL, "not a plain path below its root", path)
+            child = os.open(name, PATH_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = child
+            if os.fstat(fd).st_dev != dev:
+                raise OSError(errno.EXDEV, "on another file system than its root", path)
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def open_child(parent: int, name: str, ino: int, dev: int) -> int:
+    """An O_PATH fd on the directory listed in ``parent`` as (``name``, ``ino``), or -1 if
+    that name is no longer that directory (replaced, made a symlink, gone): the
+    replacement raises its own events in the parent's watch. Raises OSError(EXDEV) for a
+    mount point: the walk does not cross into another file system."""
+    try:
+        fd = os.open(name, PATH_FLAGS, dir_fd=parent)
+    except OSError:
+        return -1
+    st = os.fstat(fd)
+    if st.st_dev != dev:  # a mount point (readdir gives the covered inode, not its)
+        os.close(fd)
+        raise OSError(errno.EXDEV, "on another file system than its root", name)
+    if st.st_ino != ino:
+        os.close(fd)
+        return -1
+    return fd
+
+
+def list_subdirs(fd: int) -> list[tuple[str, int]]:
+    """(name, inode) of the directories (not symlinks) in the directory ``fd`` holds."""
+    listing = os.open(".", _LIST_FLAGS, dir_fd=fd)
+    try:
+        with os.scandir(listing) as it:
+            return [(e.name, e.inode()) for e in it if e.is_dir(follow_symlinks=False)]
+    finally:
+        os.close(listing)
