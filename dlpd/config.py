@@ -99,6 +99,9 @@ class ScanSettings(_Section):
     jobs: int = Field(default=0, ge=0, le=256)
     min_confidence: str = "medium"
     exclude: tuple[str, ...] = ()
+    # Walk into and read from other file systems mounted below a root. Off: a mount point
+    # under a tree (a user's FUSE mount, say) is reported and not entered.
+    cross_devices: bool = False
 
     @field_validator("min_confidence")
     @classmethod

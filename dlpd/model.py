@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
@@ -163,7 +165,7 @@ class FileResult:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "path": self.path,
+            **path_fields(self.path),
             "size": self.size,
             "sha256": self.sha256,
             "mime": self.mime,
@@ -180,7 +182,9 @@ def display_path(path: str) -> str:
     """A path as valid Unicode: undecodable bytes of a file name become ``\\xNN``.
 
     Linux file names are bytes; Python keeps undecodable ones as lone surrogates, which
-    neither JSON consumers nor SQLite accept. This rendering is what dlpd stores and prints.
+    neither JSON consumers nor SQLite text accept. This rendering is for people and is
+    never turned back into a name (``d\\xff`` may be a real name too): the store keys
+    paths by their bytes (store/paths.py) and machine formats carry ``path_b64``.
     """
     if path.isascii():
         return path
@@ -189,6 +193,16 @@ def display_path(path: str) -> str:
     except UnicodeEncodeError:
         return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return path
+
+
+def path_fields(path: str) -> dict[str, str]:
+    """A path in a JSON record: ``path`` for people and, when that display form is not the
+    name itself (bytes that are not UTF-8), ``path_b64`` with the exact bytes."""
+    shown = display_path(path)
+    if shown == path:
+        return {"path": shown}
+    raw = os.fsencode(path)
+    return {"path": shown, "path_b64": base64.b64encode(raw).decode("ascii")}
 
 
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
@@ -245,7 +259,7 @@ class Alert:
             "created": self.created,
             "updated": self.updated,
             "host": self.host,
-            "path": self.path,
+            **path_fields(self.path),
             "sha256": self.sha256,
             "label": self.label,
             "labels": list(self.labels),

@@ -51,6 +51,7 @@ def build_classifier(settings: Settings, ruleset: Ruleset | None = None) -> Clas
         min_confidence=settings.min_confidence,
         labels_for=partial(labels_for, mapping=settings.categories),
         version=classification_version(settings, ruleset),
+        cross_devices=settings.scan.cross_devices,
     )
 
 

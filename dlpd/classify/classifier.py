@@ -21,9 +21,11 @@ from dlpd.classify.filetype import HEAD_BYTES, MimeTyper
 from dlpd.classify.limits import Budget, Limits
 from dlpd.classify.reading import (
     NotRegular,
+    OutsideRoot,
     file_stat,
     is_same_content,
     kind_of,
+    open_beneath,
     open_regular,
     read_upto,
 )
@@ -103,8 +105,10 @@ class Classifier:
         min_confidence: Confidence,
         labels_for: Callable[[Iterable[str]], tuple[str, ...]],
         version: str = "",
+        cross_devices: bool = False,
     ) -> None:
         self.ruleset = ruleset
+        self._cross_devices = cross_devices
         # What a stored result was computed with (rules, limits, confidence floor, label
         # map): a stored result of another version is not reused.
         self.version = version or ruleset.version
@@ -123,19 +127,18 @@ class Classifier:
             )
 
     # -- entry points ----------------------------------------------------------------
-    def classify(self, path: str, lst: os.stat_result | None = None) -> FileResult:
-        """Classify the file at ``path``; ``lst`` is its ``lstat`` if the caller has it."""
-        try:
-            if lst is None:
-                lst = os.lstat(path)
-            if not stat.S_ISREG(lst.st_mode):
-                return FileResult(path, Outcome.SKIPPED, size=lst.st_size,
-                                  reason=kind_of(lst.st_mode), stat=file_stat(lst))
-            fd, before = open_regular(path)
-        except NotRegular as exc:
-            return FileResult(path, Outcome.SKIPPED, reason=exc.kind)
-        except OSError as exc:
-            return FileResult(path, Outcome.ERROR, reason=_os_reason(exc))
+    def classify(self, path: str, lst: os.stat_result | None = None, *,
+                 root: str | None = None) -> FileResult:
+        """Classify the file at ``path``; ``lst`` is its ``lstat`` if the caller has it.
+
+        With ``root`` (a scanned or watched root that ``path`` lies below), the file is
+        opened from the root down and never through a symlink or another file system
+        (``open_beneath``); without it, ``path`` is one a person named and is opened as
+        given (only its last component must not be a symlink)."""
+        opened = self._open(path, lst, root)
+        if isinstance(opened, FileResult):
+            return opened
+        fd, before = opened
         try:
             return self._classify_open(path, fd, before)
         except OSError as exc:
@@ -147,6 +150,25 @@ class Classifier:
                               stat=file_stat(before))
         finally:
             os.close(fd)
+
+    def _open(self, path: str, lst: os.stat_result | None,
+              root: str | None) -> tuple[int, os.stat_result] | FileResult:
+        """The open file and its fstat, or the result of a file that is not read."""
+        try:
+            if lst is None and root is None:
+                lst = os.lstat(path)
+            if lst is not None and not stat.S_ISREG(lst.st_mode):
+                return FileResult(path, Outcome.SKIPPED, size=lst.st_size,
+                                  reason=kind_of(lst.st_mode), stat=file_stat(lst))
+            if root is not None:
+                return open_beneath(root, path, cross_devices=self._cross_devices)
+            return open_regular(path)
+        except NotRegular as exc:
+            return FileResult(path, Outcome.SKIPPED, reason=exc.kind)
+        except OutsideRoot as exc:
+            return FileResult(path, Outcome.SKIPPED, reason=f"not opened: {exc.reason}")
+        except OSError as exc:
+            return FileResult(path, Outcome.ERROR, reason=_os_reason(exc))
 
     # -- one open file ---------------------------------------------------------------
     def _classify_open(self, path: str, fd: int, before: os.stat_result) -> FileResult:

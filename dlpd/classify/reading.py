@@ -1,8 +1,15 @@
-"""Opening and reading one file safely: no symlinks, no FIFOs, bounded reads.
+"""Opening and reading one file safely: no symlinks, no FIFOs, no way out, bounded reads.
 
 A FIFO handed to a reader blocks forever, and a path can be swapped for a symlink or a
 FIFO between ``lstat`` and ``open``: so open with O_NOFOLLOW|O_NONBLOCK and check the
 opened thing with ``fstat`` before reading a byte.
+
+O_NOFOLLOW guards only the last component: a user who swaps a parent directory for a
+symlink to ``/etc`` for a few milliseconds would have a path-based open read root-only
+files under a watched name. So a file under a root is opened from the root down, one
+component at a time, each directory with O_NOFOLLOW|O_DIRECTORY relative to its parent's
+descriptor and on the root's device (``open_beneath``). No path string longer than one
+name reaches the kernel, so paths past PATH_MAX are opened too.
 """
 
 from __future__ import annotations
@@ -10,12 +17,27 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Iterable
 
 from dlpd.model import FileStat
 
 _BASE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# A configured root is trusted as written (it may be a symlink, e.g. /data -> /srv/data).
+ROOT_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 # Reading must not disturb atime (it is evidence); only the owner or root may ask for it.
 _NOATIME = getattr(os, "O_NOATIME", 0)
+
+
+class OutsideRoot(Exception):
+    # A signal, not an error: caught by the classifier only.
+
+    """The path cannot be reached from its root without following a symlink or leaving
+    the root's file system; ``reason`` says where and why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class NotRegular(Exception):
@@ -47,14 +69,75 @@ def file_stat(st: os.stat_result) -> FileStat:
     return FileStat(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def open_regular(path: str) -> tuple[int, os.stat_result]:
-    """Open ``path`` for reading if it is a regular file; raise NotRegular or OSError."""
+def root_of(path: str, roots: Iterable[str]) -> str | None:
+    """The longest of ``roots`` that ``path`` is, or lies below (whole components)."""
+    best: str | None = None
+    for root in roots:
+        top = root.rstrip("/") or "/"
+        if (path == top or path.startswith(top + "/") or top == "/") and (
+                best is None or len(top) > len(best)):
+            best = top
+    return best
+
+
+def open_dir_beneath(root: str, parts: Iterable[str], *, cross_devices: bool = False) -> int:
+    """A descriptor of the directory ``root``/``parts``..., reached without following a
+    symlink below ``root`` or (unless ``cross_devices``) leaving ``root``'s file system.
+    Raises OutsideRoot, or OSError (vanished, permission denied)."""
+    fd = os.open(root, ROOT_FLAGS)
     try:
-        fd = os.open(path, _BASE_FLAGS | _NOATIME)
+        device = os.fstat(fd).st_dev
+        for name in parts:
+            try:
+                child = os.open(name, DIR_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ENOTDIR, errno.ELOOP):
+                    raise OutsideRoot(f"{name!r} in the path is not a directory "
+                                      "(a symlink is never followed)") from None
+                raise
+            os.close(fd)
+            fd = child
+            if not cross_devices and os.fstat(fd).st_dev != device:
+                raise OutsideRoot(f"{name!r} in the path is on another file system")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_beneath(root: str, path: str, *, cross_devices: bool = False,
+                 ) -> tuple[int, os.stat_result]:
+    """Open the regular file ``path``, which lies below ``root``, from ``root`` down (see
+    the module docstring); raise OutsideRoot, NotRegular or OSError."""
+    top = root.rstrip("/") or "/"
+    rest = path[len(top):].lstrip("/") if top != "/" else path.lstrip("/")
+    if path != top and not path.startswith(top.rstrip("/") + "/"):
+        raise OutsideRoot(f"not below {top}")
+    parts = [p for p in rest.split("/") if p]
+    if not parts:
+        return open_regular(path)
+    if any(p in (".", "..") for p in parts):
+        raise OutsideRoot("'.' or '..' in the path")
+    dir_fd = open_dir_beneath(top, parts[:-1], cross_devices=cross_devices)
+    try:
+        fd, st = open_regular(parts[-1], dir_fd=dir_fd)
+        if not cross_devices and st.st_dev != os.fstat(dir_fd).st_dev:
+            os.close(fd)
+            raise OutsideRoot("the file is on another file system")
+        return fd, st
+    finally:
+        os.close(dir_fd)
+
+
+def open_regular(path: str, *, dir_fd: int | None = None) -> tuple[int, os.stat_result]:
+    """Open ``path`` (relative to ``dir_fd`` if given) for reading if it is a regular file;
+    raise NotRegular or OSError."""
+    try:
+        fd = os.open(path, _BASE_FLAGS | _NOATIME, dir_fd=dir_fd)
     except PermissionError:
         if not _NOATIME:
             raise
-        fd = os.open(path, _BASE_FLAGS)
+        fd = os.open(path, _BASE_FLAGS, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise NotRegular("symlink") from None

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 from dlpd.classify.classifier import Classifier
 from dlpd.classify.reading import file_stat
-from dlpd.model import FileResult, Outcome, display_path
+from dlpd.model import FileResult, Outcome
 from dlpd.scan.pathfilter import PathFilter
-from dlpd.scan.walk import Entry, walk
+from dlpd.scan.walk import Entry, WalkRefused, walk
 from dlpd.store import files as repo
 from dlpd.store.db import Engine, transaction
 
@@ -27,14 +27,17 @@ _WRITE_BATCH = 500
 _BATCH_FILES = 32
 _BATCH_BYTES = 4 * 1024 * 1024
 
-# (path, lstat if known, attempt): attempt 1 is the re-read of a file that was changing.
-_Job = tuple[str, os.stat_result | None, int]
+# (path, its root, lstat if known, attempt): attempt 1 is the re-read of a file that was
+# changing.
+_Job = tuple[str, str, os.stat_result | None, int]
 
 
 @dataclass(frozen=True, slots=True)
 class ScanOptions:
     jobs: int = 2
     use_cache: bool = True
+    # Walk into and read from other file systems mounted below a root ([scan] cross_devices).
+    cross_devices: bool = False
     # Set by the daemon to stop a crawl early (shutdown): the walk stops, work in flight
     # is finished and stored, and nothing is forgotten (the walk was not complete).
     cancel: threading.Event | None = None
@@ -86,6 +89,8 @@ class ScanSummary:
 
 def _walk_error(entry: Entry) -> FileResult:
     exc = entry.error
+    if isinstance(exc, WalkRefused):
+        return FileResult(entry.path, Outcome.SKIPPED, reason=exc.strerror)
     reason = "permission denied" if isinstance(exc, PermissionError) else (
         "vanished: no such file" if isinstance(exc, FileNotFoundError)
         else (exc.strerror if exc and exc.strerror else str(exc)))
@@ -128,14 +133,14 @@ class _Pipeline:
         self._emit = emit
         # Futures in submission order: results come out in walk order, and waiting on the
         # oldest is all the bookkeeping there is.
-        self._in_flight: deque[Future[list[tuple[FileResult, int]]]] = deque()
+        self._in_flight: deque[Future[list[tuple[tuple[FileResult, int], str]]]] = deque()
         self._retry: list[_Job] = []
         self._batch: list[_Job] = []
         self._batch_bytes = 0
 
-    def add(self, path: str, lst: os.stat_result) -> None:
+    def add(self, path: str, root: str, lst: os.stat_result) -> None:
         # Small files travel in batches: one future per file cost more than a 1 KB scan.
-        self._batch.append((path, lst, 0))
+        self._batch.append((path, root, lst, 0))
         self._batch_bytes += lst.st_size
         if len(self._batch) >= _BATCH_FILES or self._batch_bytes >= _BATCH_BYTES:
             self._submit(self._batch)
@@ -150,8 +155,9 @@ class _Pipeline:
             self._submit(retry)
             self._drain()
 
-    def _classify(self, batch: list[_Job]) -> list[tuple[FileResult, int]]:
-        return [(self._classifier.classify(path, lst), attempt) for path, lst, attempt in batch]
+    def _classify(self, batch: list[_Job]) -> list[tuple[tuple[FileResult, int], str]]:
+        return [((self._classifier.classify(path, lst, root=root), attempt), root)
+                for path, root, lst, attempt in batch]
 
     def _submit(self, batch: list[_Job]) -> None:
         self._in_flight.append(self._pool.submit(self._classify, batch))
@@ -163,10 +169,10 @@ class _Pipeline:
 
     def _collect(self, block: bool) -> None:
         while self._in_flight and (block or self._in_flight[0].done()):
-            for result, attempt in self._in_flight.popleft().result():
+            for (result, attempt), root in self._in_flight.popleft().result():
                 if result.outcome is Outcome.UNSTABLE and attempt == 0:
                     # Being written right now: look again once, after the others.
-                    self._retry.append((result.path, None, 1))
+                    self._retry.append((result.path, root, None, 1))
                     continue
                 self._emit(result)
             block = False
@@ -200,19 +206,19 @@ def run_scan(
     jobs = max(1, options.jobs)
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="dlpd-scan") as pool:
         pipeline = _Pipeline(classifier, pool, jobs, emit)
-        for entry in _entries(roots, pathfilter):
+        for root, entry in _entries(roots, pathfilter, options.cross_devices):
             if options.cancel is not None and options.cancel.is_set():
                 summary.cancelled = True
                 break
             if entry.lstat is None:
                 emit(_walk_error(entry))
                 continue
-            cached = cache.pop(display_path(entry.path), None)
+            cached = cache.pop(entry.path, None)
             if options.use_cache and cached is not None and cached.is_fresh(
                     file_stat(entry.lstat), version):
                 emit(repo.cached_result(entry.path, cached, cached_dets.get(cached.id, ())))
                 continue
-            pipeline.add(entry.path, entry.lstat)
+            pipeline.add(entry.path, root, entry.lstat)
         pipeline.finish()
     writer.flush()
     summary.finished = time.time()
@@ -225,6 +231,9 @@ def run_scan(
     return summary
 
 
-def _entries(roots: Sequence[str], pathfilter: PathFilter) -> Iterator[Entry]:
-    for root in roots:
-        yield from walk(os.path.abspath(root), pathfilter)
+def _entries(roots: Sequence[str], pathfilter: PathFilter,
+             cross_devices: bool) -> Iterator[tuple[str, Entry]]:
+    for given in roots:
+        root = os.path.abspath(given)
+        for entry in walk(root, pathfilter, cross_devices=cross_devices):
+            yield root, entry

@@ -1,12 +1,32 @@
-"""Walk roots without following symlinks, yielding every non-directory entry with its lstat."""
+"""Walk roots through directory descriptors, yielding every non-directory entry with its
+lstat.
+
+A user who can write in a scanned tree can swap a directory for a symlink (to ``/etc``)
+between our listing it and our entering it. So the walk never resolves a path string: each
+directory is opened relative to its parent's descriptor with O_NOFOLLOW|O_DIRECTORY, its
+(dev, inode) must be the ones the listing showed, and it must be on the root's file system
+unless ``cross_devices``. Only the root, which the administrator named, is opened by path.
+No path longer than one name reaches the kernel, so trees deeper than PATH_MAX are walked.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from dlpd.classify.reading import DIR_FLAGS, ROOT_FLAGS
 from dlpd.scan.pathfilter import PathFilter
+
+# Open directory descriptors are one per level of the current branch: a tree deeper than
+# this is reported, not walked (a bound on descriptors, not on path length).
+MAX_DEPTH = 1024
+
+
+class WalkRefused(OSError):
+    """A directory the walk will not enter: swapped, on another file system, too deep."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,37 +38,101 @@ class Entry:
     error: OSError | None = None
 
 
-def walk(root: str, pathfilter: PathFilter) -> Iterator[Entry]:
+@dataclass(slots=True)
+class _Level:
+    fd: int
+    path: str
+    subdirs: list[tuple[str, os.stat_result]]  # still to enter, last first
+
+
+def walk(root: str, pathfilter: PathFilter, *, cross_devices: bool = False) -> Iterator[Entry]:
     """Depth-first, directories in name order so that output is stable between runs."""
     try:
         st = os.lstat(root)
     except OSError as exc:
         yield Entry(root, None, exc)
         return
-    if not os.path.isdir(root) or os.path.islink(root):
+    if not stat.S_ISDIR(st.st_mode):
         if not pathfilter.is_excluded(root):
             yield Entry(root, st)
         return
-    stack = [root]
-    while stack:
-        directory = stack.pop()
-        try:
-            with os.scandir(directory) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError as exc:
-            yield Entry(directory, None, exc)
-            continue
-        subdirs = []
-        for entry in entries:
-            path = entry.path
+    try:
+        fd = os.open(root, ROOT_FLAGS)
+    except OSError as exc:
+        yield Entry(root, None, exc)
+        return
+    device = os.fstat(fd).st_dev
+    stack: list[_Level] = []
+    try:
+        yield from _list(fd, root, pathfilter, stack)
+        while stack:
+            level = stack[-1]
+            if not level.subdirs:
+                os.close(level.fd)
+                stack.pop()
+                continue
+            name, listed = level.subdirs.pop()
+            path = _join(level.path, name)
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    if not pathfilter.is_pruned(path):
-                        subdirs.append(path)
-                    continue
-                if pathfilter.is_excluded(path):
-                    continue
-                yield Entry(path, entry.stat(follow_symlinks=False))
+                child = _enter(level.fd, name, listed, device, cross_devices, len(stack))
             except OSError as exc:
                 yield Entry(path, None, exc)
-        stack.extend(reversed(subdirs))
+                continue
+            yield from _list(child, path, pathfilter, stack)
+    finally:
+        for level in stack:
+            os.close(level.fd)
+
+
+def _enter(parent: int, name: str, listed: os.stat_result, device: int,
+           cross_devices: bool, depth: int) -> int:
+    if depth >= MAX_DEPTH:
+        raise WalkRefused(errno.ELOOP, f"deeper than {MAX_DEPTH} directories: not walked")
+    try:
+        fd = os.open(name, DIR_FLAGS, dir_fd=parent)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTDIR, errno.ELOOP):
+            raise WalkRefused(exc.errno, "replaced while walking (not a directory now)") from None
+        raise
+    st = os.fstat(fd)
+    if (st.st_dev, st.st_ino) != (listed.st_dev, listed.st_ino):
+        os.close(fd)
+        raise WalkRefused(errno.ESTALE, "replaced while walking (another directory now)")
+    if st.st_dev != device and not cross_devices:
+        os.close(fd)
+        raise WalkRefused(errno.EXDEV, "on another file system: not walked")
+    return fd
+
+
+def _list(fd: int, path: str, pathfilter: PathFilter, stack: list[_Level]) -> Iterator[Entry]:
+    """Yield the files of the open directory ``fd`` and push it with its subdirectories.
+    Takes ownership of ``fd``."""
+    try:
+        with os.scandir(fd) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        os.close(fd)
+        yield Entry(path, None, exc)
+        return
+    level = _Level(fd, path, [])
+    stack.append(level)
+    subdirs = []
+    for entry in entries:
+        child = _join(path, entry.name)
+        try:
+            # scandir on a descriptor: stat is fstatat(fd, name, AT_SYMLINK_NOFOLLOW).
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(st.st_mode):
+                if not pathfilter.is_pruned(child):
+                    subdirs.append((entry.name, st))
+                continue
+            if pathfilter.is_excluded(child):
+                continue
+            yield Entry(child, st)
+        except OSError as exc:
+            yield Entry(child, None, exc)
+    level.subdirs = subdirs[::-1]
+
+
+def _join(directory: str, name: str) -> str:
+    return directory + name if directory.endswith("/") else directory + "/" + name

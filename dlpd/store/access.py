@@ -8,12 +8,17 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
+from dlpd.model import path_fields
+from dlpd.store.paths import display_path, key, real, under
 from dlpd.store.schema import access
 
 
 @dataclass(frozen=True, slots=True)
 class AccessRecord:
-    """``count`` events of ``kind`` on ``path`` by one actor between ``first`` and ``last``."""
+    """``count`` events of ``kind`` on ``path`` by one actor between ``first`` and ``last``.
+
+    ``path`` is the real path; ``src_path`` (where a move came from) is kept for people,
+    as its display form."""
 
     path: str
     kind: str
@@ -28,7 +33,8 @@ class AccessRecord:
     id: int | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {"id": self.id, "path": self.path, "kind": self.kind, "src_path": self.src_path,
+        return {"id": self.id, **path_fields(self.path), "kind": self.kind,
+                "src_path": None if self.src_path is None else display_path(self.src_path),
                 "labels": list(self.labels), "first": self.first, "last": self.last,
                 "count": self.count, "pid": self.pid, "uid": self.uid, "process": self.process}
 
@@ -37,7 +43,8 @@ def insert_records(conn: Connection, records: Sequence[AccessRecord]) -> list[in
     """Insert in one statement; the new ids, in the order of ``records``."""
     if not records:
         return []
-    rows = [{"path": r.path, "kind": r.kind, "src_path": r.src_path, "pid": r.pid,
+    rows = [{"path_key": key(r.path), "path": display_path(r.path), "kind": r.kind,
+             "src_path": None if r.src_path is None else display_path(r.src_path), "pid": r.pid,
              "uid": r.uid, "process": r.process, "labels": json.dumps(list(r.labels)),
              "first": r.first, "last": r.last, "count": r.count} for r in records]
     result = conn.execute(insert(access).returning(access.c.id, sort_by_parameter_order=True),
@@ -57,9 +64,7 @@ def query(conn: Connection, *, path_prefix: str | None = None, since: float | No
           labels: Sequence[str] = (), limit: int | None = None) -> list[AccessRecord]:
     stmt = select(access).order_by(access.c.id)
     if path_prefix:
-        prefix = path_prefix.rstrip("/")
-        stmt = stmt.where((access.c.path == prefix)
-                          | access.c.path.startswith(prefix + "/", autoescape=True))
+        stmt = stmt.where(under(access.c.path_key, path_prefix))
     if since is not None:
         stmt = stmt.where(access.c.last >= since)
     if labels:
@@ -69,7 +74,8 @@ def query(conn: Connection, *, path_prefix: str | None = None, since: float | No
     if limit:
         stmt = stmt.order_by(None).order_by(access.c.id.desc()).limit(limit)
     rows = sorted(conn.execute(stmt).mappings(), key=lambda r: int(r["id"]))
-    return [AccessRecord(path=r["path"], kind=r["kind"], labels=tuple(json.loads(r["labels"])),
+    return [AccessRecord(path=real(r["path_key"]), kind=r["kind"],
+                         labels=tuple(json.loads(r["labels"])),
                          first=r["first"], last=r["last"], count=r["count"],
                          src_path=r["src_path"], pid=r["pid"], uid=r["uid"],
                          process=r["process"], id=r["id"]) for r in rows]

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from dlpd.model import Alert, AlertNote, AlertStatus, alert_event_body
 from dlpd.policy.decide import SEVERITY_RANK, severity_at_least
+from dlpd.store.paths import display_path, key, real, under
 from dlpd.store.schema import ACTIVE_ALERT, alert_notes, alerts, outbox
 
 
@@ -42,7 +43,7 @@ def _alert(row: Mapping[str, Any], notes: Sequence[AlertNote] = ()) -> Alert:
         created=float(row["created"]),
         updated=float(row["updated"]),
         host=str(row["host"]),
-        path=str(row["path"]),
+        path=real(row["path_key"]),
         sha256=str(row["sha256"]),
         label=str(row["label"]),
         labels=tuple(json.loads(str(row["labels"]))),
@@ -88,7 +89,8 @@ def raise_alert(conn: Connection, alert: Alert, sinks: Sequence[SinkRoute]) -> A
     (open, acknowledged or false-positive) already covers the same (path, sha256, label)."""
     values = {
         "created": alert.created, "updated": alert.created, "host": alert.host,
-        "path": alert.path, "sha256": alert.sha256, "label": alert.label,
+        "path_key": key(alert.path), "path": display_path(alert.path),
+        "sha256": alert.sha256, "label": alert.label,
         "labels": json.dumps(list(alert.labels)),
         "categories": json.dumps(list(alert.categories)),
         "rules": json.dumps(list(alert.rules)),
@@ -97,7 +99,7 @@ def raise_alert(conn: Connection, alert: Alert, sinks: Sequence[SinkRoute]) -> A
     }
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     stmt = dialect_insert(alerts).values(values).on_conflict_do_nothing(
-        index_elements=[alerts.c.path, alerts.c.sha256, alerts.c.label],
+        index_elements=[alerts.c.path_key, alerts.c.sha256, alerts.c.label],
         index_where=text(ACTIVE_ALERT),
     )
     new_id = conn.execute(stmt.returning(alerts.c.id)).scalar()
@@ -112,7 +114,7 @@ def raise_alert(conn: Connection, alert: Alert, sinks: Sequence[SinkRoute]) -> A
 def active_id(conn: Connection, path: str, sha256: str, label: str) -> int | None:
     """The active alert that holds (path, sha256, label), if one does."""
     return conn.execute(select(alerts.c.id).where(
-        alerts.c.path == path, alerts.c.sha256 == sha256, alerts.c.label == label,
+        alerts.c.path_key == key(path), alerts.c.sha256 == sha256, alerts.c.label == label,
         alerts.c.status != AlertStatus.RESOLVED.value)).scalar()
 
 
@@ -161,9 +163,7 @@ def query(conn: Connection, *, statuses: Sequence[str] = (), since: float | None
         stmt = stmt.where(alerts.c.severity.in_(
             [s for s, rank in SEVERITY_RANK.items() if rank >= SEVERITY_RANK[min_severity]]))
     if path_prefix:
-        prefix = path_prefix.rstrip("/")
-        stmt = stmt.where((alerts.c.path == prefix) | alerts.c.path.startswith(
-            prefix + "/", autoescape=True))
+        stmt = stmt.where(under(alerts.c.path_key, path_prefix))
     if limit:
         stmt = stmt.order_by(None).order_by(alerts.c.id.desc()).limit(limit)
     rows = [dict(r) for r in conn.execute(stmt).mappings()]
@@ -174,9 +174,9 @@ def query(conn: Connection, *, statuses: Sequence[str] = (), since: float | None
 
 def load_active(conn: Connection) -> list[ActiveAlert]:
     """Alerts that still hold their (path, sha256, label): open, acknowledged, false-positive."""
-    stmt = select(alerts.c.id, alerts.c.path, alerts.c.sha256, alerts.c.label,
+    stmt = select(alerts.c.id, alerts.c.path_key, alerts.c.sha256, alerts.c.label,
                   alerts.c.status).where(alerts.c.status != AlertStatus.RESOLVED.value)
-    return [ActiveAlert(r.id, r.path, r.sha256, r.label, AlertStatus(r.status))
+    return [ActiveAlert(r.id, real(r.path_key), r.sha256, r.label, AlertStatus(r.status))
             for r in conn.execute(stmt)]
 
 

@@ -10,10 +10,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dlpd.model import Confidence, Detection, FileResult, FileStat, Outcome, display_path
+from dlpd.model import Confidence, Detection, FileResult, FileStat, Outcome
+from dlpd.store.paths import display_path, key, real, under
 from dlpd.store.schema import detections, files, scans
 
 _BATCH = 500
@@ -39,24 +40,16 @@ class CachedFile:
         return not self.racy and self.rules_version == rules_version and self.stat == current
 
 
-def _under(root: str) -> ColumnElement[bool]:
-    # A range on the unique path index: '/' is 0x2F and '0' is 0x30, so every path under
-    # "root/" sorts in ["root/", "root0").
-    prefix = root.rstrip("/")
-    inside = (files.c.path >= prefix + "/") & (files.c.path < prefix + "0")
-    return or_(files.c.path == prefix, inside)
-
-
 def load_cache(conn: Connection, roots: Sequence[str]) -> dict[str, CachedFile]:
-    """Every stored file under the given roots, keyed by display path: one query per root."""
+    """Every stored file under the given roots, keyed by its real path: one query per root."""
     cache: dict[str, CachedFile] = {}
-    cols = (files.c.id, files.c.path, files.c.dev, files.c.inode, files.c.size,
+    cols = (files.c.id, files.c.path_key, files.c.dev, files.c.inode, files.c.size,
             files.c.mtime_ns, files.c.ctime_ns, files.c.racy, files.c.rules_version,
             files.c.sha256, files.c.mime, files.c.outcome, files.c.reason, files.c.labels,
             files.c.categories)
     for root in roots:
-        for row in conn.execute(select(*cols).where(_under(display_path(root)))):
-            cache[row.path] = CachedFile(
+        for row in conn.execute(select(*cols).where(under(files.c.path_key, root))):
+            cache[real(row.path_key)] = CachedFile(
                 id=row.id,
                 stat=FileStat(row.dev, row.inode, row.size, row.mtime_ns, row.ctime_ns),
                 racy=bool(row.racy),
@@ -122,6 +115,7 @@ def save_results(
         if r.stat is None:
             continue
         rows.append({
+            "path_key": key(r.path),
             "path": display_path(r.path),
             "dev": r.stat.dev,
             "inode": r.stat.inode,
@@ -146,24 +140,26 @@ def save_results(
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     stmt = dialect_insert(files)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[files.c.path],
-        set_={k: stmt.excluded[k] for k in rows[0] if k != "path"},
+        index_elements=[files.c.path_key],
+        set_={k: stmt.excluded[k] for k in rows[0] if k != "path_key"},
     )
     conn.execute(stmt, rows)
-    by_path = {row["path"]: r for row, r in zip(rows, (r for r in results if r.stat), strict=True)}
-    ids: dict[str, int] = {}
-    paths = list(by_path)
-    for start in range(0, len(paths), _BATCH):
-        chunk = paths[start:start + _BATCH]
-        rows_ids = conn.execute(select(files.c.path, files.c.id).where(files.c.path.in_(chunk)))
-        ids.update({row.path: row.id for row in rows_ids})
+    by_key = {row["path_key"]: r
+              for row, r in zip(rows, (r for r in results if r.stat), strict=True)}
+    ids: dict[bytes, int] = {}
+    keys = list(by_key)
+    for start in range(0, len(keys), _BATCH):
+        chunk = keys[start:start + _BATCH]
+        rows_ids = conn.execute(
+            select(files.c.path_key, files.c.id).where(files.c.path_key.in_(chunk)))
+        ids.update({bytes(row.path_key): row.id for row in rows_ids})
     id_list = list(ids.values())
     for start in range(0, len(id_list), _BATCH):
         chunk_ids = id_list[start:start + _BATCH]
         conn.execute(delete(detections).where(detections.c.file_id.in_(chunk_ids)))
     det_rows = [
         {
-            "file_id": ids[path],
+            "file_id": ids[path_key],
             "rule": d.rule,
             "category": d.category,
             "confidence": str(d.confidence),
@@ -172,7 +168,7 @@ def save_results(
             "previews": json.dumps(list(d.previews), ensure_ascii=False),
             "reasons": json.dumps(list(d.reasons), ensure_ascii=False),
         }
-        for path, r in by_path.items()
+        for path_key, r in by_key.items()
         for d in r.detections
     ]
     if det_rows:
@@ -181,9 +177,9 @@ def save_results(
 
 def delete_paths(conn: Connection, paths: Iterable[str]) -> int:
     """Forget files that are gone (their detections go with them)."""
-    gone = list(paths)
+    gone = [key(p) for p in paths]
     for start in range(0, len(gone), _BATCH):
-        conn.execute(delete(files).where(files.c.path.in_(gone[start:start + _BATCH])))
+        conn.execute(delete(files).where(files.c.path_key.in_(gone[start:start + _BATCH])))
     return len(gone)
 
 
@@ -202,16 +198,18 @@ def finish_scan(conn: Connection, scan_id: int, *, now: float, files_seen: int, 
 
 def paths_with_sha256(conn: Connection, sha256: str) -> list[str]:
     """Stored files with this content (provenance: "copy of")."""
-    return [r.path for r in conn.execute(select(files.c.path).where(files.c.sha256 == sha256))]
+    stmt = select(files.c.path_key).where(files.c.sha256 == sha256)
+    return [real(r.path_key) for r in conn.execute(stmt)]
 
 
 def paths_under(conn: Connection, directory: str) -> list[str]:
     """Stored files at or below ``directory`` (a directory that left the watched trees)."""
-    return [r.path for r in conn.execute(select(files.c.path).where(_under(directory)))]
+    stmt = select(files.c.path_key).where(under(files.c.path_key, directory))
+    return [real(r.path_key) for r in conn.execute(stmt)]
 
 
 def labelled_paths(conn: Connection) -> dict[str, tuple[str, ...]]:
     """Every stored file that carries a label, with its labels (the daemon keeps these in
     memory to decide cheaply which events belong in the access log)."""
-    stmt = select(files.c.path, files.c.labels).where(files.c.labels != "[]")
-    return {r.path: tuple(json.loads(r.labels)) for r in conn.execute(stmt)}
+    stmt = select(files.c.path_key, files.c.labels).where(files.c.labels != "[]")
+    return {real(r.path_key): tuple(json.loads(r.labels)) for r in conn.execute(stmt)}

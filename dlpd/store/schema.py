@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -23,7 +24,9 @@ files = Table(
     "files",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("path", Text, nullable=False, unique=True),
+    # The exact bytes of the path (store/paths.py): the key. `path` is its display form.
+    Column("path_key", LargeBinary, nullable=False, unique=True),
+    Column("path", Text, nullable=False),
     Column("dev", BigInteger, nullable=False),
     Column("inode", BigInteger, nullable=False),
     Column("size", BigInteger, nullable=False),
@@ -73,7 +76,7 @@ scans = Table(
     Column("rules_version", String(32), nullable=False),
 )
 
-# Partial unique index below: one active alert per (path, sha256, label). A resolved alert
+# Partial unique index below: one active alert per (path bytes, sha256, label). A resolved alert
 # leaves it, so the same content back in the wrong place later is a new alert; a
 # false-positive stays in it, so the same content is not raised again.
 ACTIVE_ALERT = "status != 'resolved'"
@@ -85,7 +88,8 @@ alerts = Table(
     Column("created", Float, nullable=False),
     Column("updated", Float, nullable=False),
     Column("host", Text, nullable=False),
-    Column("path", Text, nullable=False),
+    Column("path_key", LargeBinary, nullable=False),
+    Column("path", Text, nullable=False),  # display form of path_key
     Column("sha256", String(64), nullable=False),
     Column("label", Text, nullable=False),
     Column("labels", Text, nullable=False),  # JSON list
@@ -95,10 +99,10 @@ alerts = Table(
     Column("reason", Text, nullable=False),
     Column("provenance", Text),
     Column("status", String(16), nullable=False),
-    Index("ux_alerts_active", "path", "sha256", "label", unique=True,
+    Index("ux_alerts_active", "path_key", "sha256", "label", unique=True,
           sqlite_where=text(ACTIVE_ALERT), postgresql_where=text(ACTIVE_ALERT)),
     Index("ix_alerts_status_created", "status", "created"),
-    Index("ix_alerts_path", "path"),
+    Index("ix_alerts_path_key", "path_key"),
 )
 
 alert_notes = Table(
@@ -137,9 +141,10 @@ access = Table(
     "access",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("path", Text, nullable=False),
+    Column("path_key", LargeBinary, nullable=False),
+    Column("path", Text, nullable=False),  # display form of path_key
     Column("kind", String(16), nullable=False),
-    Column("src_path", Text),
+    Column("src_path", Text),  # display form (a label of the event, not a key)
     Column("pid", Integer),
     Column("uid", Integer),
     Column("process", Text),
@@ -147,7 +152,7 @@ access = Table(
     Column("first", Float, nullable=False),
     Column("last", Float, nullable=False),
     Column("count", Integer, nullable=False),
-    Index("ix_access_path", "path"),
+    Index("ix_access_path_key", "path_key"),
     Index("ix_access_last", "last"),
 )
 
