@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -26,8 +25,9 @@ from dlpd.cli_common import fail as _fail
 from dlpd.cli_common import settings_or_exit as _settings
 from dlpd.config import database_url
 from dlpd.model import FileResult
-from dlpd.render import jsonl_line, render_table, result_json, summary_json
+from dlpd.render import jsonl_line, render_table, result_json, results_document, summary_json
 from dlpd.scan.runner import ScanOptions, run_scan
+from dlpd.textsafe import visible
 from dlpd.wiring import (
     build_classifier,
     build_engine,
@@ -93,7 +93,8 @@ def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: 
         engine = build_engine(settings)
         pathfilter = build_pathfilter(settings, exclude)
     roots = [str(p.absolute()) for p in paths]
-    options = ScanOptions(jobs=jobs or default_jobs(settings), use_cache=not no_cache)
+    options = ScanOptions(jobs=jobs or default_jobs(settings), use_cache=not no_cache,
+                          cross_devices=settings.scan.cross_devices)
     log = _scan_log()
     results: list[FileResult] = []
     found = False
@@ -121,9 +122,7 @@ def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: 
         with sink as handler:
             summary = run_scan(roots, classifier, engine, pathfilter, options, handler)
     if fmt == "json":
-        json.dump({"files": [result_json(r) for r in results], "summary": summary_json(summary)},
-                  sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(results_document(results, summary) + "\n")
     elif fmt == "table":
         render_table(results, summary)
     if log is not None:
@@ -232,15 +231,15 @@ def rules_test(files: tuple[Path, ...], config_path: Path | None, fmt: str) -> N
         found = found or bool(result.detections)
         out.append(result)
     if fmt == "json":
-        json.dump([result_json(r) for r in out], sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(results_document(out, None) + "\n")
     else:
         for r in out:
-            click.echo(f"{r.path}: {r.outcome.value}" + (f" ({r.reason})" if r.reason else ""))
+            click.echo(f"{visible(r.path)}: {r.outcome.value}"
+                       + (f" ({visible(r.reason)})" if r.reason else ""))
             for d in r.detections:
-                where = f" in {d.member}" if d.member else ""
+                where = f" in {visible(d.member)}" if d.member else ""
                 click.echo(f"  {d.rule} [{d.category}] {d.confidence} x{d.count}{where}"
-                           + (f"  {', '.join(d.previews)}" if d.previews else ""))
+                           + (f"  {visible(', '.join(d.previews))}" if d.previews else ""))
             if not r.detections:
                 click.echo("  no rule matched")
     sys.exit(EXIT_FOUND if found else EXIT_CLEAN)

@@ -13,6 +13,7 @@ import click
 
 from dlpd.config import Settings, load_settings
 from dlpd.errors import DlpdError, SignatureError
+from dlpd.textsafe import visible
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 
@@ -23,7 +24,8 @@ config_option = click.option(
 
 
 def fail(message: str) -> NoReturn:
-    click.echo(f"dlpd: error: {message}", err=True)
+    # Messages quote paths and file names: no control in one reaches the terminal.
+    click.echo(f"dlpd: error: {visible(message, keep_backslash=True)}", err=True)
     sys.exit(EXIT_ERROR)
 
 
@@ -31,9 +33,9 @@ def report(exc: DlpdError) -> None:
     """One line on stderr per problem (a rule set can have several)."""
     if isinstance(exc, SignatureError):
         for problem in exc.problems:
-            click.echo(f"dlpd: rules: {problem}", err=True)
+            click.echo(f"dlpd: rules: {visible(problem, keep_backslash=True)}", err=True)
     else:
-        click.echo(f"dlpd: error: {exc}", err=True)
+        click.echo(f"dlpd: error: {visible(str(exc), keep_backslash=True)}", err=True)
 
 
 @contextmanager

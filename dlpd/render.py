@@ -6,7 +6,6 @@ Library code returns values; this module and the CLI are the only ones that writ
 from __future__ import annotations
 
 import base64
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -14,6 +13,7 @@ from typing import IO
 
 from dlpd.model import FileResult, display_path
 from dlpd.scan.runner import ScanSummary
+from dlpd.textsafe import json_text, visible
 
 
 def result_json(result: FileResult) -> dict[str, object]:
@@ -28,7 +28,15 @@ def result_json(result: FileResult) -> dict[str, object]:
 
 
 def jsonl_line(result: FileResult) -> str:
-    return json.dumps(result_json(result), ensure_ascii=False, separators=(",", ":"))
+    return json_text(result_json(result))
+
+
+def results_document(results: Sequence[FileResult], summary: ScanSummary | None) -> str:
+    """``--format json``: the results (and the summary, for a scan) as one JSON document."""
+    files = [result_json(r) for r in results]
+    if summary is None:
+        return json_text(files, indent=2)
+    return json_text({"files": files, "summary": summary_json(summary)}, indent=2)
 
 
 def summary_json(summary: ScanSummary) -> dict[str, object]:
@@ -58,23 +66,34 @@ def summary_line(summary: ScanSummary) -> str:
 
 
 def _findings_cell(result: FileResult) -> str:
+    """One line per finding: the only newlines in the cell are these."""
     parts = []
     for d in result.detections:
         where = f" in {d.member}" if d.member else ""
-        parts.append(f"{d.category} ({d.rule}, {d.confidence}, x{d.count}){where}")
+        parts.append(visible(f"{d.category} ({d.rule}, {d.confidence}, x{d.count}){where}"))
     return "\n".join(parts)
+
+
+def _outcome(result: FileResult) -> str:
+    return visible(result.outcome.value + (f": {result.reason}" if result.reason else ""))
 
 
 def render_table(
     results: Sequence[FileResult], summary: ScanSummary, out: IO[str] | None = None
 ) -> None:
-    """Files with findings or problems, then the summary line; plain when not a terminal."""
+    """Files with findings or problems, then the summary line; plain when not a terminal.
+
+    Every cell is data: escaped by ``visible`` (one line, no control reaches the terminal)
+    and handed to rich as ``Text``, never parsed as markup, emoji codes or links.
+    """
     # rich costs ~25 ms to import: machine formats never load it.
     from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
 
     out = out or sys.stdout
-    console = Console(file=out, highlight=False, soft_wrap=not out.isatty())
+    console = Console(file=out, markup=False, emoji=False, highlight=False,
+                      soft_wrap=not out.isatty())
     notable = [r for r in results if r.detections or r.outcome.value in ("error", "limit_exceeded")]
     if console.is_terminal:
         if notable:
@@ -84,15 +103,14 @@ def render_table(
             table.add_column("findings", overflow="fold")
             table.add_column("outcome")
             for r in notable:
-                outcome = r.outcome.value + (f": {r.reason}" if r.reason else "")
-                table.add_row(display_path(r.path), ", ".join(r.labels), _findings_cell(r),
-                              outcome)
+                table.add_row(Text(visible(r.path)), Text(visible(", ".join(r.labels))),
+                              Text(_findings_cell(r)), Text(_outcome(r)))
             console.print(table)
-        console.print(summary_line(summary))
+        console.print(Text(summary_line(summary)))
         return
     for r in notable:
-        cats = ",".join(r.categories) or "-"
-        labels = ",".join(r.labels) or "-"
-        reason = f"\t{r.reason}" if r.reason else ""
-        out.write(f"{display_path(r.path)}\t{r.outcome.value}\t{labels}\t{cats}{reason}\n")
+        cats = visible(",".join(r.categories)) or "-"
+        labels = visible(",".join(r.labels)) or "-"
+        reason = f"\t{visible(r.reason)}" if r.reason else ""
+        out.write(f"{visible(r.path)}\t{r.outcome.value}\t{labels}\t{cats}{reason}\n")
     out.write(summary_line(summary) + "\n")

@@ -1,8 +1,11 @@
-"""Rendering alerts, the access log and the daemon's status for people and machines."""
+"""Rendering alerts, the access log and the daemon's status for people and machines.
+
+Paths, notes, reasons, process names and sink errors are data someone else chose: every
+one goes through ``visible`` before it is shown, and rich never parses it as markup.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -10,6 +13,7 @@ from typing import IO, Any
 
 from dlpd.model import Alert
 from dlpd.store.access import AccessRecord
+from dlpd.textsafe import json_text, visible
 
 
 def when(ts: float | None) -> str:
@@ -28,31 +32,36 @@ def ago(seconds: float | None) -> str:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: IO[str]) -> None:
-    """A rich table on a terminal; tab-separated lines with a header otherwise."""
+    """A rich table on a terminal; tab-separated lines with a header otherwise.
+
+    Cells are escaped here (``visible``: no tab, newline or ESC survives), so one row is
+    one line, and reach rich as ``Text``, never as markup.
+    """
+    cells = [[visible(c) for c in row] for row in rows]
     if out.isatty():
         from rich.console import Console  # noqa: PLC0415 - machine formats never load rich
         from rich.table import Table  # noqa: PLC0415
+        from rich.text import Text  # noqa: PLC0415
 
         table = Table()
         for h in headers:
             table.add_column(h, overflow="fold")
-        for row in rows:
-            table.add_row(*row)
-        Console(file=out, highlight=False).print(table)
+        for row in cells:
+            table.add_row(*(Text(c) for c in row))
+        Console(file=out, markup=False, emoji=False, highlight=False).print(table)
         return
     out.write("\t".join(headers) + "\n")
-    for row in rows:
-        out.write("\t".join(c.replace("\t", " ").replace("\n", " ") for c in row) + "\n")
+    for row in cells:
+        out.write("\t".join(row) + "\n")
 
 
 def dump(items: Sequence[Mapping[str, Any]], fmt: str, out: IO[str] | None = None) -> None:
     out = out or sys.stdout
     if fmt == "json":
-        json.dump(list(items), out, ensure_ascii=False, indent=2)
-        out.write("\n")
+        out.write(json_text(list(items), indent=2) + "\n")
     else:
         for item in items:
-            out.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
+            out.write(json_text(item) + "\n")
 
 
 def alerts_table(alerts: Sequence[Alert], out: IO[str] | None = None) -> None:
@@ -62,25 +71,29 @@ def alerts_table(alerts: Sequence[Alert], out: IO[str] | None = None) -> None:
            out or sys.stdout)
 
 
+def _joined(items: Sequence[str]) -> str:
+    return ", ".join(visible(i) for i in items) or "-"
+
+
 def alert_details(alert: Alert, out: IO[str] | None = None) -> None:
     out = out or sys.stdout
     lines = [
-        f"alert {alert.id}  [{alert.status.value}]  severity {alert.severity}",
-        f"  path:        {alert.path}",
-        f"  sha256:      {alert.sha256}",
-        f"  label:       {alert.label}   (file labels: {', '.join(alert.labels)})",
-        f"  categories:  {', '.join(alert.categories) or '-'}",
-        f"  rules:       {', '.join(alert.rules) or '-'}",
-        f"  reason:      {alert.reason}",
-        f"  provenance:  {alert.provenance or '-'}",
-        f"  host:        {alert.host}",
+        f"alert {alert.id}  [{alert.status.value}]  severity {visible(alert.severity)}",
+        f"  path:        {visible(alert.path)}",
+        f"  sha256:      {visible(alert.sha256)}",
+        f"  label:       {visible(alert.label)}   (file labels: {_joined(alert.labels)})",
+        f"  categories:  {_joined(alert.categories)}",
+        f"  rules:       {_joined(alert.rules)}",
+        f"  reason:      {visible(alert.reason)}",
+        f"  provenance:  {visible(alert.provenance) if alert.provenance else '-'}",
+        f"  host:        {visible(alert.host)}",
         f"  created:     {when(alert.created)}   updated: {when(alert.updated)}",
     ]
     if alert.notes:
         lines.append("  notes:")
         for n in alert.notes:
             status = f" -> {n.status.value}" if n.status else ""
-            lines.append(f"    {when(n.time)}  {n.author}{status}: {n.text}")
+            lines.append(f"    {when(n.time)}  {visible(n.author)}{status}: {visible(n.text)}")
     out.write("\n".join(lines) + "\n")
 
 
@@ -130,4 +143,5 @@ def status_text(status: Mapping[str, Any], out: IO[str] | None = None) -> None:
         lines.append(f"  sink {name}: {b['pending']} pending"
                      + (f" (oldest {ago(b['oldest_age'])})" if b.get("oldest_age") else "")
                      + err)
-    out.write("\n".join(lines) + "\n")
+    # Each line is built on one line; roots, sink names and errors are data: escape it all.
+    out.write("\n".join(visible(line) for line in lines) + "\n")

@@ -5,9 +5,13 @@ Every function takes the alert as the JSON object of ``Alert.to_json()`` (what a
 body carries), so a format can be rebuilt from the outbox alone, byte for byte.
 
 Paths are attacker-chosen text: a Linux file name may hold a newline, a ``|`` or a ``]``.
-Line-oriented formats (syslog, CEF) therefore never emit a raw CR or LF; each escapes what
-its own grammar reserves, and syslog renders control characters as visible ``\\xNN``
-escapes (its grammar has no escape for them). The exact path is always in the JSON body.
+Line-oriented formats (syslog, CEF) therefore never emit a raw character that any reader
+could take for the end of a line (CR, LF, VT, FF, the file/group/record separators, NEL,
+U+2028, U+2029), nor ESC or any other control: each format escapes what its own grammar
+reserves, and the characters its grammar has no escape for are written as the visible
+escapes of ``dlpd.textsafe`` (``\\x1b``, ``\\u2028``, ``\\xff`` for an undecodable name
+byte). Those are for reading, not for recovering the name: the exact path is always in the
+JSON body (and in ECS).
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ import binascii
 import hashlib
 import hmac
 import posixpath
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+from dlpd.textsafe import visible
 
 # RFC 5424 section 6.2.1, table 1 (names as syslog.conf spells them).
 FACILITIES: dict[str, int] = {
@@ -37,14 +44,6 @@ _CEF_SEVERITY = {"low": 3, "medium": 5, "high": 8, "critical": 10}
 # documentation; a site that registers its own PEN would put it here.
 SD_ID = "dlpd@32473"
 _BOM = b"\xef\xbb\xbf"
-
-# Control characters (C0, DEL, C1) and the Unicode line/paragraph separators, rendered as
-# visible escapes so that no receiver splits one message into two.
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_VISIBLE = str.maketrans({
-    c: _ESCAPES.get(chr(c), f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}")
-    for c in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)
-})
 
 
 def severity_code(severity: str) -> int:
@@ -80,17 +79,9 @@ def rfc3339_ms(when: float) -> str:
 
 
 def one_line(text: str) -> str:
-    """``text`` as valid UTF-8 on one line: control characters become ``\\n``/``\\xNN``."""
-    return _valid_utf8(text.translate(_VISIBLE))
-
-
-def _valid_utf8(text: str) -> str:
-    """Lone surrogates (undecodable file-name bytes) as ``\\udcNN``; the rest unchanged."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
+    """``text`` as valid UTF-8 on one line: control characters become ``\\n``/``\\x1b``...,
+    undecodable name bytes ``\\xNN``. A backslash stays one: the format escapes it."""
+    return visible(text, keep_backslash=True)
 
 
 def summary(alert: Mapping[str, Any]) -> str:
@@ -148,16 +139,24 @@ def rfc5424(*, alert: Mapping[str, Any], kind: str, msg_id: str, facility: str,
 
 # -- CEF --------------------------------------------------------------------------------
 
+_CR_LF = re.compile(r"(\r|\n)")
+
+
 def _cef_header(value: object) -> str:
-    """A CEF header field: ``\\`` and ``|`` escaped; a header cannot span lines."""
-    text = _valid_utf8(str(value)).replace("\\", "\\\\").replace("|", "\\|")
-    return text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    """A CEF header field: ``\\`` and ``|`` escaped; a header cannot span lines, so CR and
+    LF become spaces, and other controls visible escapes (the spec has no escape for them)."""
+    text = visible(_CR_LF.sub(" ", str(value).replace("\r\n", " ")), keep_backslash=True)
+    return text.replace("\\", "\\\\").replace("|", "\\|")
 
 
 def _cef_value(value: object) -> str:
-    """A CEF extension value: ``\\``, ``=`` escaped, CR and LF written as ``\\r``/``\\n``."""
-    text = _valid_utf8(str(value)).replace("\\", "\\\\").replace("=", "\\=")
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    """A CEF extension value: ``\\``, ``=`` escaped, CR and LF written as ``\\r``/``\\n``
+    (the spec's escapes), every other control as a visible escape, itself escaped: a CEF
+    parser reads ESC as the four characters ``\\x1b``."""
+    return "".join(
+        "\\r" if part == "\r" else "\\n" if part == "\n"
+        else visible(part, keep_backslash=True).replace("\\", "\\\\").replace("=", "\\=")
+        for part in _CR_LF.split(str(value)))
 
 
 def cef(alert: Mapping[str, Any], version: str) -> str:

@@ -7,6 +7,7 @@ dlpd's output checks it against the grammar rather than against itself.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import NamedTuple
 
 # RFC 5424 section 6, over bytes. PRINTUSASCII = %d33-126; SD-NAME excludes '=', SP, ']'
@@ -102,3 +103,29 @@ def parse_cef(line: str) -> Cef:
                                  flags=re.DOTALL)
     assert " ".join(raw) == rest, f"extension does not parse: {rest!r}"
     return Cef(header, extension)
+
+
+# -- what a line-oriented reader or a terminal sees -------------------------------------
+
+# Every character str.splitlines() ends a line at: what a line-splitting reader may use.
+LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+_JOINERS = "\u200c\u200d"  # shape scripts and emoji; cannot move or reorder text
+
+
+def unsafe_characters(text: str) -> list[str]:
+    """Characters a terminal or a reader acts on rather than shows: controls (Cc), format
+    characters (Cf: bidi overrides ...), line/paragraph separators, lone surrogates."""
+    return [c for c in text if c not in _JOINERS
+            and unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Cs")]
+
+
+_VISIBLE_ESCAPE = re.compile(r"\\(?:x([0-9a-f]{2})|u([0-9a-f]{4})|U([0-9a-f]{8})|([nrt]))")
+
+
+def unescape_visible(text: str) -> str:
+    """Undo dlpd's visible escapes in text that had no backslash of its own."""
+    def one(m: re.Match[str]) -> str:
+        if m[4]:
+            return {"n": "\n", "r": "\r", "t": "\t"}[m[4]]
+        return chr(int(m[1] or m[2] or m[3], 16))
+    return _VISIBLE_ESCAPE.sub(one, text)

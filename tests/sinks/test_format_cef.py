@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from dlpd.sinks.formats import cef
 
 from .conftest import make_alert
-from .grammar import parse_cef
+from .grammar import LINE_BREAKS, parse_cef, unescape_visible, unsafe_characters
 
 
 def test_header_and_extension_fields() -> None:
@@ -99,19 +99,48 @@ def test_non_ascii_and_hostile_paths_round_trip() -> None:
 def test_undecodable_name_bytes_become_visible_escapes() -> None:
     line = cef(make_alert(path="/x/\udcff.bin").to_json(), "0.1.0")
     line.encode("utf-8")
-    assert parse_cef(line).extension["filePath"] == "/x/\\udcff.bin"
+    assert parse_cef(line).extension["filePath"] == "/x/\\xff.bin"
 
 
 _text = st.text(alphabet=st.characters(codec="utf-8"), max_size=200)
+# Without backslashes of their own, values can be recovered from dlpd's visible escapes.
+_no_backslash = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\\"),
+                        max_size=200)
 
 
 @given(path=_text, reason=_text, label=_text, host=_text)
-def test_never_a_raw_newline_and_round_trips(path: str, reason: str, label: str,
-                                             host: str) -> None:
+def test_one_line_no_control_and_always_parses(path: str, reason: str, label: str,
+                                               host: str) -> None:
     line = cef(make_alert(path=path, reason=reason, label=label, host=host).to_json(), "0.1")
-    assert "\n" not in line and "\r" not in line
+    assert line.splitlines() == [line], "a line-splitting reader must see one record"
+    assert unsafe_characters(line) == []
     parsed = parse_cef(line)
-    assert parsed.extension["filePath"] == path
-    assert parsed.extension["msg"] == reason
-    assert parsed.extension["dvchost"] == host
     assert len(parsed.header) == 7
+    assert {"filePath", "msg", "dvchost", "cs5"} <= parsed.extension.keys()
+
+
+@given(path=_no_backslash, reason=_no_backslash, host=_no_backslash)
+def test_values_round_trip_through_visible_escapes(path: str, reason: str, host: str) -> None:
+    parsed = parse_cef(cef(make_alert(path=path, reason=reason, host=host).to_json(), "0.1"))
+    assert unescape_visible(parsed.extension["filePath"]) == path
+    assert unescape_visible(parsed.extension["msg"]) == reason
+    assert unescape_visible(parsed.extension["dvchost"]) == host
+
+
+@given(path=st.text(alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "S")),
+                    max_size=200))
+def test_printable_values_round_trip_exactly(path: str) -> None:
+    assert parse_cef(cef(make_alert(path=path).to_json(), "0.1")).extension["filePath"] == path
+
+
+# The characters the issue saw pass raw, and their neighbours: every one would end a line
+# for some reader, or act on a terminal.
+@pytest.mark.parametrize("char", [*LINE_BREAKS, "\x1b", "\x00", "\x7f", "\x9b", "\u202e",
+                                  "\u2066", "\ufeff", "\U000e0041"])
+@pytest.mark.parametrize("field", ["path", "reason", "label", "host", "provenance"])
+def test_every_line_break_and_control_is_escaped(char: str, field: str) -> None:
+    value = f"a{char}CEF:0|Forged|x|1|sig|name|10|msg=forged"
+    alert = make_alert(**{field: value}).to_json()
+    lines = "".join(cef(alert, "0.1") + "\n" for _ in range(3)).splitlines()
+    assert len(lines) == 3, f"{char!r} in {field} split a record"
+    assert unsafe_characters(lines[0]) == []

@@ -82,9 +82,9 @@ def test_unknown_facility_or_severity_is_a_value_error() -> None:
     ('/d/\\"]', '/d/\\"]'),
     ("/data/line\nbreak", "/data/line\\nbreak"),
     ("/data/cr\r\nlf", "/data/cr\\r\\nlf"),
-    ("/data/\x00\x1b\x7f\x85\u2028", "/data/\\x00\\x1b\\x7f\\x85\\u2028"),
+    ("/data/\x00\x1b\x7f\x85\u2028", "/data/\\x00\\x1b\\x7f\\u0085\\u2028"),
     ("/home/山田/機密.dwg", "/home/山田/機密.dwg"),
-    ("/data/bad-\udcff-byte", "/data/bad-\\udcff-byte"),
+    ("/data/bad-\udcff-byte", "/data/bad-\\xff-byte"),
 ])
 def test_sd_param_values_escape_quote_backslash_bracket(path: str, shown: str) -> None:
     data = render(make_alert(path=path).to_json())
@@ -116,7 +116,7 @@ def test_header_fields_are_printable_ascii_or_nil() -> None:
 def test_the_message_is_valid_utf8_even_for_undecodable_names() -> None:
     data = render(make_alert(path="/x/\udce9t\u00e9.txt").to_json())
     data.decode("utf-8")
-    assert "\\udce9" in parse_syslog(data).params["path"]
+    assert "\\xe9" in parse_syslog(data).params["path"]
 
 
 _text = st.text(alphabet=st.characters(codec="utf-8"), max_size=200) | st.text(max_size=50)
