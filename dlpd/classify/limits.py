@@ -3,6 +3,12 @@
 A ``Budget`` is the per-file ledger that extractors charge as they open members. A hard
 limit raises ``LimitExceeded`` (the scan of that container stops, what was found stays);
 a soft limit is noted and the scan goes on with less (e.g. a member read only to its prefix).
+
+Memory: the members of one file held in memory at once (a member, the member of a member
+being read from it, ...) total at most ``max_buffer_bytes``, whatever the nesting: each
+extractor ``hold``s what it yields and ``release``s it when the caller asks for the next
+member. A member bigger than what is left is read to its prefix and the cut noted. So
+one scan job holds at most ``memory_bound(limits)`` bytes of content (see there).
 """
 
 from __future__ import annotations
@@ -13,7 +19,18 @@ from collections.abc import Callable
 from dlpd.errors import LimitExceeded
 from dlpd.model import GiB, KiB, Limits, MiB
 
-__all__ = ["Budget", "GiB", "KiB", "Limits", "MiB"]
+__all__ = ["Budget", "GiB", "KiB", "Limits", "MiB", "memory_bound"]
+
+
+def memory_bound(limits: Limits) -> int:
+    """Bytes of content one scan job holds at most, beyond transient copies.
+
+    The file itself (read whole up to ``max_buffer_bytes``, else streamed in chunks of
+    that size), its members held at once (``max_buffer_bytes`` in all, any nesting), and
+    one document's extracted text (``max_text_bytes``). The README's memory budget is
+    about this times ``jobs`` plus the interpreter, rules and libmagic.
+    """
+    return 2 * limits.max_buffer_bytes + limits.max_text_bytes
 
 class Budget:
     """The running ledger of one top-level file's scan. Not thread-safe: one per file."""
@@ -24,6 +41,8 @@ class Budget:
         self._deadline = clock() + limits.scan_timeout
         self.members = 0
         self.total_uncompressed = 0
+        # Bytes of members yielded and not yet released, over all nesting levels.
+        self.held = 0
         self.notes: list[tuple[str, str]] = []
 
     # -- hard limits -------------------------------------------------------------------
@@ -75,6 +94,25 @@ class Budget:
         self.notes.append((limit, detail))
 
     def member_cap(self) -> int:
-        """Bytes of one member worth reading: what is left of the scan and total budgets."""
-        left = self.limits.max_total_uncompressed - self.total_uncompressed
-        return max(0, min(self.limits.max_scan_bytes, left))
+        """Bytes of one member worth reading: what is left of the scan and total budgets,
+        and of the memory this file's members may hold."""
+        return max(0, min(self.stream_cap(), self.memory_left()))
+
+    def stream_cap(self) -> int:
+        """Bytes of one member worth streaming through a parser that keeps only its
+        text: the scan and total budgets (nothing of it is held)."""
+        return max(0, min(self.limits.max_scan_bytes, self.total_left()))
+
+    def total_left(self) -> int:
+        return self.limits.max_total_uncompressed - self.total_uncompressed
+
+    def memory_left(self) -> int:
+        return self.limits.max_buffer_bytes - self.held
+
+    # -- memory held ---------------------------------------------------------------------
+    def hold(self, size: int) -> None:
+        """Count ``size`` bytes of a yielded member as held until ``release``."""
+        self.held += size
+
+    def release(self, size: int) -> None:
+        self.held -= size

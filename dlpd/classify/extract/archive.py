@@ -100,6 +100,7 @@ def extract_tar(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
             yield from yield_member(info.name, got, budget)
             if got.error is not None:
                 break  # the archive stream is broken past this point
+            del got  # the next member is read within the memory this one held
         if reader is not None and reader.problem is not None and not problems:
             problems.add("(stream)", reader.problem)
         problems.raise_if_any()

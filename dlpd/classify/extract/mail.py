@@ -17,7 +17,7 @@ from email.message import Message
 from typing import BinaryIO
 
 from dlpd.classify.extract.base import Member
-from dlpd.classify.extract.reading import read_bounded
+from dlpd.classify.extract.reading import hand_over, read_bounded
 from dlpd.classify.limits import Budget
 
 # Header fields worth matching once decoded: a subject is where "【社外秘】" goes.
@@ -28,10 +28,15 @@ _MBOX_SPLIT = re.compile(rb"\n(?=From \S+ )")
 
 def extract_mail(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
     got = read_bounded(stream.read, budget, charge=False)
-    for number, raw in enumerate(_MBOX_SPLIT.split(got.data), start=1):
-        budget.charge_member()
-        message = email.message_from_bytes(raw, policy=email.policy.compat32)
-        yield from _message(message, budget, f"message{number}")
+    # The whole mail is held while its parts are classified: they get what is left.
+    budget.hold(len(got.data))
+    try:
+        for number, raw in enumerate(_MBOX_SPLIT.split(got.data), start=1):
+            budget.charge_member()
+            message = email.message_from_bytes(raw, policy=email.policy.compat32)
+            yield from _message(message, budget, f"message{number}")
+    finally:
+        budget.release(len(got.data))
 
 
 def _message(message: Message, budget: Budget, label: str) -> Iterator[Member]:
@@ -55,10 +60,11 @@ def _message(message: Message, budget: Budget, label: str) -> Iterator[Member]:
                 text = payload.decode(charset, "replace")
             except LookupError:  # a charset Python does not know
                 text = payload.decode("utf-8", "replace")
-            yield Member(name, text.encode("utf-8"), is_text=True)
+            yield from hand_over(budget, Member(name, text.encode("utf-8"), is_text=True))
         else:
             # Attachments (and forwarded messages) are classified like files.
-            yield Member(name, payload, is_text=False)
+            yield from hand_over(budget, Member(name, payload, is_text=False))
+        del payload
 
 
 def _decoded_header(value: str) -> str:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from dlpd.classify.extract.base import Member
 from dlpd.classify.extract.collect import DocumentText
-from dlpd.classify.extract.reading import read_bounded
+from dlpd.classify.extract.reading import hand_over, read_bounded
 from dlpd.classify.extract.xls import workbook_lines
 from dlpd.classify.limits import Budget
 from dlpd.errors import ExtractionError
@@ -62,8 +62,18 @@ def extract_ole(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
     import olefile  # noqa: PLC0415
 
     whole = read_bounded(stream.read, budget, charge=False)
+    # The file and its attachments are held until the last attachment was classified.
+    held = len(whole.data)
+    budget.hold(held)
     try:
-        ole = olefile.OleFileIO(whole.data)
+        yield from _extract_ole(olefile, whole.data, budget)
+    finally:
+        budget.release(held)
+
+
+def _extract_ole(olefile: Any, whole: bytes, budget: Budget) -> Iterator[Member]:
+    try:
+        ole = olefile.OleFileIO(whole)
     except _ERRORS as exc:
         raise ExtractionError(f"malformed OLE2 file ({type(exc).__name__})") from None
     text = DocumentText(budget)
@@ -72,7 +82,7 @@ def extract_ole(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
     names: dict[str, str] = {}
     if ole.exists("Workbook") or ole.exists("Book"):
         try:
-            text.extend(workbook_lines(whole.data, text.left, budget.check_time))
+            text.extend(workbook_lines(whole, text.left, budget.check_time))
         except ValueError:
             problems += 1
     try:
@@ -90,6 +100,7 @@ def extract_ole(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
             if len(entry) >= 2 and _ATTACHMENT.fullmatch(entry[-2]):
                 if entry[-1] == _ATTACH_DATA:
                     attachments[storage] = got.data
+                    budget.hold(len(got.data))
                     continue
                 if entry[-1] in _ATTACH_NAMES and storage not in names:
                     names[storage] = got.data.decode("utf-16-le", "replace").strip("\x00 ")
@@ -97,8 +108,21 @@ def extract_ole(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
     finally:
         ole.close()
     yield Member("text", text.to_bytes("text"), is_text=True, truncated=text.cut)
-    for number, (storage, data) in enumerate(sorted(attachments.items()), start=1):
-        # Attachments are classified like files: "mail.msg!design.zip!notes.txt".
-        yield Member(names.get(storage) or f"attachment{number}", data, is_text=False)
+    yield from _attachments(attachments, names, budget)
     if problems:
         raise ExtractionError(f"{problems} unreadable stream(s) in OLE2 file")
+
+
+def _attachments(
+    attachments: dict[str, bytes], names: dict[str, str], budget: Budget
+) -> Iterator[Member]:
+    """Attachments (held in the budget), classified like files: "mail.msg!design.zip"."""
+    try:
+        for number, storage in enumerate(sorted(attachments), start=1):
+            data = attachments.pop(storage)
+            budget.release(len(data))  # handed over, held by hand_over from here
+            name = names.get(storage) or f"attachment{number}"
+            yield from hand_over(budget, Member(name, data, is_text=False))
+            del data
+    finally:
+        budget.release(sum(map(len, attachments.values())))

@@ -1,7 +1,9 @@
-"""Bounded reads of one member, charged to the budget as the bytes come."""
+"""Bounded reads of one member, charged to the budget as the bytes come, and the
+hand-over of what was read to the caller within the budget's memory bound."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -36,15 +38,17 @@ def read_bounded(
     end the read and keep what came before, with ``describe(exc)`` as the reason.
     """
     cap = budget.member_cap()
-    chunks: list[bytes] = []
+    # BytesIO hands its buffer over without a copy: a member costs its size once, where
+    # a list of chunks joined at the end cost it twice.
+    chunks = io.BytesIO()
     got = 0
     try:
         while got < cap:
             chunk = read(min(CHUNK, cap - got))
             if not chunk:
-                return Read(b"".join(chunks), cut=False)
+                return Read(chunks.getvalue(), cut=False)
             got += len(chunk)
-            chunks.append(chunk)
+            chunks.write(chunk)
             if charge:
                 budget.charge_bytes(len(chunk))
             if compressed is not None:
@@ -55,29 +59,45 @@ def read_bounded(
         except LimitExceeded:  # the probe byte itself was one too many: there is more
             more = True
     except errors as exc:
-        return Read(b"".join(chunks), cut=False, error=describe(exc))
-    return Read(b"".join(chunks), cut=more)
+        return Read(chunks.getvalue(), cut=False, error=describe(exc))
+    return Read(chunks.getvalue(), cut=more)
 
 
-def note_cut(budget: Budget, name: str) -> LimitExceeded | None:
-    """Record that ``name`` was read only to the member cap.
+def note_cut(budget: Budget, name: str, size: int) -> LimitExceeded | None:
+    """Record that ``name`` was read only to its first ``size`` bytes (the member cap).
 
-    When the per-member ``max_scan_bytes`` cut it, that is a soft limit: noted, scan on.
-    When the file's whole ``max_total_uncompressed`` is spent, the caller yields the
-    prefix and then raises the returned hard limit.
+    When the per-member ``max_scan_bytes`` or the memory bound (``max_buffer_bytes``,
+    less what enclosing members hold) cut it, that is a soft limit: noted, scan on. When
+    the file's whole ``max_total_uncompressed`` is spent, the caller yields the prefix and
+    then raises the returned hard limit.
     """
-    if budget.member_cap() > 0:
-        budget.note("max_scan_bytes", f"{name or 'stream'}: read the first bytes only")
-        return None
-    return LimitExceeded(
-        "max_total_uncompressed",
-        f"more than {budget.limits.max_total_uncompressed} bytes decompressed",
-    )
+    label = name or "stream"
+    if budget.total_left() <= 0:
+        return LimitExceeded(
+            "max_total_uncompressed",
+            f"more than {budget.limits.max_total_uncompressed} bytes decompressed",
+        )
+    if size >= budget.limits.max_scan_bytes:
+        budget.note("max_scan_bytes", f"{label}: read the first bytes only")
+    else:
+        budget.note("max_buffer_bytes",
+                    f"{label}: read the first {size} bytes only (held in memory)")
+    return None
+
+
+def hand_over(budget: Budget, member: Member) -> Iterator[Member]:
+    """Yield ``member``, counted as held until the caller asks for the next one."""
+    budget.hold(len(member.data))
+    try:
+        yield member
+    finally:
+        budget.release(len(member.data))
 
 
 def yield_member(name: str, got: Read, budget: Budget) -> Iterator[Member]:
     """Yield a raw member as read; if the file's total budget cut it, raise that after."""
-    over = note_cut(budget, name) if got.cut else None
-    yield Member(name, got.data, is_text=False, truncated=got.cut or got.error is not None)
+    over = note_cut(budget, name, len(got.data)) if got.cut else None
+    truncated = got.cut or got.error is not None
+    yield from hand_over(budget, Member(name, got.data, is_text=False, truncated=truncated))
     if over is not None:
         raise over

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO, Protocol
 
 from dlpd.classify.extract.base import Member
-from dlpd.classify.extract.reading import CHUNK, note_cut, read_bounded
+from dlpd.classify.extract.reading import CHUNK, hand_over, note_cut, read_bounded
 from dlpd.classify.limits import Budget, MiB
 from dlpd.errors import ExtractionError
 
@@ -27,6 +27,12 @@ from dlpd.errors import ExtractionError
 INPUT_CHUNK = 64 * 1024
 # An xz/lzma header can ask the decoder for a 1.5 GiB dictionary; ``xz -9`` needs 65 MiB.
 XZ_MEMLIMIT = 256 * MiB
+
+
+class Readable(Protocol):
+    """What ``DecompressingReader`` reads compressed input from."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class Decompressor(Protocol):
@@ -41,11 +47,12 @@ class Decompressor(Protocol):
     def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
 
 
-class _GzipDecompressor:
-    """``zlib.decompressobj`` (gzip framing) behind the bz2/lzma decompressor interface."""
+class GzipDecompressor:
+    """``zlib.decompressobj`` (gzip framing, or raw deflate with ``wbits=-15``) behind the
+    bz2/lzma decompressor interface."""
 
-    def __init__(self) -> None:
-        self._zlib = zlib.decompressobj(wbits=31)
+    def __init__(self, wbits: int = 31) -> None:
+        self._zlib = zlib.decompressobj(wbits=wbits)
         self._tail = b""
 
     @property
@@ -72,7 +79,7 @@ def _xz() -> Decompressor:
 
 # kind → (new decompressor, errors meaning corrupt data, zero padding allowed between members)
 FORMATS: dict[str, tuple[Callable[[], Decompressor], tuple[type[Exception], ...], bool]] = {
-    "gzip": (_GzipDecompressor, (zlib.error,), True),
+    "gzip": (GzipDecompressor, (zlib.error,), True),
     "bzip2": (bz2.BZ2Decompressor, (OSError, ValueError), False),
     "xz": (_xz, (lzma.LZMAError,), True),
 }
@@ -81,12 +88,21 @@ FORMATS: dict[str, tuple[Callable[[], Decompressor], tuple[type[Exception], ...]
 class DecompressingReader:
     """``read(n)`` over the decompressed bytes of ``stream``, charged to ``budget``."""
 
-    def __init__(self, stream: BinaryIO, budget: Budget, kind: str) -> None:
+    def __init__(
+        self,
+        stream: Readable,
+        budget: Budget,
+        kind: str,
+        decompressor: Decompressor | None = None,
+    ) -> None:
+        """``decompressor``: a single-member stream (a zip member) decoded by it, with the
+        errors of ``kind``; what follows its end is not read."""
         self._new, self._errors, self._zero_padding = FORMATS[kind]
+        self._single = decompressor is not None
         self._kind = kind
         self._stream = stream
         self._budget = budget
-        self._decompressor = self._new()
+        self._decompressor = decompressor or self._new()
         self._pending = b""
         self._follow_on = False  # the current decompressor is past the first member
         self._member_produced = False
@@ -98,7 +114,7 @@ class DecompressingReader:
     def read(self, size: int = -1) -> bytes:
         size = CHUNK if size < 0 else size
         while not self._done and size > 0:
-            if self._decompressor.eof and not self._next_member():
+            if self._decompressor.eof and (self._single or not self._next_member()):
                 self._done = True
                 break
             data = b""
@@ -164,8 +180,9 @@ def decompress_stream(kind: str, stream: BinaryIO, budget: Budget) -> Iterator[M
     got = read_bounded(reader.read, budget, charge=False)
     if not got.data and reader.problem is not None:
         raise ExtractionError(reader.problem)
-    over = note_cut(budget, "") if got.cut else None
-    yield Member("", got.data, is_text=False, truncated=got.cut or reader.problem is not None)
+    over = note_cut(budget, "", len(got.data)) if got.cut else None
+    truncated = got.cut or reader.problem is not None
+    yield from hand_over(budget, Member("", got.data, is_text=False, truncated=truncated))
     if over is not None:
         raise over
     if reader.problem is not None:

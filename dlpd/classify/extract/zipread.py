@@ -4,20 +4,33 @@ Shared by the raw zip extractor and the document formats built on zip (OOXML, OD
 ``zipfile`` on Python < 3.11.8 does not refuse overlapping entries (CVE-2024-0450): many
 central-directory entries pointing into the same compressed data make a small file expand
 to terabytes while every entry looks honest. ``open_zip`` refuses them before any read.
+
+``zipfile`` reads the central directory; members are decompressed here (``MemberReader``),
+not by ``ZipExtFile``: it decompresses a bzip2 or LZMA read whole (915 bytes of bzip2 are
+a GiB of zeros), and it cannot say how much compressed input a read consumed, so a ratio
+check could only compare with the member's whole compressed size, and tripped once
+hundreds of MiB were in memory.
 """
 
 from __future__ import annotations
 
+import bz2
 import lzma
 import struct
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from dlpd.classify.extract.base import Member
 from dlpd.classify.extract.collect import Problems
 from dlpd.classify.extract.reading import CHUNK, Read, read_bounded, yield_member
+from dlpd.classify.extract.streams import (
+    XZ_MEMLIMIT,
+    DecompressingReader,
+    Decompressor,
+    GzipDecompressor,
+)
 from dlpd.classify.limits import Budget
 from dlpd.errors import ExtractionError, LimitExceeded
 
@@ -111,37 +124,128 @@ def describe(exc: Exception) -> str:
 def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget) -> Read:
     """A member's bytes up to the member cap; the declared ratio is checked first.
 
-    ``zipfile`` checks the CRC in the read that reaches the end, and that read's data is
-    lost with the error. Unzip tools extract such members with a warning, so a member
-    with a bad CRC is read again without the check: its content must be scanned too.
+    A member with a bad CRC keeps its data (unzip tools extract such members with a
+    warning: its content must be scanned too) and says ``bad CRC``.
     """
     budget.check_ratio(info.file_size, info.compress_size)
-    got = _read(archive, info, budget)
-    if got.error == "bad CRC":
-        again = _read(archive, info, budget, check_crc=False)
-        return Read(again.data, cut=again.cut, error="bad CRC")
+    try:
+        reader = MemberReader(archive, info, budget)
+    except READ_ERRORS as exc:
+        return Read(b"", cut=False, error=describe(exc))
+    got = read_bounded(reader.read, budget, charge=False, errors=READ_ERRORS,
+                       describe=describe)
+    if got.error is None and reader.problem is not None:
+        return Read(got.data, cut=got.cut, error=reader.problem)
     return got
 
 
-def _read(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget, *, check_crc: bool = True
-) -> Read:
-    try:
-        handle = archive.open(info)
-    except READ_ERRORS as exc:
-        return Read(b"", cut=False, error=describe(exc))
-    if not check_crc:
-        # ZipExtFile skips the check when it has no expected CRC (as for directories).
-        handle._expected_crc = None  # type: ignore[attr-defined]
-    with handle:
-        return read_bounded(
-            handle.read,
-            budget,
-            compressed=info.compress_size,
-            charge=check_crc,  # the first read charged these bytes already
-            errors=READ_ERRORS,
-            describe=describe,
-        )
+class _Slice:
+    """``read(n)`` over ``size`` bytes of ``stream`` from ``offset``. It seeks before each
+    read: the stream is shared with ``zipfile`` and the readers of other members."""
+
+    def __init__(self, stream: IO[bytes], offset: int, size: int) -> None:
+        self._stream = stream
+        self._pos = offset
+        self._left = size
+        self.short = False  # the file ended before the member's compressed data did
+
+    def read(self, size: int = -1) -> bytes:
+        size = self._left if size < 0 else min(size, self._left)
+        if size <= 0:
+            return b""
+        self._stream.seek(self._pos)
+        data = self._stream.read(size)
+        if not data:
+            self.short, self._left = True, 0
+        self._pos += len(data)
+        self._left -= len(data)
+        return data
+
+
+# Compression method → the stream kind whose errors mean corrupt data.
+_KINDS = {zipfile.ZIP_DEFLATED: "gzip", zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "xz"}
+
+
+class MemberReader:
+    """``read(n)`` over one member's decompressed bytes, charged to the budget.
+
+    Never more than ``n`` bytes a call; the ratio is checked on the compressed bytes
+    consumed so far (``DecompressingReader``), once past ``ratio_floor``. When the end is
+    reached, ``problem`` says ``truncated``, ``corrupt`` or ``bad CRC`` (data kept).
+    """
+
+    def __init__(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget) -> None:
+        stream = archive.fp
+        if stream is None:
+            raise ValueError("zip archive closed")
+        self._budget = budget
+        self._raw = _Slice(stream, _data_offset(info, stream), info.compress_size)
+        self._expected_crc = info.CRC
+        self._crc = 0
+        self._done = False
+        self.problem: str | None = None
+        self._stream: DecompressingReader | None = None
+        if info.compress_type != zipfile.ZIP_STORED:
+            kind = _KINDS[info.compress_type]
+            self._stream = DecompressingReader(
+                self._raw, budget, kind, _decompressor(info.compress_type, self._raw)
+            )
+
+    def read(self, size: int = -1) -> bytes:
+        size = CHUNK if size < 0 else size
+        if self._done:
+            return b""
+        if self._stream is None:
+            data = self._raw.read(size)
+            self._budget.charge_bytes(len(data))
+        else:
+            data = self._stream.read(size)
+        if data:
+            self._crc = zlib.crc32(data, self._crc)
+        else:
+            self._finish()
+        return data
+
+    def _finish(self) -> None:
+        self._done = True
+        stream_problem = self._stream.problem if self._stream is not None else None
+        if stream_problem is not None:
+            self.problem = "truncated" if stream_problem.startswith("truncated") else "corrupt"
+        elif self._raw.short:
+            self.problem = "truncated"
+        elif self._crc != self._expected_crc:
+            self.problem = "bad CRC"
+
+
+def _data_offset(info: zipfile.ZipInfo, stream: IO[bytes]) -> int:
+    stream.seek(info.header_offset)
+    raw = stream.read(_LOCAL_HEADER.size)
+    if len(raw) < _LOCAL_HEADER.size:
+        raise EOFError
+    magic, name_len, extra_len = _LOCAL_HEADER.unpack(raw)
+    if magic != _LOCAL_MAGIC:
+        raise zipfile.BadZipFile
+    return int(info.header_offset + _LOCAL_HEADER.size + name_len + extra_len)
+
+
+def _decompressor(method: int, raw: _Slice) -> Decompressor:
+    if method == zipfile.ZIP_DEFLATED:
+        return GzipDecompressor(wbits=-15)
+    if method == zipfile.ZIP_BZIP2:
+        return bz2.BZ2Decompressor()
+    # LZMA in zip: version (2 bytes), size of the properties (2), the properties, then
+    # a raw LZMA1 stream (what zipfile.LZMADecompressor does, with bounded output).
+    head = raw.read(4)
+    if len(head) < 4:
+        raise EOFError
+    props = raw.read(struct.unpack("<2xH", head)[0])
+    if len(props) != 5:
+        raise zipfile.BadZipFile
+    # The dictionary is allocated up front: refuse what xz would refuse too.
+    if struct.unpack_from("<I", props, 1)[0] > XZ_MEMLIMIT:
+        raise NotImplementedError
+    lzma1 = lzma._decode_filter_properties(lzma.FILTER_LZMA1, props)  # type: ignore[attr-defined]
+    return lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma1])
 
 
 def raw_members(
@@ -166,6 +270,7 @@ def raw_members(
             if not got.data:
                 continue
         yield from yield_member(info.filename, got, budget)
+        del got  # the next member is read within the memory this one held
 
 
 class PartReader:
@@ -184,19 +289,18 @@ class PartReader:
             return
         info, budget = self._info, self._budget
         budget.check_ratio(info.file_size, info.compress_size)
-        cap = budget.member_cap()
+        cap = budget.stream_cap()
         got = 0
         try:
-            with self._archive.open(info) as handle:
-                while got < cap:
-                    chunk = handle.read(min(CHUNK, cap - got))
-                    if not chunk:
-                        return
-                    got += len(chunk)
-                    budget.charge_bytes(len(chunk))
-                    budget.check_ratio(got, info.compress_size)
-                    budget.check_time()  # a big sheet parses for seconds
-                    yield chunk
-                self.cut = bool(handle.read(1))
+            reader = MemberReader(self._archive, info, budget)
+            while got < cap:
+                chunk = reader.read(min(CHUNK, cap - got))
+                if not chunk:
+                    self.problem = reader.problem
+                    return
+                got += len(chunk)
+                budget.check_time()  # a big sheet parses for seconds
+                yield chunk
+            self.cut = bool(reader.read(1))
         except READ_ERRORS as exc:
             self.problem = describe(exc)
