@@ -128,19 +128,23 @@ class Classifier:
 
     # -- entry points ----------------------------------------------------------------
     def classify(self, path: str, lst: os.stat_result | None = None, *,
-                 root: str | None = None) -> FileResult:
+                 root: str | None = None, accept_unstable: bool = False) -> FileResult:
         """Classify the file at ``path``; ``lst`` is its ``lstat`` if the caller has it.
 
         With ``root`` (a scanned or watched root that ``path`` lies below), the file is
         opened from the root down and never through a symlink or another file system
         (``open_beneath``); without it, ``path`` is one a person named and is opened as
-        given (only its last component must not be a symlink)."""
+        given (only its last component must not be a symlink).
+
+        ``accept_unstable`` (the daemon): an ``unstable`` result still carries what was
+        read (hash, detections, labels) and says so in its reason; the caller decides
+        whether to keep it or to read the file again."""
         opened = self._open(path, lst, root)
         if isinstance(opened, FileResult):
             return opened
         fd, before = opened
         try:
-            return self._classify_open(path, fd, before)
+            return self._classify_open(path, fd, before, accept_unstable)
         except OSError as exc:
             return FileResult(path, Outcome.ERROR, size=before.st_size, reason=_os_reason(exc),
                               stat=file_stat(before))
@@ -171,15 +175,18 @@ class Classifier:
             return FileResult(path, Outcome.ERROR, reason=_os_reason(exc))
 
     # -- one open file ---------------------------------------------------------------
-    def _classify_open(self, path: str, fd: int, before: os.stat_result) -> FileResult:
+    def _classify_open(self, path: str, fd: int, before: os.stat_result,
+                       accept_unstable: bool = False) -> FileResult:
         findings = _Findings(Budget(self._limits))
         name = os.path.basename(path)
         limits = self._limits
         if before.st_size <= limits.max_buffer_bytes:
             data = read_upto(fd, limits.max_buffer_bytes + 1)
-            if len(data) > limits.max_buffer_bytes:
+            grew = len(data) > limits.max_buffer_bytes
+            if grew and not accept_unstable:
                 # It grew since fstat: treat it as changing, the caller re-queues once.
                 return self._unstable(path, before)
+            data = data[:limits.max_buffer_bytes] if grew else data
             mime = self._typer.mime(data[:HEAD_BYTES])
             digest: str | None = hashlib.sha256(data).hexdigest()
             scanned = len(data)
@@ -188,9 +195,14 @@ class Classifier:
         else:
             digest, mime, scanned = self._scan_stream(findings, fd, name)
         after = os.fstat(fd)
-        if not is_same_content(before, after):
+        result = self._result(path, findings, before.st_size, digest, mime, before, scanned)
+        if is_same_content(before, after):
+            return result
+        if not accept_unstable:
             return self._unstable(path, before)
-        return self._result(path, findings, before.st_size, digest, mime, before, scanned)
+        changing = f"file was still changing: classified as read at {scanned} bytes"
+        return replace(result, outcome=Outcome.UNSTABLE,
+                       reason=changing + (f"; {result.reason}" if result.reason else ""))
 
     def _scan_stream(self, findings: _Findings, fd: int, name: str) -> tuple[str | None, str, int]:
         """Hash and match a big file in chunks; open it as a container if it is one."""

@@ -3,6 +3,8 @@
 Runs on the daemon's main thread only, inside the caller's transaction. The in-memory
 index of active alerts spares the store a query per unchanged file during a crawl; the
 store's unique index stays the authority on "one active alert per (path, sha256, label)".
+Paths are real paths (``os.fsdecode`` of the name's bytes); ``display_path`` is only for
+log lines and notes.
 """
 
 from __future__ import annotations
@@ -38,41 +40,81 @@ class AlertPolicy:
 
 
 class Alerter:
+    """Decides alerts inside the caller's transaction; the index follows the store.
+
+    Changes to the index (and the counters and log lines that announce them) are staged
+    while the transaction runs and applied by ``commit()`` once it committed; ``rollback()``
+    drops them, so a failed write leaves the index as the store is.
+    """
+
     def __init__(self, policy: AlertPolicy) -> None:
         self.policy = policy
-        self._active: dict[str, _PathAlerts] = {}
+        self._active: dict[str, _PathAlerts] = {}  # committed: as the store is
+        self._staged: dict[str, _PathAlerts] = {}  # paths this transaction changed
+        self._announce: list[tuple[str, dict[str, object]]] = []
+        self._raised = 0
+        self._resolved = 0
         self.raised = 0
         self.resolved = 0
 
     def load(self, conn: Connection) -> None:
         self._active.clear()
+        self.rollback()
         for a in repo.load_active(conn):
             self._active.setdefault(a.path, {})[(a.sha256, a.label)] = (a.id, a.status)
 
+    def commit(self) -> None:
+        """The transaction committed: the staged changes are the store's now."""
+        for path, entries in self._staged.items():
+            if entries:
+                self._active[path] = entries
+            else:
+                self._active.pop(path, None)
+        self.raised += self._raised
+        self.resolved += self._resolved
+        for (event, fields) in self._announce:
+            (_log.warning if event == "alert" else _log.info)(event, **fields)
+        self.rollback()
+
+    def rollback(self) -> None:
+        """The transaction failed: forget what it would have changed."""
+        self._staged.clear()
+        self._announce.clear()
+        self._raised = self._resolved = 0
+
+    def _view(self, path: str) -> _PathAlerts:
+        staged = self._staged.get(path)
+        return staged if staged is not None else self._active.get(path, {})
+
+    def _touch(self, path: str) -> _PathAlerts:
+        staged = self._staged.get(path)
+        if staged is None:
+            staged = self._staged[path] = dict(self._active.get(path, {}))
+        return staged
+
     def has_alerts(self, path: str) -> bool:
-        return path in self._active
+        return bool(self._view(path))
 
     def evaluate(self, conn: Connection, result: FileResult, now: float,
                  moved_from: str | None = None) -> list[Alert]:
         """Raise what ``result`` violates; resolve this path's live alerts it no longer
         does (content changed, label gone, place now approved). Returns changed alerts."""
-        path = display_path(result.path)
+        path = result.path
         if result.sha256 is None:
             return []  # not read (error, skipped): no opinion on the file's alerts
         found = {(result.sha256, v.label): v
                  for v in violations(path, result.labels, self.policy.labels)}
         changed: list[Alert] = []
-        current = self._active.get(path, {})
-        for key, (alert_id, status) in list(current.items()):
+        for key, (alert_id, status) in list(self._view(path).items()):
             if key in found or status not in _LIVE:
                 continue
             sha, label = key
             why = ("content changed" if sha != result.sha256
                    else f"no longer labelled {label}" if label not in result.labels
-                   else f"{path} is now an approved place for {label}")
+                   else f"{display_path(path)} is now an approved place for {label}")
             changed += self._resolve(conn, path, key, alert_id, why, now)
         for key, violation in found.items():
-            if key in self._active.get(path, {}):
+            if key in self._view(path):
                 continue
             alert = repo.raise_alert(conn, Alert(
                 id=0, created=now, updated=now, host=self.policy.host, path=path,
@@ -88,56 +130,57 @@ class Alerter:
             if alert is None:  # already active in the store: our index was stale
                 existing = repo.active_id(conn, path, result.sha256, violation.label)
                 if existing is not None:
-                    self._active.setdefault(path, {})[key] = (existing, AlertStatus.OPEN)
+                    self._touch(path)[key] = (existing, AlertStatus.OPEN)
                 continue
-            self._active.setdefault(path, {})[key] = (alert.id, alert.status)
-            self.raised += 1
-            _log.warning("alert", id=alert.id, path=path, label=alert.label,
-                         severity=alert.severity, categories=list(alert.categories),
-                         rules=list(alert.rules), provenance=alert.provenance)
+            self._touch(path)[key] = (alert.id, alert.status)
+            self._raised += 1
+            self._announce.append(("alert", {
+                "id": alert.id, "path": display_path(path), "label": alert.label,
+                "severity": alert.severity, "categories": list(alert.categories),
+                "rules": list(alert.rules), "provenance": alert.provenance}))
             changed.append(alert)
         return changed
 
     def gone(self, conn: Connection, path: str, why: str, now: float) -> list[Alert]:
         """``path`` was deleted or moved away: its live alerts are resolved."""
         changed: list[Alert] = []
-        for key, (alert_id, status) in list(self._active.get(path, {}).items()):
+        for key, (alert_id, status) in list(self._view(path).items()):
             if status in _LIVE:
                 changed += self._resolve(conn, path, key, alert_id, why, now)
         return changed
 
     def gone_under(self, conn: Connection, directory: str, why: str, now: float) -> list[Alert]:
         changed: list[Alert] = []
-        for path in [p for p in self._active if is_under(p, directory)]:
+        for path in [p for p in self.paths() if is_under(p, directory)]:
             changed += self.gone(conn, path, why, now)
         return changed
 
     def paths(self) -> list[str]:
-        return list(self._active)
+        """Paths with active alerts (real paths: what the file system is asked about)."""
+        return [p for p in {**self._active, **self._staged} if self._view(p)]
 
     def _resolve(self, conn: Connection, path: str, key: tuple[str, str], alert_id: int,
                  why: str, now: float) -> list[Alert]:
-        self._active[path].pop(key, None)
-        if not self._active[path]:
-            del self._active[path]
+        self._touch(path).pop(key, None)
         alert = repo.set_status(conn, alert_id, AlertStatus.RESOLVED, author=AUTHOR,
                                 note=why, now=now, sinks=self.policy.routes,
                                 only_from=_LIVE)
         if alert is None:
             return []
-        self.resolved += 1
-        _log.info("alert resolved", id=alert.id, path=path, label=alert.label, why=why)
+        self._resolved += 1
+        self._announce.append(("alert resolved", {
+            "id": alert.id, "path": display_path(path), "label": alert.label, "why": why}))
         return [alert]
 
     def _provenance(self, conn: Connection, path: str, sha256: str, label: str,
                     moved_from: str | None) -> str | None:
         if moved_from:
-            return f"moved from {moved_from}"
+            return f"moved from {display_path(moved_from)}"
         policy = self.policy.labels.get(label)
         copies = [p for p in files_repo.paths_with_sha256(conn, sha256) if p != path]
         approved = [p for p in copies if policy is not None and approved_for(p, policy)]
         if approved:
-            return f"copy of {approved[0]}"
+            return f"copy of {display_path(approved[0])}"
         if copies:
-            return f"copy of {copies[0]}"
+            return f"copy of {display_path(copies[0])}"
         return None

@@ -3,6 +3,14 @@
 Owned and driven by the main thread (``step``); the scan pool and the reconciliation
 thread only put their results on the inbox. Everything one ``step`` takes from the inbox
 is written in one transaction.
+
+What the pipeline keeps in memory that mirrors the store (the alert index, ``labelled``,
+the access rows a write records) changes only once that transaction committed. A failed
+write changes nothing: every file of the batch is scanned and evaluated again, and every
+forget retried, after a back-off that grows while the store keeps failing.
+
+Paths are real paths (``os.fsdecode`` of the name's bytes): they key every index and are
+what the file system is asked about; ``display_path`` is only for log lines.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from typing import Any
 import structlog
 
 from dlpd.classify.classifier import Classifier
+from dlpd.classify.reading import root_of
 from dlpd.daemon.access_log import AccessAggregator
 from dlpd.daemon.alerting import Alerter
 from dlpd.daemon.reconcile import Reconciler
@@ -42,6 +51,13 @@ _SCAN_BATCH = 16  # most files in one pool task
 # inotify cannot tell our own reads from others': an "opened" event within this many
 # seconds of a read of ours (before or after: the event and the read's end race) is ours.
 _OWN_READ_WINDOW = 2.0
+# A file found changing while read is read again, up to this many reads or until
+# max_delay has passed since the first; then what was read is classified and kept.
+_UNSTABLE_READS = 3
+# Waits before files of a failed store write are scanned again: doubling while the store
+# keeps failing (a full disk must not keep a core busy), reset by a write that succeeds.
+_RETRY_FIRST = 1.0
+_RETRY_MAX = 30.0
 
 
 @dataclass(slots=True)
@@ -73,8 +89,46 @@ class _Batch:
     gone: list[tuple[str, str, bool]] = field(default_factory=list)  # path, why, is_dir
 
 
-def _classify_all(classifier: Classifier, paths: list[str]) -> list[FileResult]:
-    return [classifier.classify(p) for p in paths]
+@dataclass(slots=True)
+class _Effects:
+    """What a transaction changes outside the store, applied once it committed."""
+
+    labelled: dict[str, tuple[str, ...] | None] = field(default_factory=dict)  # None: drop
+    access: list[tuple[str, str, tuple[str, ...], str | None]] = field(
+        default_factory=list)  # path, kind, labels, src_path
+
+
+@dataclass(slots=True)
+class _Changing:
+    """A file whose reads found it changing (``unstable``)."""
+
+    first: float  # monotonic() of the first such read
+    reads: int = 0
+    accepted: bool = False  # what was read is stored; scanned again once it settles
+
+
+@dataclass(slots=True)
+class _Retry:
+    """What a failed store write left to do again once ``due``."""
+
+    due: float = 0.0
+    wait: float = 0.0  # the current back-off; 0 while the store works
+    files: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # kind, src
+    gone: list[tuple[str, str, bool]] = field(default_factory=list)
+
+
+def _classify_all(classifier: Classifier, paths: list[str],
+                  roots: Sequence[str]) -> list[FileResult]:
+    # Opened from their watched root down: never through a symlinked parent (reading.py).
+    results = []
+    for path in paths:
+        root = root_of(path, roots)
+        results.append(FileResult(path, Outcome.SKIPPED, reason="outside the watched roots")
+                       if root is None
+                       # What was read of a file that changed meanwhile is kept: the
+                       # pipeline decides whether to use it or to read the file again.
+                       else classifier.classify(path, root=root, accept_unstable=True))
+    return results
 
 
 class Pipeline:
@@ -95,6 +149,8 @@ class Pipeline:
         self.in_flight_files = 0
         self.waiting: list[Pending] = []  # settled, waiting for a free scan slot
         self.labelled: dict[str, tuple[str, ...]] = {}
+        self._changing: dict[str, _Changing] = {}
+        self._retry = _Retry()
         # Our reads and others' opens, matched once the window has passed (access_events).
         self._reads: list[tuple[str, float]] = []
         self._opens: list[tuple[FsEvent, float]] = []
@@ -192,11 +248,12 @@ class Pipeline:
                     self._on_opened(event, now)
 
     def _on_opened(self, ev: FsEvent, now: float) -> None:
-        if display_path(ev.path) in self.labelled:
+        if ev.path in self.labelled:
             self._opens.append((ev, now))
 
     def _dispatch_scans(self) -> None:
         now = time.monotonic()
+        self._requeue_failed(now)
         self.waiting.extend(self.settler.pop_due(now))
         room = self.rt.jobs * _SCAN_BACKLOG - self.in_flight_files
         if room <= 0 or not self.waiting:
@@ -208,7 +265,7 @@ class Pipeline:
         for start in range(0, len(todo), size):
             chunk = todo[start:start + size]
             paths = [p.path for p in chunk]
-            future = self.pool.submit(_classify_all, classifier, paths)
+            future = self.pool.submit(_classify_all, classifier, paths, self.rt.roots)
             self.in_flight[future] = (chunk, now)
             self.in_flight_files += len(chunk)
             self._note_reads(paths)
@@ -225,62 +282,142 @@ class Pipeline:
         self.inbox.put(future)
 
     def _write(self, batch: _Batch) -> None:
+        now = time.monotonic()
+        if self._retry.gone and self._retry.due <= now:
+            # Forgets a failed write left: still true only if nothing is there again (a
+            # new file at the path has events of its own).
+            batch.gone[:0] = [g for g in self._retry.gone if not os.path.lexists(g[0])]
+            self._retry.gone = []
+        batch.results = [s for s in batch.results if self._is_final(s, now)]
         if not batch.results and not batch.gone:
             return
         wall = time.time()
-        with transaction(self._engine) as conn:
-            for path, why, is_dir in batch.gone:
-                self._forget(conn, path, why, is_dir, wall)
-            fresh = [s.result for s in batch.results
-                     if s.pending is not None and s.result.outcome is not Outcome.UNSTABLE]
-            if fresh:
-                files_repo.save_results(conn, fresh, rules_version=self.rt.classifier.version,
-                                        scan_started_ns=time.time_ns() - 1, now=wall)
-            for scanned in batch.results:
-                self._decide(conn, scanned, wall)
+        effects = _Effects()
+        try:
+            with transaction(self._engine) as conn:
+                for path, why, is_dir in batch.gone:
+                    self._forget(conn, path, why, is_dir, wall, effects)
+                fresh = [s.result for s in batch.results if s.pending is not None]
+                if fresh:
+                    files_repo.save_results(conn, fresh,
+                                            rules_version=self.rt.classifier.version,
+                                            scan_started_ns=time.time_ns() - 1, now=wall)
+                for scanned in batch.results:
+                    self._decide(conn, scanned, wall, effects)
+        except DlpdError as exc:
+            self.alerter.rollback()
+            self._write_failed(batch, exc)
+            return
+        self.alerter.commit()
+        for path, labels in effects.labelled.items():
+            if labels:
+                self.labelled[path] = labels
+            else:
+                self.labelled.pop(path, None)
+        for path, kind, labels, src in effects.access:
+            self.access.record(path, kind, labels, wall, src_path=src)
+        self._retry.wait = 0.0
         self.after_write()
         self.last_progress = time.monotonic()
 
-    def _decide(self, conn: Connection, scanned: _Scanned, wall: float) -> None:
+    def _is_final(self, scanned: _Scanned, now: float) -> bool:
+        """Whether a result is written now. A file read while it changed is read again (a
+        bounded number of times), then what was read is final; it is read once more when
+        a scan finds it settled."""
         result, pending = scanned.result, scanned.pending
-        path = display_path(result.path)
-        if pending is not None and result.outcome is Outcome.UNSTABLE:
-            self.settler.add(pending.path, "modified", time.monotonic())
+        if pending is None:
+            return True  # a crawl's: stored by the crawl, evaluated as it is
+        path = result.path
+        if result.outcome is not Outcome.UNSTABLE:
+            self._changing.pop(path, None)
+            if result.outcome is Outcome.ERROR:
+                _log.warning("file not read", path=display_path(path), reason=result.reason)
+            return True
+        changing = self._changing.setdefault(path, _Changing(now))
+        changing.reads += 1
+        if changing.accepted:
+            # Already classified as read: the event of its next write scans it again.
+            return False
+        if (changing.reads < _UNSTABLE_READS
+                and now - changing.first < self.rt.settings.watch.max_delay):
+            self.settler.add(path, "modified", now)
+            return False
+        changing.accepted = True
+        _log.info("file still changing; classified as read", path=display_path(path),
+                  reads=changing.reads, size=result.size, reason=result.reason)
+        return True
+
+    def _write_failed(self, batch: _Batch, exc: DlpdError) -> None:
+        """Nothing of ``batch`` happened: scan its files again (their results may be
+        stale by then) and retry its forgets, after a back-off."""
+        retry = self._retry
+        retry.wait = min(_RETRY_MAX, max(_RETRY_FIRST, 2 * retry.wait))
+        retry.due = time.monotonic() + retry.wait
+        for scanned in batch.results:
+            path, pending = scanned.result.path, scanned.pending
+            kinds = pending.kinds if pending is not None else set()
+            kind = ("moved" if "moved" in kinds else "created" if "created" in kinds
+                    else "modified")
+            retry.files.setdefault(path, (kind, pending.src_path if pending else None))
+            self._changing.pop(path, None)
+        retry.gone += batch.gone
+        _log.error("store write failed; the batch will be evaluated again", error=str(exc),
+                   files=len(batch.results), forgets=len(batch.gone), retry_in=retry.wait)
+        try:
+            self.load()  # the store is the authority: take its view again if it answers
+        except DlpdError as reload_exc:
+            _log.warning("alert index not reloaded; keeping the committed one",
+                         error=str(reload_exc))
+
+    def _requeue_failed(self, now: float) -> None:
+        retry = self._retry
+        if not retry.files or retry.due > now:
             return
+        files, retry.files = retry.files, {}
+        for path, (kind, src) in files.items():
+            self.settler.add(path, kind, now, src_path=src)
+
+    def _decide(self, conn: Connection, scanned: _Scanned, wall: float,
+                effects: _Effects) -> None:
+        result, pending = scanned.result, scanned.pending
+        path = result.path
         if result.labels:
-            self.labelled[path] = result.labels
+            effects.labelled[path] = result.labels
         elif not result.cached:
-            self.labelled.pop(path, None)
+            effects.labelled[path] = None
         if not result.labels and not self.alerter.has_alerts(path):
             return
-        moved_from = display_path(pending.src_path) if pending and pending.src_path else None
+        moved_from = pending.src_path if pending and pending.src_path else None
         self.alerter.evaluate(conn, result, wall, moved_from=moved_from)
         if pending is not None and result.labels:
             # One row for what happened since the last scan: a new file is "created"
             # (not also "modified" by the writes that made it).
             kind = ("moved" if "moved" in pending.kinds
                     else "created" if "created" in pending.kinds else "modified")
-            self.access.record(path, kind, result.labels, wall,
-                               src_path=moved_from if kind == "moved" else None)
+            effects.access.append((path, kind, result.labels,
+                                   moved_from if kind == "moved" else None))
 
-    def _forget(self, conn: Connection, path: str, why: str, is_dir: bool, wall: float) -> None:
-        shown = display_path(path)
+    def _labels(self, path: str, effects: _Effects) -> tuple[str, ...] | None:
+        """``path``'s labels as this transaction leaves them."""
+        if path in effects.labelled:
+            return effects.labelled[path]
+        return self.labelled.get(path)
+
+    def _forget(self, conn: Connection, path: str, why: str, is_dir: bool, wall: float,
+                effects: _Effects) -> None:
+        kind = "deleted" if why == "deleted" else "moved"
+        gone = files_repo.paths_under(conn, path) if is_dir else [path]
+        files_repo.delete_paths(conn, gone)
         if is_dir:
-            gone = files_repo.paths_under(conn, shown)
-            files_repo.delete_paths(conn, gone)
-            self.alerter.gone_under(conn, shown, why, wall)
-            for p in gone:
-                labels = self.labelled.pop(p, None)
-                if labels:
-                    self.access.record(p, "deleted" if why == "deleted" else "moved",
-                                        labels, wall)
-            return
-        files_repo.delete_paths(conn, [shown])
-        self.alerter.gone(conn, shown, why, wall)
-        labels = self.labelled.pop(shown, None)
-        if labels:
-            kind = "deleted" if why == "deleted" else "moved"
-            self.access.record(shown, kind, labels, wall)
+            self.alerter.gone_under(conn, path, why, wall)
+        else:
+            self.alerter.gone(conn, path, why, wall)
+        for p in gone:
+            self._changing.pop(p, None)
+            labels = self._labels(p, effects)
+            effects.labelled[p] = None
+            if labels:
+                effects.access.append((p, kind, labels, None))
 
     def crawl(self, dirs: Sequence[str] | None, cancel: threading.Event) -> ScanSummary:
         """Runs on the reconciliation thread."""
@@ -294,12 +431,17 @@ class Pipeline:
             self.last_progress = time.monotonic()
             if track_reads and not result.cached:
                 self.inbox.put(_OwnRead(result.path, self.last_progress))
-            path = display_path(result.path)
-            if result.labels or self.alerter.has_alerts(path):
+            if result.outcome is Outcome.ERROR and not result.cached:
+                _log.warning("file not read", path=display_path(result.path),
+                             reason=result.reason)
+            # has_alerts runs on this thread while the main thread may commit: a stale
+            # answer costs one extra item on the inbox or waits for the next crawl.
+            if result.labels or self.alerter.has_alerts(result.path):
                 self.inbox.put(_Scanned(result, None))
 
         summary = run_scan(roots, rt.classifier, self._engine, rt.pathfilter,
-                           ScanOptions(jobs=rt.jobs, cancel=cancel), on_result)
+                           ScanOptions(jobs=rt.jobs, cancel=cancel,
+                                       cross_devices=rt.settings.scan.cross_devices), on_result)
         if dirs is None and not summary.cancelled:
             # Alerts on files the crawl no longer finds (deleted while unwatched).
             self.inbox.put(_Vanished(tuple(roots)))
@@ -328,9 +470,9 @@ class Pipeline:
                 continue
             if any(abs(t - r) <= _OWN_READ_WINDOW for r in ours.get(ev.path, ())):
                 continue
-            labels = self.labelled.get(display_path(ev.path))
+            labels = self.labelled.get(ev.path)
             if labels:
-                self.access.record(display_path(ev.path), "opened", labels, t + wall_offset,
+                self.access.record(ev.path, "opened", labels, t + wall_offset,
                                    pid=ev.pid, uid=ev.uid, process=ev.process)
         self._opens = keep
         horizon = now - 3 * _OWN_READ_WINDOW
@@ -352,6 +494,8 @@ class Pipeline:
 
     def sleep_time(self) -> float:
         due = self.settler.next_due()
+        if self._retry.files or self._retry.gone:
+            due = self._retry.due if due is None else min(due, self._retry.due)
         if due is None:
             return _TICK
         return min(_TICK, max(0.0, due - time.monotonic()))
