@@ -238,3 +238,61 @@ def test_extend_timeout_in_microseconds(receiver: Receiver) -> None:
     assert notifier.extend_timeout(0.25)
     assert [receiver.receive(), receiver.receive()] == [
         b"EXTEND_TIMEOUT_USEC=90000000", b"EXTEND_TIMEOUT_USEC=250000"]
+
+
+def _fill(path: str) -> int:
+    """Queue datagrams at ``path`` until the receiver's queue is full; how many fit."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.connect(path)
+        sock.setblocking(False)
+        sent = 0
+        while True:
+            try:
+                sock.send(b"FILLER=1")
+            except BlockingIOError:
+                return sent
+            sent += 1
+
+
+def test_a_receiver_that_never_drains_costs_no_cpu(receiver: Receiver, tmp_path: Path) -> None:
+    # systemd hung, or NOTIFY_SOCKET naming a socket nobody reads: the queue fills up and
+    # stays full. Sending must neither spin (poll writable, send EAGAIN) nor stall us.
+    receiver.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    assert _fill(str(tmp_path / "notify")) > 0
+    notifier = Notifier.from_env()
+    cpu, wall = time.thread_time(), time.monotonic()
+    with capture_logs() as logs:
+        assert notifier.ready("up") is False  # waits, bounded, for room
+        for n in range(200):  # a daemon's second-by-second status, and its pings
+            assert notifier.status(f"queue {n}") is False
+            assert notifier.watchdog() is False
+            if time.monotonic() - wall > 5:
+                break  # the old code: a second of spinning per message
+    cpu, wall = time.thread_time() - cpu, time.monotonic() - wall
+    assert wall < 3, f"{wall:.2f}s: a dropped message must not wait"
+    assert cpu < 0.25 * wall, f"{cpu:.2f} CPU-seconds in {wall:.2f}s: sending spins"
+    assert len(logs) == 1, "the first failure is logged, not every dropped message"
+
+
+def test_status_is_sent_only_when_it_changed(receiver: Receiver) -> None:
+    notifier = Notifier.from_env()
+    for text in ["idle", "idle", "idle", "queue 3", "queue 3", "idle"]:
+        assert notifier.status(text) is True
+    assert notifier.ready("idle")  # READY=1 goes out; the status systemd has does not
+    assert notifier.stopping("draining")
+    assert [receiver.receive() for _ in range(5)] == [
+        b"STATUS=idle", b"STATUS=queue 3", b"STATUS=idle", b"READY=1",
+        b"STOPPING=1\nSTATUS=draining"]
+    receiver.assert_empty()
+
+
+def test_a_dropped_status_is_sent_again(receiver: Receiver, tmp_path: Path) -> None:
+    receiver.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    queued = _fill(str(tmp_path / "notify"))
+    notifier = Notifier.from_env()
+    with capture_logs():
+        assert notifier.status("crawling") is False  # queue full: dropped
+    for _ in range(queued):
+        receiver.receive()
+    assert notifier.status("crawling") is True  # not mistaken for "already sent"
+    assert receiver.receive() == b"STATUS=crawling"
