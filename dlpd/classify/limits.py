@@ -44,6 +44,8 @@ class Budget:
         # Bytes of members yielded and not yet released, over all nesting levels.
         self.held = 0
         self.notes: list[tuple[str, str]] = []
+        # What a reader should know about a scan that no limit cut (a DTD ignored).
+        self.remarks: list[str] = []
 
     # -- hard limits -------------------------------------------------------------------
     def check_depth(self, depth: int) -> None:
@@ -87,6 +89,10 @@ class Budget:
 
     def remaining_seconds(self) -> float:
         return max(0.0, self._deadline - self._clock())
+
+    def remark(self, text: str) -> None:
+        if text not in self.remarks:
+            self.remarks.append(text)
 
     # -- soft limits -------------------------------------------------------------------
     def note(self, limit: str, detail: str) -> None:

@@ -184,34 +184,75 @@ def test_docx_embedded_workbook_is_a_raw_member() -> None:
     assert found[1].data == inner
 
 
-def test_billion_laughs_is_refused_without_expansion() -> None:
+def test_billion_laughs_is_ignored_without_expansion_and_the_text_is_read() -> None:
     entities = '<!ENTITY lol "lol">' + "".join(
         f'<!ENTITY lol{n} "{("&lol%s;" % (n - 1 or "")) * 10}">' for n in range(1, 10)
     )
     document = (
         f'<?xml version="1.0"?><!DOCTYPE lolz [{entities}]>'
-        f'<w:document xmlns:w="{W_NS}"><w:body><w:p><w:r><w:t>&lol9;</w:t></w:r>'
-        "</w:p></w:body></w:document>"
+        f'<w:document xmlns:w="{W_NS}"><w:body><w:p><w:r><w:t a="&lol9;">before &lol9; '
+        f"after</w:t></w:r></w:p><w:p>{run('4111 1111 1111 1111')}</w:p></w:body></w:document>"
     )
     data = package({"[Content_Types].xml": "<Types/>", "word/document.xml": document})
     started = time.monotonic()
     budget = Budget(Limits())
-    found: list[Member] = []
-    with pytest.raises(ExtractionError, match="DTD not allowed"):
-        found.extend(extract("zip", io.BytesIO(data), budget))
+    (text,) = extract("zip", io.BytesIO(data), budget)
     assert time.monotonic() - started < 1
-    assert found[0].data == b""
+    # Neither in content nor in an attribute is an entity expanded; the text around is kept.
+    assert text.data.decode().split() == ["before", "after", "4111", "1111", "1111", "1111"]
+    assert budget.remarks == ["word/document.xml: DTD ignored (no entity expanded)"]
+    assert budget.notes == [] and budget.total_uncompressed < 10_000
 
 
-def test_external_entity_is_refused() -> None:
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        '<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>',
+        '<!DOCTYPE d SYSTEM "file:///etc/passwd">',
+        '<!DOCTYPE d PUBLIC "-//x//y" "http://127.0.0.1:9/x.dtd">',
+        # Brackets and ">" in comments and literals do not end the declaration early.
+        '<!DOCTYPE d [<!-- ] > --> <!ENTITY q "a>b]"> <!ENTITY % p "]>">]>',
+    ],
+)
+def test_external_entities_and_dtds_are_never_read(doctype: str) -> None:
     document = (
-        '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-        f'<w:document xmlns:w="{W_NS}"><w:body><w:p><w:r><w:t>&x;</w:t></w:r></w:p>'
-        "</w:body></w:document>"
+        f'<?xml version="1.0"?>{doctype}'
+        f'<w:document xmlns:w="{W_NS}"><w:body><w:p><w:r><w:t>x=&x;&q;</w:t></w:r></w:p>'
+        f"<w:p>{run('ITAR controlled')}</w:p></w:body></w:document>"
     )
     data = package({"[Content_Types].xml": "<Types/>", "word/document.xml": document})
-    with pytest.raises(ExtractionError, match="DTD not allowed"):
-        members("zip", data)
+    budget = Budget(Limits())
+    (text,) = extract("zip", io.BytesIO(data), budget)
+    assert text.data == b"x=\nITAR controlled"
+    assert "root:" not in text.data.decode()
+    assert budget.remarks == ["word/document.xml: DTD ignored (no entity expanded)"]
+
+
+def test_dtd_in_odf_content_and_in_a_worksheet_is_ignored() -> None:
+    dtd = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "hidden">]>'
+    odt = package(
+        {
+            "mimetype": "application/vnd.oasis.opendocument.text",
+            "content.xml": (
+                f'{dtd}<office:document-content xmlns:office="{ODF_NS["office"]}" '
+                f'xmlns:text="{ODF_NS["text"]}"><office:body><office:text>'
+                "<text:p>Card 4111 1111 1111 1111 &e;</text:p>"
+                "</office:text></office:body></office:document-content>"
+            ),
+        }
+    )
+    budget = Budget(Limits())
+    (text,) = extract("zip", io.BytesIO(odt), budget)
+    assert text.data.strip() == b"Card 4111 1111 1111 1111"
+    assert budget.remarks == ["content.xml: DTD ignored (no entity expanded)"]
+    book = zipfile.ZipFile(io.BytesIO(xlsx("", [("S", '<row><c t="inlineStr"><is><t>ITAR'
+                                                   "</t></is></c></row>")])))
+    parts = {name: book.read(name) for name in book.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = dtd.encode() + parts["xl/worksheets/sheet1.xml"]
+    budget = Budget(Limits())
+    (text,) = extract("zip", io.BytesIO(package(parts)), budget)
+    assert b"ITAR" in text.data and b"hidden" not in text.data
+    assert budget.remarks == ["xl/worksheets/sheet1.xml: DTD ignored (no entity expanded)"]
 
 
 def test_malformed_part_keeps_the_text_before_the_error_and_of_other_parts() -> None:

@@ -77,6 +77,8 @@ class Package:
                 handler.finish()
             self.stopped = exc
             return False
+        if parsed.dtd_ignored:
+            self.budget.remark(f"{name}: DTD ignored (no entity expanded)")
         if reader.problem is not None:
             self.problems.add(name, reader.problem)
         elif parsed.error is not None and not reader.cut:

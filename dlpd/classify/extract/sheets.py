@@ -6,7 +6,7 @@ with five Python callbacks per cell ran at ~15 MB/s of XML; literal replaces and
 compiled substitutions run at ~80 MB/s and give the same lines: cells tab-separated, rows
 newline-separated, shared strings resolved in place, formulas and phonetic runs dropped.
 
-No DTD is ever honoured: a part that declares one is refused, as the expat path does.
+No DTD is ever honoured: one in the prolog is cut out, as on the expat path.
 Malformed XML is not an error here (there is no tree to build), it only yields odd text.
 """
 
@@ -16,7 +16,7 @@ import html
 import re
 from collections.abc import Iterable
 
-from dlpd.classify.extract.xmltext import Parsed
+from dlpd.classify.extract.xmltext import MAX_DTD, DtdCut, Parsed
 
 _P = rb"(?:[A-Za-z_][\w.-]*:)?"  # an optional namespace prefix (Strict OOXML, x:row)
 # Every pattern stops at the next "<" ([^<>]*, [^<]*): tags and element text never hold
@@ -54,10 +54,11 @@ class SheetText:
         self.lines: list[str] = []
 
     def run(self, chunks: Iterable[bytes]) -> Parsed:
+        dtd = DtdCut()
         carry = b""
         first = True
-        for chunk in chunks:
-            if first and _DTD.search(chunk[:4096]):
+        for chunk in dtd.filter(chunks):
+            if first and _DTD.search(chunk[:MAX_DTD]) and not dtd.found:
                 return Parsed(error="DTD not allowed")
             first = False
             data = carry + chunk
@@ -67,10 +68,10 @@ class SheetText:
                 continue
             carry = data[cut_at:]
             if self._emit(data[:cut_at]):
-                return Parsed(cut=True)
+                return Parsed(cut=True, dtd_ignored=dtd.found)
         if carry and self._emit(carry):
-            return Parsed(cut=True)
-        return Parsed()
+            return Parsed(cut=True, dtd_ignored=dtd.found)
+        return Parsed(dtd_ignored=dtd.found)
 
     def _emit(self, xml: bytes) -> bool:
         """Add the rows of ``xml``; True when the text budget ran out."""

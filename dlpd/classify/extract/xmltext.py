@@ -7,16 +7,21 @@ newline-separated. No tree is built, so memory follows the text kept, not the pa
 
 Why expat directly and not defusedxml's parsers: defusedxml hides ``_elementtree`` to
 reach expat, so its parsers are the pure-Python ElementTree ones, 1.5x slower than expat
-with our callbacks on dense OOXML. The defence is the one defusedxml installs with
-``forbid_dtd=True``: a DOCTYPE, an entity declaration or an external entity reference
-stops the parse. Office formats never carry a DTD, so nothing is lost and nothing expands.
+with our callbacks on dense OOXML. The defence goes further than defusedxml's
+``forbid_dtd=True``: no entity is ever declared, expanded or fetched. Office formats
+never carry a DTD; one in a part is an attempt to stop the scan (a parser that refuses
+it reads no text), so ``DtdCut`` cuts it out before expat sees it and puts in its place
+an empty external one that is never read. References to the entities it declared are
+then skipped, in content and in attributes alike, and the text around them is read. A
+DTD that cannot be cut out (past ``MAX_DTD`` bytes, not UTF-8) still stops the parse.
 """
 
 from __future__ import annotations
 
 import pyexpat
+import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
@@ -49,7 +54,8 @@ class Parsed:
     """How the parse of one part ended. Whatever was read stays in the handler."""
 
     cut: bool = False  # the text budget ran out
-    error: str | None = None  # not well-formed, or a DTD
+    error: str | None = None  # not well-formed, or a DTD that could not be cut out
+    dtd_ignored: bool = False  # a DTD was cut out: its entities were not expanded
 
 
 def qnames(namespaces: Iterable[str], *locals_: str) -> frozenset[str]:
@@ -69,16 +75,77 @@ def _forbid_external(*_: object) -> int:
     raise XmlError("external entities not allowed")
 
 
-def parse(chunks: Iterable[bytes], handler: Handler) -> None:
-    """Feed XML ``chunks`` to ``handler``; ``XmlError`` for malformed XML or any DTD.
+# What the prolog may hold before a DOCTYPE is found or ruled out, and the DTD with it.
+MAX_DTD = 1 << 20
+_DOCTYPE = b"<!DOCTYPE"
+# The stand-in: an external subset that is never read (parameter entities are never
+# parsed) makes expat skip references to undeclared entities instead of failing on them.
+_STAND_IN = b'<!DOCTYPE dlpd-ignored SYSTEM "dlpd-ignored">'
+_STAND_IN_NAME = "dlpd-ignored"
+# The first element's start tag: the prolog is over.
+_ELEMENT = re.compile(rb"<[^?!]")
+# Inside a DOCTYPE: quoted literals and comments are skipped whole; brackets and the
+# closing ">" are what count.
+_DTD_TOKEN = re.compile(rb'"[^"]*"|\'[^\']*\'|<!--.*?-->|[\[\]>]', re.DOTALL)
 
-    ``TextFull`` (and budget errors) raised by the handler propagate unchanged.
+
+class DtdCut:
+    """``chunks`` with a DOCTYPE in the prolog cut out; ``found`` once one was."""
+
+    def __init__(self) -> None:
+        self.found = False
+
+    def filter(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        it = iter(chunks)
+        head = b""
+        for chunk in it:
+            head += chunk
+            done, head = self._cut(head)
+            if done or len(head) > MAX_DTD:
+                break
+        if head:
+            yield head
+        del head
+        yield from it
+
+    def _cut(self, head: bytes) -> tuple[bool, bytes]:
+        """(prolog settled, the bytes to feed): cut once the whole DOCTYPE is in ``head``."""
+        start = head.find(_DOCTYPE)
+        element = _ELEMENT.search(head)
+        if start < 0 or (element is not None and element.start() < start):
+            return element is not None, head
+        depth = 0
+        for token in _DTD_TOKEN.finditer(head, start + len(_DOCTYPE)):
+            mark = token[0]
+            if mark == b"[":
+                depth += 1
+            elif mark == b"]":
+                depth -= 1
+            elif mark == b">" and depth <= 0:
+                self.found = True
+                return True, head[:start] + _STAND_IN + head[token.end() :]
+        return False, head
+
+
+def parse(chunks: Iterable[bytes], handler: Handler, cut: DtdCut | None = None) -> bool:
+    """Feed XML ``chunks`` to ``handler``; True if a DTD was cut out (and ignored).
+
+    ``XmlError`` for malformed XML or a DTD that could not be cut out. ``TextFull`` (and
+    budget errors) raised by the handler propagate unchanged. ``cut`` tells the caller
+    about the DTD when the parse ends in an exception.
     """
+    cut = cut or DtdCut()
+    chunks = cut.filter(chunks)
     parser = pyexpat.ParserCreate(namespace_separator=" ")
     parser.buffer_text = True
     parser.buffer_size = 1 << 16
     parser.SetParamEntityParsing(pyexpat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.StartDoctypeDeclHandler = _forbid_dtd
+
+    def doctype(name: str, *_: object) -> None:
+        if not (cut.found and name == _STAND_IN_NAME):
+            _forbid_dtd()
+
+    parser.StartDoctypeDeclHandler = doctype
     parser.EntityDeclHandler = _forbid_entity
     parser.UnparsedEntityDeclHandler = _forbid_entity
     parser.ExternalEntityRefHandler = _forbid_external
@@ -91,6 +158,7 @@ def parse(chunks: Iterable[bytes], handler: Handler) -> None:
         parser.Parse(b"", True)
     except pyexpat.ExpatError as exc:
         raise XmlError(f"malformed XML: {pyexpat.ErrorString(exc.code)}") from exc
+    return cut.found
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,12 +345,13 @@ def small_int(value: str, *, default: int, huge: int) -> int:
 
 def run(chunks: Iterable[bytes], handler: Handler) -> Parsed:
     """Parse, and say whether the text budget or an XML error stopped it early."""
+    cut = DtdCut()
     try:
-        parse(chunks, handler)
+        parse(chunks, handler, cut)
     except TextFull:
         handler.finish()
-        return Parsed(cut=True)
+        return Parsed(cut=True, dtd_ignored=cut.found)
     except XmlError as exc:
         handler.finish()
-        return Parsed(error=str(exc))
-    return Parsed()
+        return Parsed(error=str(exc), dtd_ignored=cut.found)
+    return Parsed(dtd_ignored=cut.found)
