@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -53,20 +53,40 @@ def settings_or_exit(config_path: Path | None) -> Settings:
         return load_settings(config_path)
 
 
-def configure_logging(level: str, *, always: bool = False) -> None:
-    """stderr, one JSON object a line. ``always``: set up structlog even above info (the
-    daemon logs warnings through it; a scan does not)."""
-    logging.basicConfig(level=getattr(logging, level.upper()), stream=sys.stderr,
-                        format="%(message)s", force=True)
-    if not always and logging.getLogger().getEffectiveLevel() > logging.INFO:
-        return  # the scan logs at info and debug only: skip structlog's ~40 ms import
-    import structlog  # noqa: PLC0415
+def configure_logging(level: str) -> None:
+    """Every log line on stderr is one JSON object: ``event``, ``level``, ``logger``,
+    ``timestamp``, and ``exception`` (the traceback) for ``log.exception``.
 
+    structlog is configured on every run, whatever the level: unconfigured, it prints to
+    stdout, where ``--format jsonl`` writes. Its events and the standard library's records
+    (alembic, watchdog, pypdf, ``warnings``) leave through one handler and one
+    ``ProcessorFormatter``, so a log is JSON from its first line.
+    """
+    import structlog  # noqa: PLC0415 - kept out of `import dlpd.cli_common`
+
+    threshold = getattr(logging, level.upper())
+    stamped: list[Any] = [structlog.stdlib.add_logger_name, structlog.stdlib.add_log_level,
+                          structlog.processors.TimeStamper(fmt="iso")]
     structlog.configure(
-        processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper("iso"),
-                    structlog.processors.JSONRenderer()],
-        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        processors=[*stamped, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        wrapper_class=structlog.make_filtering_bound_logger(threshold),
+        logger_factory=structlog.stdlib.LoggerFactory(),
     )
-
-
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=stamped,
+        # A traceback as text, never ``dict_tracebacks``' frame locals: a local may hold
+        # the content being matched, which must not reach a log.
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
+                    structlog.processors.JSONRenderer()],
+    ))
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(threshold)
+    logging.captureWarnings(True)
+    # Alembic announces each of its plugins at info on every migration: noise, not news.
+    # Its "Running upgrade" lines (alembic.runtime.migration) stay.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(threshold, logging.WARNING))

@@ -77,7 +77,7 @@ def _routes(settings: Settings) -> list[alerts_repo.SinkRoute]:
 @click.pass_context
 def run(ctx: click.Context, config_path: Path | None) -> None:
     """Watch the configured trees and raise alerts (foreground; for systemd)."""
-    configure_logging(ctx.meta.get("dlpd.log_level") or "info", always=True)
+    configure_logging(ctx.meta.get("dlpd.log_level") or "info")
     from dlpd.daemon.service import start_daemon  # noqa: PLC0415 - `dlpd scan` skips it
 
     try:
