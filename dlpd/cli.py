@@ -163,12 +163,16 @@ def _progress(
 @config_option
 def check_config(config_path: Path | None) -> None:
     """Validate a config file (and the rules it names) without scanning."""
+    from dlpd.daemon.runtime import check_sinks  # noqa: PLC0415 - `dlpd scan` skips it
+    from dlpd.store.db import redact_url  # noqa: PLC0415
+
     settings = _settings(config_path)
-    with _errors():
+    with _errors():  # every check before the first line: "OK" is said only when it is
         ruleset = build_ruleset(settings)
+        check_sinks(settings)
     source = settings.source or "embedded defaults"
     click.echo(f"config OK: {source}")
-    click.echo(f"  database: {database_url(settings)}")
+    click.echo(f"  database: {redact_url(database_url(settings))}")
     click.echo(f"  rules: {len(ruleset.metas)} in {len(ruleset.files)} files "
                f"(version {ruleset.version})")
     click.echo(f"  minimum confidence: {settings.scan.min_confidence}")
@@ -178,10 +182,6 @@ def check_config(config_path: Path | None) -> None:
     for name, label in sorted(settings.labels.items()):
         places = ", ".join(label.approved) or "anywhere"
         click.echo(f"  label {name} ({label.severity}): {places}")
-    from dlpd.daemon.runtime import check_sinks  # noqa: PLC0415 - `dlpd scan` skips it
-
-    with _errors():
-        check_sinks(settings)
     for i, sink in enumerate(settings.sinks):
         click.echo(f"  sink {settings.sink_name(i)}: {sink.type}")
 

@@ -100,7 +100,8 @@ def status(config_path: Path | None, fmt: str) -> None:
     from dlpd.daemon.status import STALE_AFTER, is_alive, read_status, runtime_dir  # noqa: PLC0415
 
     settings = settings_or_exit(config_path)
-    daemon = read_status(runtime_dir(settings))
+    with errors():  # unreadable (not ours to read) is not "not running"
+        daemon = read_status(runtime_dir(settings))
     now = time.time()
     report: dict[str, object] = {"state": "not running", "daemon": None}
     running = daemon is not None and is_alive(daemon.get("pid"))

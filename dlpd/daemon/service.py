@@ -11,6 +11,8 @@ Threads and who owns what:
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import signal
 import sys
@@ -22,14 +24,14 @@ from types import FrameType
 import structlog
 
 from dlpd import __version__
-from dlpd.config import Settings, load_settings
+from dlpd.config import Settings, database_url, load_settings
 from dlpd.daemon.notify import Notifier
 from dlpd.daemon.pipeline import Pipeline
 from dlpd.daemon.runtime import Runtime, build_runtime, build_sinks
 from dlpd.daemon.senders import SinkSender
 from dlpd.daemon.status import remove_status, runtime_dir, write_status
 from dlpd.errors import ConfigError, DlpdError, StoreError
-from dlpd.store.db import Engine
+from dlpd.store.db import Engine, sqlite_files, store_directory_problem
 from dlpd.watch.events import WatchBackend
 from dlpd.watch.factory import build_watcher
 from dlpd.wiring import build_engine
@@ -41,8 +43,9 @@ _STATUS_EVERY = 1.0
 
 class Daemon:
     def __init__(self, runtime: Runtime, engine: Engine, notifier: Notifier,
-                 runtime_dir: Path) -> None:
+                 runtime_dir: Path, lock_fd: int | None = None) -> None:
         self.rt = runtime
+        self._lock_fd = lock_fd  # held (never read) for the process's lifetime
         self._engine = engine
         self._notifier = notifier
         self._runtime_dir = runtime_dir
@@ -283,10 +286,40 @@ def _watch_set(rt: Runtime) -> tuple[object, ...]:
 
 def start_daemon(settings: Settings) -> Daemon:
     """Build everything `dlpd run` needs; ConfigError/SignatureError for a bad
-    configuration (exit 78), StoreError when the database cannot be opened."""
+    configuration (exit 78), StoreError when the database cannot be opened or another
+    daemon already runs on it."""
     if not settings.watch.paths:
         raise ConfigError("watch.paths", "no directories to watch; list at least one")
+    url = database_url(settings)
+    if problem := store_directory_problem(url):
+        # A daemon running as root must not trust a store that a user can swap.
+        raise ConfigError("database.url", problem)
     directory = runtime_dir(settings)
+    lock_fd = _lock_store(settings, directory)
     runtime = build_runtime(settings, str(directory))
     engine = build_engine(settings)
-    return Daemon(runtime, engine, Notifier.from_env(), directory)
+    return Daemon(runtime, engine, Notifier.from_env(), directory, lock_fd)
+
+
+def _lock_store(settings: Settings, directory: Path) -> int:
+    """Take the store's lock, ``<database>.lock`` (the runtime directory's ``dlpd.lock``
+    for a server database), for as long as this process lives. Two daemons on one store
+    would deliver every alert twice and fight over its state. `dlpd scan` does not take
+    it: SQLite serialises its writes with the daemon's.
+    """
+    files = sqlite_files(database_url(settings))
+    path = Path(files[0] + ".lock") if files else directory / "dlpd.lock"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise StoreError(f"cannot open the lock file {path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            raise StoreError(f"another dlpd daemon is running on this store (it holds "
+                             f"{path}); stop it first") from None
+        raise StoreError(f"cannot lock {path}: {exc.strerror}") from None
+    return fd

@@ -1,6 +1,9 @@
 """The daemon's status file: written atomically every second by `dlpd run`, read by
 `dlpd status`. A file, not a socket or a table: it costs the daemon nothing to keep, and
-the CLI can tell a dead daemon from a live one by the pid and the file's age."""
+the CLI can tell a dead daemon from a live one by the pid and the file's age.
+
+The file is 0600 (it names the watched roots and the sinks' errors) in a directory that
+stays 0755: a user who may not read it is told so, not that the daemon is not running."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dlpd.config import Settings, database_url, default_state_dir
+from dlpd.errors import DlpdError
 from dlpd.store.db import sqlite_files
 
 STATUS_FILE = "status.json"
@@ -32,6 +36,7 @@ def runtime_dir(settings: Settings) -> Path:
 
 
 def write_status(directory: Path, status: dict[str, Any]) -> None:
+    """Replace the status file atomically; mkstemp creates it 0600 whatever the umask."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o755)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".status.", suffix=".tmp")
     try:
@@ -44,8 +49,14 @@ def write_status(directory: Path, status: dict[str, Any]) -> None:
 
 
 def read_status(directory: Path) -> dict[str, Any] | None:
+    """The daemon's last status; None when there is none (not running). DlpdError when it
+    exists but we may not read it: that says nothing about whether the daemon runs."""
+    path = directory / STATUS_FILE
     try:
-        data = json.loads((directory / STATUS_FILE).read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except PermissionError:
+        raise DlpdError(f"cannot read {path}: permission denied (run as root or as the "
+                        "daemon's user)") from None
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None

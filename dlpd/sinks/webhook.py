@@ -19,7 +19,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from dlpd import __version__
 from dlpd.errors import SinkError
@@ -38,21 +38,43 @@ class WebhookTarget:
     authorization: str | None = None
 
     def __str__(self) -> str:
+        """For messages and logs: without the password, query values masked."""
         scheme = "https" if self.https else "http"
         host = f"[{self.host}]" if ":" in self.host else self.host
         port = f":{self.port}" if self.port else ""
-        return f"{scheme}://{host}{port}{self.path}"
+        return redact_url(f"{scheme}://{host}{port}{self.path}")
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit for an error message or a log line: the password in ``user:password@``
+    and every query value (``?token=...``, often a credential) become ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unparsable URL)"
+    netloc = parts.netloc
+    user, at, host = netloc.rpartition("@")
+    if at:
+        name, colon, _password = user.partition(":")
+        netloc = f"{name}{colon and ':***'}@{host}"
+    query = "&".join(f"{key}{eq and '=***'}" for key, eq, _value in
+                     (field.partition("=") for field in parts.query.split("&") if field))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def parse_url(url: str) -> WebhookTarget:
-    """``http[s]://[user:password@]host[:port]/path?query``; ``ValueError`` otherwise."""
-    parts = urlsplit(url)
+    """``http[s]://[user:password@]host[:port]/path?query``; ``ValueError`` otherwise.
+    Messages name the URL redacted: it may carry a password or a token."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unbalanced "[" in the host, say
+        raise ValueError(f"not a URL ({exc}): {redact_url(url)!r}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"expected an http:// or https:// URL, got {url!r}")
+        raise ValueError(f"expected an http:// or https:// URL, got {redact_url(url)!r}")
     try:
         port = parts.port
     except ValueError as exc:
-        raise ValueError(f"bad port in {url!r}: {exc}") from None
+        raise ValueError(f"bad port in {redact_url(url)!r}: {exc}") from None
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     authorization = None
     if parts.username is not None:

@@ -1,7 +1,16 @@
-"""Engine factory, SQLite pragmas and schema migration (alembic) at open."""
+"""Engine factory, SQLite pragmas and schema migration (alembic) at open.
+
+The store holds paths, hashes and redacted previews of sensitive files: a SQLite file is
+created 0600 whatever the umask (SQLite gives its -wal and -shm files the database
+file's mode), and a directory that others can write to is reported (``store_directory
+_problem``): whoever can write there can replace the database or plant a WAL file.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from dlpd.errors import StoreError
+
+_log = logging.getLogger("dlpd.store")
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions; a test keeps it equal to alembic's head.
@@ -42,8 +53,15 @@ def current_revision(engine: Engine) -> str | None:
 
 
 __all__ = ["HEAD_REVISION", "Connection", "Engine", "NoDatabase", "migrate", "open_engine",
-           "sqlite_files",
-           "transaction"]
+           "redact_url", "sqlite_files", "store_directory_problem", "transaction"]
+
+
+def redact_url(url: str) -> str:
+    """A database URL fit for messages: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "(unparsable URL)"
 
 
 def sqlite_files(url: str) -> list[str]:
@@ -56,7 +74,27 @@ def sqlite_files(url: str) -> list[str]:
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return []
     db = str(Path(parsed.database or "").resolve())
-    return [db, db + "-wal", db + "-shm", db + "-journal"]
+    return [db, db + "-wal", db + "-shm", db + "-journal", db + ".lock"]
+
+
+def store_directory_problem(url: str) -> str | None:
+    """What is wrong with the SQLite database's directory, if anything: writable by group
+    or others, or owned by a user other than us and root (a sticky bit does not help: a
+    planted ``-wal`` file would be read as ours)."""
+    files = sqlite_files(url)
+    if not files:
+        return None
+    directory = Path(files[0]).parent
+    try:
+        st = directory.stat()
+    except OSError:
+        return None  # not there yet: created 0700
+    if st.st_uid not in (0, os.geteuid()):
+        return f"{directory} is owned by uid {st.st_uid}, who could replace the store"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return (f"{directory} is writable by group or others (mode "
+                f"{stat.S_IMODE(st.st_mode):04o}), who could replace the store")
+    return None
 
 
 def open_engine(url: str, *, create: bool = True) -> Engine:
@@ -68,8 +106,9 @@ def open_engine(url: str, *, create: bool = True) -> Engine:
     """
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise StoreError(f"database.url: not a database URL: {exc}") from None
+    except (ArgumentError, ValueError):
+        # The library's message repeats the URL, password included.
+        raise StoreError(f"database.url: not a database URL: {redact_url(url)}") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         db_path = Path(parsed.database or "")
         if not create and not db_path.exists():
@@ -77,11 +116,15 @@ def open_engine(url: str, *, create: bool = True) -> Engine:
                              "creates it")
         try:
             db_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _create_private(db_path)
         except OSError as exc:
-            raise StoreError(f"cannot create {db_path.parent}: {exc.strerror}") from None
+            raise StoreError(f"cannot create {exc.filename or db_path}: {exc.strerror}") \
+                from None
+        if create and (problem := store_directory_problem(url)):
+            _log.warning("the store's directory is not private: %s", problem)
     try:
         engine = create_engine(parsed)
-    except (ArgumentError, ImportError) as exc:
+    except (ArgumentError, ImportError) as exc:  # an unknown dialect or a missing driver
         raise StoreError(f"database.url: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -90,6 +133,17 @@ def open_engine(url: str, *, create: bool = True) -> Engine:
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot open the database: {exc.__class__.__name__}: {exc}") from None
     return engine
+
+
+def _create_private(db_path: Path) -> None:
+    """Create an empty database file 0600 (SQLite takes an empty file as a new database)
+    unless one exists; never through a symlink planted at the path."""
+    try:
+        fd = os.open(db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                     | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def migrate(engine: Engine) -> None:
