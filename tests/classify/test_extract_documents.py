@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from corpus_formats import pdf_bytes
@@ -733,3 +735,25 @@ def test_hostile_worksheet_markup_is_linear(payload: bytes) -> None:
     started = time.monotonic()
     SheetText([], 10**8).run([b"<worksheet><sheetData><row>" + payload])
     assert time.monotonic() - started < 20
+
+
+def test_docx_with_a_doctype_is_still_detected_by_the_cli(
+    tmp_path: Path, scan_jsonl: Callable[..., Any], dlpd_config: Callable[..., Path]
+) -> None:
+    """Issue 7: a DOCTYPE made the body unreadable (outcome ``error``, nothing found)."""
+    document = (
+        '<?xml version="1.0"?><!DOCTYPE w [<!ENTITY hide "x">]>'
+        f'<w:document xmlns:w="{W_NS}"><w:body>'
+        f"<w:p>{run('Subject to the International Traffic in Arms Regulations (ITAR).')}</w:p>"
+        f"<w:p>{run('&hide; Customer credit card number: 4111 1111 1111 1111')}</w:p>"
+        "</w:body></w:document>"
+    )
+    path = tmp_path / "tree" / "itar.docx"
+    path.parent.mkdir()
+    path.write_bytes(package({"[Content_Types].xml": "<Types/>", "word/document.xml": document}))
+    scan = scan_jsonl(path, config=dlpd_config(tmp_path / "cfg"), args=("--no-cache",))
+    (record,) = scan.records()
+    assert record["outcome"] == "ok", record
+    assert record["reason"] == "word/document.xml: DTD ignored (no entity expanded)"
+    categories = {d["category"] for d in record["detections"]}
+    assert {"export-control", "credit-card"} <= categories, record
