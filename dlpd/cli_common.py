@@ -29,8 +29,16 @@ def fail(message: str) -> NoReturn:
     sys.exit(EXIT_ERROR)
 
 
-def report(exc: DlpdError) -> None:
-    """One line on stderr per problem (a rule set can have several)."""
+def report(exc: DlpdError, *, as_log: bool = False) -> None:
+    """One line on stderr per problem (a rule set can have several). ``as_log``: as a
+    JSON log line (`dlpd run`, whose output is JSON from its first line to its last)."""
+    if as_log:
+        import structlog  # noqa: PLC0415
+
+        problems = exc.problems if isinstance(exc, SignatureError) else (str(exc),)
+        for problem in problems:
+            structlog.get_logger("dlpd.daemon").error("cannot start", error=problem)
+        return
     if isinstance(exc, SignatureError):
         for problem in exc.problems:
             click.echo(f"dlpd: rules: {visible(problem, keep_backslash=True)}", err=True)

@@ -84,10 +84,10 @@ def run(ctx: click.Context, config_path: Path | None) -> None:
         settings = load_settings(config_path)
         daemon = start_daemon(settings)
     except (ConfigError, SignatureError) as exc:
-        report(exc)
+        report(exc, as_log=True)
         sys.exit(EXIT_CONFIG)
     except StoreError as exc:
-        report(exc)
+        report(exc, as_log=True)
         sys.exit(1)  # Restart=on-failure tries again: the store may come back
     sys.exit(daemon.run())
 
