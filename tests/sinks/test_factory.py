@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from dlpd.config import SinkSettings, settings_from_mapping
-from dlpd.errors import ConfigError
+from dlpd.errors import ConfigError, SinkError
 from dlpd.model import OutboxMessage
 from dlpd.sinks.base import Sink
 from dlpd.sinks.factory import build_sink
@@ -129,3 +129,37 @@ def test_sinks_take_only_the_outbox_message(cls: type[Sink]) -> None:
     """A sink's only input at delivery is the outbox message: no store, no scan result."""
     assert list(inspect.signature(cls.deliver).parameters) == ["self", "message"]
     assert inspect.get_annotations(cls.deliver)["message"] in (OutboxMessage, "OutboxMessage")
+
+
+# A webhook URL may carry a password (user:password@) and a token (?token=...); neither
+# may reach an error message, a log line or the outbox's last_error.
+_SECRET_URLS = [
+    ("https://siem:Pa55w0rd-XYZ@siem.example:99999/in?token=Tok-QRS", "bad port"),
+    ("https://siem:Pa55w0rd-XYZ@siem.example:http/in?token=Tok-QRS", "bad port"),
+    ("https://siem:Pa55w0rd-XYZ@[siem.example/in?token=Tok-QRS", "not a URL"),
+]
+
+
+@pytest.mark.parametrize(("url", "problem"), _SECRET_URLS)
+def test_url_errors_hide_the_password_and_the_token(url: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem) as caught:
+        build_sink("h", settings(type="webhook", url=url), hostname="ws", key="sinks.0")
+    message = str(caught.value)
+    assert "Pa55w0rd" not in message and "Tok-QRS" not in message, message
+    assert message.startswith("sinks.0.url: ")
+
+
+def test_delivery_errors_hide_the_password_and_the_token(message: OutboxMessage) -> None:
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    sink = build_sink("h", settings(type="webhook", timeout="2s",
+                                    url=f"http://siem:Pa55w0rd-XYZ@127.0.0.1:{port}/in"
+                                        "?token=Tok-QRS&tenant=lab"),
+                      hostname="ws")
+    with pytest.raises(SinkError) as caught:
+        sink.deliver(message)
+    text = str(caught.value)
+    assert "Pa55w0rd" not in text and "Tok-QRS" not in text, text
+    assert f"127.0.0.1:{port}/in?token=***&tenant=***" in text
+    assert "connection refused" in text
