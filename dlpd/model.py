@@ -71,7 +71,7 @@ class Limits:
     max_ratio: int = 250
     ratio_floor: int = 1 * MiB
     # Extracted text of one document (docx/pdf/...): more is cut and noted.
-    max_text_bytes: int = 64 * MiB
+    max_text_bytes: int = 16 * MiB
     scan_timeout: float = 120.0
 
 
