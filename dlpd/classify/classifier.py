@@ -26,6 +26,7 @@ from dlpd.classify.reading import (
     is_same_content,
     kind_of,
     open_beneath,
+    open_dir_beneath,
     open_regular,
     read_upto,
 )
@@ -172,7 +173,12 @@ class Classifier:
         except OutsideRoot as exc:
             return FileResult(path, Outcome.SKIPPED, reason=f"not opened: {exc.reason}")
         except OSError as exc:
-            return FileResult(path, Outcome.ERROR, reason=_os_reason(exc))
+            # A file that is listed but cannot be opened (permission denied) is still
+            # recorded, with what its directory says of it.
+            listed = lst if lst is not None else _listed(root, path, self._cross_devices)
+            return FileResult(path, Outcome.ERROR, reason=_os_reason(exc),
+                              size=listed.st_size if listed is not None else 0,
+                              stat=file_stat(listed) if listed is not None else None)
 
     # -- one open file ---------------------------------------------------------------
     def _classify_open(self, path: str, fd: int, before: os.stat_result,
@@ -337,6 +343,26 @@ class Classifier:
     def _unstable(self, path: str, before: os.stat_result) -> FileResult:
         return FileResult(path, Outcome.UNSTABLE, size=before.st_size,
                           reason="changed while being read", stat=file_stat(before))
+
+
+def _listed(root: str | None, path: str, cross_devices: bool) -> os.stat_result | None:
+    """``path``'s lstat, asked of its directory reached as ``open_beneath`` reaches it (no
+    symlinked parent); None when that fails too or it is not a regular file."""
+    top = (root or "").rstrip("/") or "/"
+    parts = [p for p in path[len(top):].split("/") if p] if root is not None else []
+    if not parts:
+        return None
+    try:
+        dir_fd = open_dir_beneath(top, parts[:-1], cross_devices=cross_devices)
+    except (OSError, OutsideRoot):
+        return None
+    try:
+        listed = os.stat(parts[-1], dir_fd=dir_fd, follow_symlinks=False)
+    except OSError:
+        return None
+    finally:
+        os.close(dir_fd)
+    return listed if stat.S_ISREG(listed.st_mode) else None
 
 
 def _raw_view(data: bytes, kind: str | None) -> bytes:

@@ -51,9 +51,11 @@ _SCAN_BATCH = 16  # most files in one pool task
 # inotify cannot tell our own reads from others': an "opened" event within this many
 # seconds of a read of ours (before or after: the event and the read's end race) is ours.
 _OWN_READ_WINDOW = 2.0
-# A file found changing while read is read again, up to this many reads or until
-# max_delay has passed since the first; then what was read is classified and kept.
+# A file found changing while read is read again (at most once a _CHANGING_PAUSE), up to
+# this many reads or until max_delay has passed since the first; then what was read is
+# classified and kept, and the file read at most once a max_delay until it settles.
 _UNSTABLE_READS = 3
+_CHANGING_PAUSE = 1.0
 # Waits before files of a failed store write are scanned again: doubling while the store
 # keeps failing (a full disk must not keep a core busy), reset by a write that succeeds.
 _RETRY_FIRST = 1.0
@@ -103,6 +105,7 @@ class _Changing:
     """A file whose reads found it changing (``unstable``)."""
 
     first: float  # monotonic() of the first such read
+    last: float  # and of the latest
     reads: int = 0
     accepted: bool = False  # what was read is stored; scanned again once it settles
 
@@ -150,6 +153,10 @@ class Pipeline:
         self.waiting: list[Pending] = []  # settled, waiting for a free scan slot
         self.labelled: dict[str, tuple[str, ...]] = {}
         self._changing: dict[str, _Changing] = {}
+        # Due files held back: one being read already (read again once that read is
+        # back), or one known to keep changing (read again a max_delay after the last).
+        self._held: dict[str, Pending] = {}
+        self._reading: set[str] = set()
         self._retry = _Retry()
         # Our reads and others' opens, matched once the window has passed (access_events).
         self._reads: list[tuple[str, float]] = []
@@ -176,7 +183,8 @@ class Pipeline:
 
     def oldest_queued(self) -> float | None:
         """monotonic() of the first event of the longest-waiting file."""
-        firsts = [p.first for p in self.waiting] + [s for _p, s in self.in_flight.values()]
+        firsts = ([p.first for p in self.waiting] + [p.first for p in self._held.values()]
+                  + [s for _p, s in self.in_flight.values()])
         settling = self.settler.oldest()
         return min(firsts + ([settling] if settling is not None else []), default=None)
 
@@ -205,6 +213,7 @@ class Pipeline:
         elif isinstance(item, Future):
             pendings, _started = self.in_flight.pop(item)
             self.in_flight_files -= len(pendings)
+            self._reading.difference_update(p.path for p in pendings)
             try:
                 results = item.result()
             except Exception as exc:  # the classifier isolates files; this is a last guard
@@ -232,8 +241,11 @@ class Pipeline:
                 case Forget(path, why, is_dir):
                     if is_dir:
                         self.settler.discard_under(path)
+                        for held in [p for p in self._held if is_under(p, path)]:
+                            del self._held[held]
                     else:
                         self.settler.discard(path)
+                        self._held.pop(path, None)
                     batch.gone.append((path, why, is_dir))
                 case Crawl(directory, reason):
                     self.reconciler.request_subtree(directory, reason)
@@ -254,7 +266,7 @@ class Pipeline:
     def _dispatch_scans(self) -> None:
         now = time.monotonic()
         self._requeue_failed(now)
-        self.waiting.extend(self.settler.pop_due(now))
+        self.waiting.extend(self._not_held(self.settler.pop_due(now), now))
         room = self.rt.jobs * _SCAN_BACKLOG - self.in_flight_files
         if room <= 0 or not self.waiting:
             return
@@ -265,11 +277,41 @@ class Pipeline:
         for start in range(0, len(todo), size):
             chunk = todo[start:start + size]
             paths = [p.path for p in chunk]
+            self._reading.update(paths)
             future = self.pool.submit(_classify_all, classifier, paths, self.rt.roots)
             self.in_flight[future] = (chunk, now)
             self.in_flight_files += len(chunk)
             self._note_reads(paths)
             future.add_done_callback(self._scan_done)
+
+    def _next_read(self, path: str) -> float | None:
+        """When a due file may be read: inf while a read of it is in flight, a pause after
+        the last read of one that was changing, else None (now)."""
+        if path in self._reading:
+            return float("inf")
+        changing = self._changing.get(path)
+        if changing is None:
+            return None
+        return changing.last + (self.rt.settings.watch.max_delay if changing.accepted
+                                else _CHANGING_PAUSE)
+
+    def _not_held(self, due: list[Pending], now: float) -> list[Pending]:
+        """``due`` without the files held back, and the held ones whose time came (each
+        write is an event: a file appended to without pause would be read without
+        pause)."""
+        ready = [p for p in self._held.values() if (self._next_read(p.path) or now) <= now]
+        for pending in ready:
+            del self._held[pending.path]
+        for pending in due:
+            held = self._held.get(pending.path)
+            if held is not None:
+                held.kinds |= pending.kinds
+                held.src_path = pending.src_path or held.src_path
+            elif (self._next_read(pending.path) or now) > now:
+                self._held[pending.path] = pending
+            else:
+                ready.append(pending)
+        return ready
 
     def _note_reads(self, paths: list[str]) -> None:
         # Only what could explain an "opened" event is worth remembering.
@@ -333,8 +375,9 @@ class Pipeline:
             if result.outcome is Outcome.ERROR:
                 _log.warning("file not read", path=display_path(path), reason=result.reason)
             return True
-        changing = self._changing.setdefault(path, _Changing(now))
+        changing = self._changing.setdefault(path, _Changing(now, now))
         changing.reads += 1
+        changing.last = now
         if changing.accepted:
             # Already classified as read: the event of its next write scans it again.
             return False
@@ -479,7 +522,7 @@ class Pipeline:
         self._reads = [(p, t) for p, t in self._reads if t >= horizon]
 
     def queue_depth(self) -> int:
-        return len(self.settler) + len(self.waiting) + self.in_flight_files
+        return len(self.settler) + len(self.waiting) + len(self._held) + self.in_flight_files
 
     def drain_inbox(self) -> None:
         batch = _Batch()
@@ -496,6 +539,10 @@ class Pipeline:
         due = self.settler.next_due()
         if self._retry.files or self._retry.gone:
             due = self._retry.due if due is None else min(due, self._retry.due)
+        for path in self._held:
+            when = self._next_read(path)
+            if when is not None and when != float("inf"):
+                due = when if due is None else min(due, when)
         if due is None:
             return _TICK
         return min(_TICK, max(0.0, due - time.monotonic()))

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +80,10 @@ class NotifyListener:
 
 
 class Daemon:
-    def __init__(self, config: Path, home: Path, log: Path) -> None:
+    def __init__(self, config: Path, home: Path, log: Path,
+                 prefix: Sequence[str] = ()) -> None:
         self.config = config
+        self.prefix = list(prefix)  # e.g. setpriv: run the daemon with fewer privileges
         self.home = home
         self.log = log
         self.notify: NotifyListener | None = None
@@ -101,7 +103,8 @@ class Daemon:
         env.pop("WATCHDOG_PID", None)
         with self.log.open("ab") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "dlpd", "run", "--config", str(self.config)],
+                [*self.prefix, sys.executable, "-m", "dlpd", "run", "--config",
+                 str(self.config)],
                 stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=env,
                 start_new_session=True)
         if wait_ready:
