@@ -1,0 +1,260 @@
+"""Operations that must not fail quietly: the daemon's log, its files' modes, one daemon
+per store, secrets in errors, and check-config. The real `dlpd run` and `dlpd scan`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .harness import ITAR_TEXT, Daemon, config_text, sensitive_text
+
+# A syslog host name that cannot be IDNA-encoded: the sender's delivery raises
+# UnicodeError, outside what a sink translates, so the sender logs it with
+# `_log.exception` and carries on. Our way to force an exception in a running daemon.
+_BAD_HOST = "a" * 64 + ".example"
+_SECRET_URL = "https://siem:Pa55w0rd-XYZ@siem.example:99999/in?token=Tok-QRS"
+
+
+@contextlib.contextmanager
+def _umask(mask: int) -> Iterator[None]:
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> dict[str, Path]:
+    t = {"data": tmp_path / "data", "itar": tmp_path / "data" / "itar",
+         "alice": tmp_path / "data" / "alice", "state": tmp_path / "state"}
+    for p in t.values():
+        p.mkdir(parents=True, exist_ok=True)
+    return t
+
+
+@pytest.fixture
+def start(tree: dict[str, Path], tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
+    started: list[Daemon] = []
+
+    def run(extra: str = "", wait_ready: bool = True) -> Daemon:
+        cfg = tree["state"] / "dlpd.toml"
+        cfg.write_text(config_text(tree["state"], watch=[tree["data"]],
+                                   approved=[tree["itar"]], extra=extra))
+        d = Daemon(cfg, tmp_path, tmp_path / f"daemon-{len(started)}.log")
+        started.append(d)
+        return d.start(wait_ready=wait_ready)
+
+    yield run
+    for d in started:
+        d.close()
+
+
+def _json_lines(text: str, what: str) -> list[dict[str, Any]]:
+    """Every non-empty line of ``text`` as a JSON object naming its logger and level."""
+    records = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            pytest.fail(f"{what} line {n} is not JSON: {line[:300]!r}")
+        assert isinstance(rec, dict), line
+        for key in ("event", "logger", "level", "timestamp"):
+            assert key in rec, f"{what} line {n} has no {key!r}: {line[:300]}"
+        records.append(rec)
+    return records
+
+
+# ---- the log ------------------------------------------------------------------------------
+
+
+def test_daemon_log_is_json_from_its_first_line_with_tracebacks(
+        start: Callable[..., Daemon], tree: dict[str, Path]) -> None:
+    d = start(extra=f'[[sinks]]\ntype = "syslog"\naddress = "tcp://{_BAD_HOST}:514"\n')
+    leaked = tree["alice"] / "design.txt"
+    leaked.write_text(sensitive_text(1))
+    d.wait_for(lambda: d.alerts(str(leaked)), 30, "an alert")
+    d.wait_for(lambda: "sender failed unexpectedly" in d.log_tail(100_000), 15,
+               "the sender's failure logged")
+    assert d.stop() == 0
+    records = _json_lines(d.log.read_text(), "daemon output")
+    loggers = {r["logger"] for r in records}
+    # The migration of the fresh store went through the formatter, its plugin chatter not
+    # at all; the daemon's own lines name their module's logger.
+    assert any(r["event"].startswith("Running upgrade") for r in records
+               if r["logger"] == "alembic.runtime.migration"), loggers
+    assert not any("setup plugin" in r["event"] for r in records)
+    assert {"dlpd.daemon", "dlpd.sinks"} <= loggers
+    (failure, *_) = [r for r in records if r["event"] == "sender failed unexpectedly"]
+    assert failure["level"] == "error" and failure["sink"] == "syslog-0"
+    assert failure["exception"].startswith("Traceback (most recent call last):")
+    assert "UnicodeError" in failure["exception"]
+    assert "exc_info" not in failure
+    assert ITAR_TEXT.splitlines()[1] not in d.log.read_text()  # never content
+
+
+def test_scan_jsonl_stdout_stays_pure_at_debug_on_a_fresh_store(
+        tmp_path: Path, run_dlpd: Callable[..., Any],
+        dlpd_config: Callable[..., Path]) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "design.txt").write_text(sensitive_text(2))
+    (data / "notes.txt").write_text("milk, eggs\n")
+    cfg = dlpd_config(tmp_path / "state")
+    res = run_dlpd("--log-level", "debug", "scan", data, "--format", "jsonl", "--config", cfg)
+    assert res.returncode == 1, res.describe()
+    assert sorted(Path(r["path"]).name for r in res.records()) == ["design.txt", "notes.txt"]
+    records = _json_lines(res.stderr, "stderr")
+    assert any(r["logger"] == "alembic.runtime.migration" for r in records)
+    assert any(r["logger"] == "dlpd.scan" and r["event"] == "file" for r in records)
+
+
+# ---- file modes and the store's directory ----------------------------------------------------
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_store_and_status_files_are_private_whatever_the_umask(
+        start: Callable[..., Daemon], tree: dict[str, Path], tmp_path: Path,
+        run_dlpd: Callable[..., Any], dlpd_config: Callable[..., Path]) -> None:
+    with _umask(0o022):
+        d = start()
+    d.wait_for(lambda: d.status().get("pid"), 10, "the status file")
+    state = tree["state"]
+    for name in ("dlpd.db", "dlpd.db-wal", "dlpd.db-shm", "dlpd.db.lock", "run/status.json"):
+        assert _mode(state / name) == 0o600, f"{name}: {_mode(state / name):04o}"
+    # Others may look for the status file (and be told they cannot read it).
+    assert _mode(state / "run") == 0o755
+    assert d.stop() == 0
+
+    scan_state = tmp_path / "scan-state"
+    cfg = dlpd_config(scan_state)
+    with _umask(0o022):
+        res = run_dlpd("scan", tree["data"], "--format", "jsonl", "--config", cfg)
+    assert res.returncode == 0, res.describe()
+    assert _mode(scan_state / "dlpd.db") == 0o600
+
+
+def test_daemon_refuses_a_store_directory_others_can_write(
+        tree: dict[str, Path], run_dlpd: Callable[..., Any],
+        dlpd_config: Callable[..., Path]) -> None:
+    cfg = tree["state"] / "dlpd.toml"
+    cfg.write_text(config_text(tree["state"], watch=[tree["data"]], approved=[tree["itar"]]))
+    tree["state"].chmod(0o777)
+    res = run_dlpd("run", "--config", cfg, timeout=60)
+    assert res.returncode == 78, res.describe()
+    (rec,) = _json_lines(res.stderr, "stderr")
+    assert rec["event"] == "cannot start" and "writable by group or others" in rec["error"]
+    assert not (tree["state"] / "dlpd.db").exists()
+    # A scan (a user's own store, say) still runs, and says why it is uneasy.
+    scan_cfg = dlpd_config(tree["state"], name="scan.toml")
+    res = run_dlpd("scan", tree["data"], "--format", "jsonl", "--config", scan_cfg)
+    assert res.returncode == 0, res.describe()
+    (warning,) = _json_lines(res.stderr, "stderr")
+    assert warning["logger"] == "dlpd.store" and "not private" in warning["event"]
+
+
+# ---- one daemon per store --------------------------------------------------------------------
+
+
+def test_a_second_daemon_on_the_same_store_is_refused(
+        start: Callable[..., Daemon], tree: dict[str, Path],
+        run_dlpd: Callable[..., Any]) -> None:
+    first = start()
+    res = run_dlpd("run", "--config", first.config, timeout=30)
+    assert res.returncode == 1, res.describe()
+    (rec,) = [r for r in _json_lines(res.stderr, "stderr") if r["event"] == "cannot start"]
+    assert "another dlpd daemon is running on this store" in rec["error"]
+    assert first.proc is not None and first.proc.poll() is None, "the first one carries on"
+    # A scan beside the daemon is fine: SQLite serialises the writers.
+    scan = run_dlpd("scan", tree["data"], "--format", "jsonl", "--config", first.config)
+    assert scan.returncode == 0, scan.describe()
+    assert first.stop() == 0
+    second = start()  # the lock went with the first daemon
+    assert second.stop() == 0
+
+
+# ---- dlpd status by someone who may not read the status file ---------------------------------
+
+
+@pytest.fixture
+def shared_state() -> Iterator[Path]:
+    """A state directory under a traversable /tmp directory (pytest's tmp_path is not)."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run `dlpd status` as nobody")
+    base = Path(tempfile.mkdtemp(prefix="dlpd-ops-", dir="/tmp"))
+    base.chmod(0o755)
+    try:
+        yield base
+    finally:
+        shutil.rmtree(base)
+
+
+def test_status_as_another_user_says_permission_denied(
+        shared_state: Path, tmp_path: Path, run_dlpd: Callable[..., Any]) -> None:
+    data, state = shared_state / "data", shared_state / "state"
+    data.mkdir()
+    state.mkdir(mode=0o755)
+    cfg = shared_state / "dlpd.toml"
+    cfg.write_text(config_text(state, watch=[data], approved=[]))
+    cfg.chmod(0o644)
+    d = Daemon(cfg, tmp_path, tmp_path / "daemon.log").start()
+    try:
+        d.wait_for((state / "run" / "status.json").exists, 10, "the status file")
+        env = {"HOME": str(shared_state)}
+        res = run_dlpd("status", "--config", cfg, user="nobody", env=env, cwd="/")
+        assert res.returncode == 2, res.describe()
+        assert "permission denied" in res.stderr and "not running" not in res.stdout
+        assert run_dlpd("status", "--config", cfg).returncode == 0
+    finally:
+        d.close()
+
+
+# ---- secrets and check-config ----------------------------------------------------------------
+
+
+def test_check_config_never_says_ok_before_failing_and_hides_the_password(
+        tmp_path: Path, run_dlpd: Callable[..., Any],
+        dlpd_config: Callable[..., Path]) -> None:
+    cfg = dlpd_config(tmp_path / "state",
+                      f'[[sinks]]\ntype = "webhook"\nurl = "{_SECRET_URL}"\n')
+    res = run_dlpd("check-config", "--config", cfg)
+    assert res.returncode == 2, res.describe()
+    assert "config OK" not in res.stdout and res.stdout == ""
+    assert "sinks.0.url: bad port in 'https://siem:***@siem.example:99999/in?token=***'" \
+        in res.stderr
+    assert "Pa55w0rd" not in res.stderr + res.stdout and "Tok-QRS" not in res.stderr
+
+
+def test_run_with_a_secret_in_a_bad_url_hides_it(
+        tree: dict[str, Path], run_dlpd: Callable[..., Any]) -> None:
+    cfg = tree["state"] / "dlpd.toml"
+    cfg.write_text(config_text(tree["state"], watch=[tree["data"]], approved=[],
+                               extra=f'[[sinks]]\ntype = "webhook"\nurl = "{_SECRET_URL}"\n'))
+    res = run_dlpd("run", "--config", cfg, timeout=60)
+    assert res.returncode == 78, res.describe()
+    assert "sinks.0.url" in res.stderr and "siem:***@" in res.stderr
+    assert "Pa55w0rd" not in res.stderr and "Tok-QRS" not in res.stderr
+
+
+def test_check_config_hides_the_database_password(
+        tmp_path: Path, run_dlpd: Callable[..., Any]) -> None:
+    cfg = tmp_path / "pg.toml"
+    cfg.write_text('[database]\nurl = "postgresql://dlpd:Pa55w0rd-XYZ@db.example/dlpd"\n')
+    res = run_dlpd("check-config", "--config", cfg, timeout=60)
+    assert res.returncode == 0, res.describe()
+    assert "database: postgresql://dlpd:***@db.example/dlpd" in res.stdout
+    assert "Pa55w0rd" not in res.stdout + res.stderr
