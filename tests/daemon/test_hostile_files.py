@@ -99,7 +99,6 @@ def test_a_growing_file_is_alerted_while_it_grows_with_bounded_reads(
     # 3 reads before classifying what was read, then one a max_delay (5 s) at most.
     assert reads <= 3 + 3, f"{reads} reads of a growing file"
     # Once it settles it is read again: the alert follows the final content.
-    final = json.loads(json.dumps(None))
     d.wait_for(lambda: len(d.alerts(str(log))) == 2, 15, "the settled file re-read")
     first, final = d.alerts(str(log))
     assert first["id"] == alert["id"] and first["status"] == "resolved"
