@@ -2,7 +2,7 @@
 
 ``watch(roots, is_pruned=..., access_events=False)`` starts the parametrized backend and
 stops it at teardown; it returns ``(watcher, events)`` where ``events`` is a ``Collector``.
-``@watchdog_gap(reason)`` runs a test on both backends, watchdog's run as a strict xfail.
+``@watchdog_gap(reason)`` runs a test on both backends, watchdog's run as a non-strict xfail.
 """
 
 from __future__ import annotations
@@ -119,10 +119,12 @@ def watch(backend: str) -> Iterator[StartWatch]:
 
 
 def watchdog_gap(reason: str) -> pytest.MarkDecorator:
-    """Both backends, watchdog's run a strict xfail: a known gap that must stay visible
-    (and that fails the suite the day watchdog closes it)."""
+    """Both backends, watchdog's run a non-strict xfail: a third-party behaviour we
+    document (observer.py), visible in the report either way. Not strict: a watchdog
+    release that closes the gap must not fail dlpd's suite (7.1.1 closed two). What dlpd
+    guarantees whatever watchdog does is tested without this mark."""
     return pytest.mark.parametrize("backend", [
-        "inotify", pytest.param("watchdog", marks=pytest.mark.xfail(strict=True, reason=reason)),
+        "inotify", pytest.param("watchdog", marks=pytest.mark.xfail(strict=False, reason=reason)),
     ])
 
 
