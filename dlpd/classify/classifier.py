@@ -87,11 +87,13 @@ class _Findings:
 
     def outcome(self) -> tuple[Outcome, str | None]:
         notes = [f"{limit}: {detail}" for limit, detail in self.budget.notes]
+        # Remarks (a DTD ignored) say how the file was read; they do not cut a result.
+        remarks = list(self.budget.remarks)
         if self.errors:
-            return Outcome.ERROR, "; ".join(self.errors + self.limits + notes)
+            return Outcome.ERROR, "; ".join(self.errors + self.limits + notes + remarks)
         if self.limits or notes:
-            return Outcome.LIMIT_EXCEEDED, "; ".join(self.limits + notes)
-        return Outcome.OK, None
+            return Outcome.LIMIT_EXCEEDED, "; ".join(self.limits + notes + remarks)
+        return Outcome.OK, "; ".join(remarks) or None
 
 
 class Classifier:
@@ -273,6 +275,8 @@ class Classifier:
                 else:
                     child = [*chain, member_name(chain[-1], member.name)]
                     self._scan_buffer(findings, member.data, child, depth)
+                # The extractor reads the next member within the memory this one held.
+                del member
         except LimitExceeded as exc:
             findings.limit(exc, where or chain[0])
         except ExtractionError as exc:
