@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
+
+from dlpd.textsafe import json_text
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -298,5 +299,6 @@ def alert_event_body(kind: str, alert: Alert, now: float) -> str:
     Built once, when the event is queued, and sent byte for byte on every attempt.
     """
     stamp = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
-    return json.dumps({"type": kind, "timestamp": stamp.replace("+00:00", "Z"),
-                       "data": alert.to_json()}, ensure_ascii=False, separators=(",", ":"))
+    # json_text: a note or a reason holding U+2028 or NEL must not split a JSONL record.
+    return json_text({"type": kind, "timestamp": stamp.replace("+00:00", "Z"),
+                      "data": alert.to_json()})

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dlpd.errors import SinkError
-from dlpd.model import AlertStatus, OutboxMessage
+from dlpd.model import AlertNote, AlertStatus, OutboxMessage
 from dlpd.sinks.jsonl import JsonlSink
 
 from .conftest import make_alert, make_message
@@ -148,3 +148,19 @@ def test_a_cut_short_write_leaves_no_partial_line(tmp_path: Path, message: Outbo
     sink.deliver(message)
     sink.close()
     assert lines(path) == [message.body, message.body]
+
+
+def test_one_line_per_message_whatever_the_text(tmp_path: Path) -> None:
+    """NEL, U+2028 and U+2029 are legal raw in JSON but end a line for many readers; a
+    note from ``--note`` may hold a lone surrogate (an undecodable argv byte)."""
+    path = tmp_path / "alerts.jsonl"
+    sink = JsonlSink("file", path, 5.0)
+    hostile = "a\u2028b\u2029c\x85d\x1b[2J\udcff"
+    alerts = [make_alert(path=f"/x/{hostile}", reason=hostile, host=hostile),
+              make_alert(notes=(AlertNote(time=1.0, author=hostile, text=hostile),))]
+    for alert in alerts:
+        sink.deliver(make_message(alert))
+    sink.close()
+    records = lines(path)
+    assert len(records) == len(alerts)
+    assert json.loads(records[1])["data"]["notes"][0]["text"] == hostile
