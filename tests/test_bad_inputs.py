@@ -24,6 +24,7 @@ from typing import Any
 
 import corpus_formats as fmt
 import pytest
+from conftest import DROP_CAPABILITIES
 
 CANARY = "canary.txt"
 CANARY_TEXT = b"CUI//SP-PRVCY\nCONTROLLED UNCLASSIFIED INFORMATION\nStudy roster.\n"
@@ -302,27 +303,22 @@ def test_non_utf8_file_name(tree: Path, scan_dir: Callable[..., Scan]) -> None:
 
 
 @pytest.fixture
-def shared_tree() -> Iterator[tuple[Path, str | None]]:
-    """A tree the scanning user can traverse, and that user: ``nobody`` when we are root
-    (root reads everything), else ourselves."""
-    user: str | None = None
-    if os.geteuid() == 0:
+def shared_tree() -> Iterator[tuple[Path, bool]]:
+    """A tree to scan, and whether dlpd must drop its capabilities to be refused by file
+    modes: it must when we are root (root reads everything). It keeps uid 0, so it still
+    reaches the checkout's venv wherever the checkout lives (under a 0700 /root too)."""
+    drop = os.geteuid() == 0
+    if drop:
         if shutil.which("setpriv") is None:
-            pytest.skip("running as root without setpriv: cannot drop privileges")
-        probe = subprocess.run(
-            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "true"],
-            capture_output=True, check=False,
-        )
+            pytest.skip("running as root without setpriv: cannot drop capabilities")
+        probe = subprocess.run([*DROP_CAPABILITIES, "true"], capture_output=True, check=False)
         if probe.returncode != 0:
-            pytest.skip(f"setpriv cannot switch to nobody: {probe.stderr!r}")
-        user = "nobody"
-    base = Path(tempfile.mkdtemp(prefix="dlpd-perm-", dir="/tmp"))
-    base.chmod(0o755)
+            pytest.skip(f"setpriv cannot drop capabilities: {probe.stderr!r}")
+    base = Path(tempfile.mkdtemp(prefix="dlpd-perm-"))
     state = base / "state"
     state.mkdir()
-    state.chmod(0o777)
     try:
-        yield base, user
+        yield base, drop
     finally:
         for dirpath, dirnames, _ in os.walk(base):
             for d in dirnames:
@@ -330,15 +326,15 @@ def shared_tree() -> Iterator[tuple[Path, str | None]]:
         shutil.rmtree(base)
 
 
-def _scan_as(shared: tuple[Path, str | None], scan_dir: Callable[..., Scan]) -> Scan:
-    base, user = shared
+def _scan_as(shared: tuple[Path, bool], scan_dir: Callable[..., Scan]) -> Scan:
+    base, drop = shared
     state = base / "state"
     env = {"HOME": str(state)}
-    return scan_dir(base / "tree", state=state, user=user, env=env, cwd=state)
+    return scan_dir(base / "tree", state=state, unprivileged=drop, env=env, cwd=state)
 
 
 def test_permission_denied_file(
-    shared_tree: tuple[Path, str | None], scan_dir: Callable[..., Scan]
+    shared_tree: tuple[Path, bool], scan_dir: Callable[..., Scan]
 ) -> None:
     tree = shared_tree[0] / "tree"
     tree.mkdir(mode=0o755)
@@ -353,7 +349,7 @@ def test_permission_denied_file(
 
 
 def test_permission_denied_directory(
-    shared_tree: tuple[Path, str | None], scan_dir: Callable[..., Scan]
+    shared_tree: tuple[Path, bool], scan_dir: Callable[..., Scan]
 ) -> None:
     tree = shared_tree[0] / "tree"
     (tree / "locked").mkdir(parents=True)
@@ -418,12 +414,16 @@ def test_files_deleted_mid_scan(tree: Path, scan_dir: Callable[..., Scan]) -> No
 
 def test_file_changing_while_read(tree: Path, scan_dir: Callable[..., Scan]) -> None:
     """A writer rewrites bytes in place every millisecond for the whole scan, and a read
-    of 64 MiB takes far longer than that, so every read overlaps a write."""
+    of 64 MiB takes far longer than that, so every read overlaps a write. The file is still
+    classified from what was read (an insider cannot hide a file by touching it forever),
+    and the outcome says it was changing."""
     path = tree / "growing.log"
     size = 64 * 1024 * 1024
+    banner = (b"Technical data controlled under the International Traffic in Arms Regulations"
+              b" (ITAR), 22 CFR 120-130.\n")
     with path.open("wb") as f:
         line = b"2024-01-02 ok sample processed\n"
-        f.write(line * (size // len(line)))
+        f.write(banner + line * ((size - len(banner)) // len(line)))
     stop = threading.Event()
 
     def scribble() -> None:
@@ -431,7 +431,7 @@ def test_file_changing_while_read(tree: Path, scan_dir: Callable[..., Scan]) -> 
         fd = os.open(path, os.O_WRONLY)
         try:
             while not stop.is_set():
-                os.pwrite(fd, b"X", rng.randrange(size))
+                os.pwrite(fd, b"X", rng.randrange(len(banner), size - 1))
                 time.sleep(0.001)
         finally:
             os.close(fd)
@@ -444,7 +444,10 @@ def test_file_changing_while_read(tree: Path, scan_dir: Callable[..., Scan]) -> 
         stop.set()
         writer.join()
     scan.check()
-    assert_outcome(scan.record("growing.log"), "unstable")
+    record = scan.record("growing.log")
+    assert_outcome(record, "unstable")
+    assert "export-control" in record["categories"], record
+    assert "still changing" in (record["reason"] or ""), record
 
 
 # -- bad invocations: these, and only these, exit 2 -------------------------------------------

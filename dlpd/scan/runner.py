@@ -107,7 +107,7 @@ class _Writer:
         self._pending: list[FileResult] = []
 
     def add(self, result: FileResult) -> None:
-        if result.cached or result.outcome is Outcome.UNSTABLE:
+        if result.cached or (result.outcome is Outcome.UNSTABLE and result.sha256 is None):
             return
         self._pending.append(result)
         if len(self._pending) >= _WRITE_BATCH:
@@ -156,7 +156,10 @@ class _Pipeline:
             self._drain()
 
     def _classify(self, batch: list[_Job]) -> list[tuple[tuple[FileResult, int], str]]:
-        return [((self._classifier.classify(path, lst, root=root), attempt), root)
+        # The second read of a file that keeps changing keeps what it read (and says so):
+        # a file appended to forever must not stay unclassified.
+        return [((self._classifier.classify(path, lst, root=root, accept_unstable=attempt > 0),
+                  attempt), root)
                 for path, root, lst, attempt in batch]
 
     def _submit(self, batch: list[_Job]) -> None:
