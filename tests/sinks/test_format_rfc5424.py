@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from dlpd.sinks.formats import FACILITIES, one_line, rfc5424, severity_code
 
 from .conftest import make_alert
-from .grammar import parse_syslog
+from .grammar import LINE_BREAKS, parse_syslog, unsafe_characters
 
 BOM = b"\xef\xbb\xbf"
 
@@ -131,3 +131,24 @@ def test_never_a_raw_newline_and_always_parses(path: str, reason: str, label: st
     assert msg.params["path"] == one_line("/" + path)
     assert msg.params["label"] == one_line(label)
     data.decode("utf-8")
+
+
+@given(path=_text, reason=_text, label=_text, host=_text)
+def test_one_record_for_every_line_splitting_reader(path: str, reason: str, label: str,
+                                                    host: str) -> None:
+    """Not only CR and LF: VT, FF, the separators, NEL, U+2028/2029 end a line for readers
+    that split like str.splitlines; ESC and bidi controls act on whoever reads the log."""
+    data = render(make_alert(path="/" + path, reason=reason, label=label,
+                             host=host).to_json())
+    text = data.decode("utf-8")
+    assert text.splitlines() == [text]
+    before_bom, bom, msg = text.partition("\ufeff")  # the BOM RFC 5424 puts before MSG
+    assert bom and unsafe_characters(before_bom + msg) == []
+
+
+@pytest.mark.parametrize("char", [*LINE_BREAKS, "\x1b", "\x9b", "\u202e", "\ufeff"])
+def test_every_line_break_and_control_is_escaped(char: str) -> None:
+    data = render(make_alert(path=f"/a{char}b", reason=f"r{char}", host=f"h{char}").to_json())
+    text = data.decode("utf-8")
+    assert text.splitlines() == [text]
+    assert text.count("\ufeff") == 1
