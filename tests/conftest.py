@@ -1,7 +1,8 @@
 """Shared fixtures: dlpd as a real subprocess, throwaway configs, a thread-leak guard.
 
-``run_dlpd(*args, env=None, timeout=..., cwd=None, user=None)`` runs ``python -m dlpd ARGS``
-in its own process group (killed whole on timeout) and returns a ``DlpdRun`` — a
+``run_dlpd(*args, env=None, timeout=..., cwd=None, unprivileged=False)`` runs
+``python -m dlpd ARGS`` (``unprivileged``: as root without capabilities) in its own
+process group (killed whole on timeout) and returns a ``DlpdRun`` — a
 ``(returncode, stdout, stderr)`` tuple with helpers to parse ``--format jsonl`` output.
 ``dlpd_config(directory, extra="")`` writes a TOML config whose SQLite database lives in
 ``directory``. ``scan_jsonl(*paths, config=...)`` is the two together for ``scan``.
@@ -31,6 +32,11 @@ settings.load_profile("dlpd")
 
 DLPD = (sys.executable, "-m", "dlpd")
 DEFAULT_TIMEOUT = 300.0
+# Root without a single capability: file modes apply to it (no CAP_DAC_OVERRIDE or
+# CAP_DAC_READ_SEARCH), yet it stays the owner of the checkout and its venv, wherever they
+# live (another user, such as nobody, cannot run a venv under a 0700 /root).
+DROP_CAPABILITIES = ("setpriv", "--inh-caps=-all", "--ambient-caps=-all",
+                     "--bounding-set=-all", "--")
 TRACEBACK = "Traceback (most recent call last)"
 
 
@@ -92,11 +98,11 @@ def _run(
     env: Mapping[str, str] | None,
     timeout: float,
     cwd: str | os.PathLike[str] | None,
-    user: str | None,
+    unprivileged: bool,
 ) -> DlpdRun:
     argv = [*DLPD, *(os.fspath(a) for a in args)]
-    if user is not None:
-        argv = ["setpriv", f"--reuid={user}", "--regid=nogroup", "--clear-groups", *argv]
+    if unprivileged:
+        argv = [*DROP_CAPABILITIES, *argv]
     full_env = {
         **os.environ,
         "HOME": str(home),
@@ -134,10 +140,10 @@ def run_dlpd(dlpd_home: Path) -> Callable[..., DlpdRun]:
         env: Mapping[str, str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         cwd: str | os.PathLike[str] | None = None,
-        user: str | None = None,
+        unprivileged: bool = False,
     ) -> DlpdRun:
         return _run(args, home=Path(env["HOME"]) if env and "HOME" in env else dlpd_home,
-                    env=env, timeout=timeout, cwd=cwd, user=user)
+                    env=env, timeout=timeout, cwd=cwd, unprivileged=unprivileged)
 
     return run
 
