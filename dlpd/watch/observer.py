@@ -20,6 +20,11 @@ platforms and as a second opinion. What it keeps of the contract, and what it ca
 - Excluded subtrees are still watched (watchdog cannot skip them); their events are
   dropped here. A directory it cannot watch (the watch limit included) is skipped by
   watchdog without a word: no UNWATCHED is ever reported.
+- Not hardened against a hostile tree: watchdog walks and adds watches by path, so a
+  directory swapped for a symlink (to ``/etc``) mid-walk can put a watch outside the
+  roots, its walk enters other file systems, and paths longer than PATH_MAX are not
+  watched. The inotify backend (``dirfd.py``) is the hardened one; files are still read
+  only by the scanner, through its own descriptor-relative walk.
 - DIR_CREATED: watchdog watches the new directory (and what is already inside) before
   the event is queued; the synthetic events it adds for the contents are dropped, since
   the daemon crawls the directory anyway.
