@@ -5,26 +5,18 @@ Library code returns values; this module and the CLI are the only ones that writ
 
 from __future__ import annotations
 
-import base64
-import os
 import sys
 from collections.abc import Sequence
 from typing import IO
 
-from dlpd.model import FileResult, display_path
+from dlpd.model import FileResult
 from dlpd.scan.runner import ScanSummary
 from dlpd.textsafe import json_text, visible
 
 
 def result_json(result: FileResult) -> dict[str, object]:
-    data = result.to_json()
-    shown = display_path(result.path)
-    data["path"] = shown
-    if shown != result.path:
-        # The name is not UTF-8: `path` shows its bytes as \xNN, and `path_b64` holds the
-        # exact bytes so that tools can still open the file.
-        data["path_b64"] = base64.b64encode(os.fsencode(result.path)).decode("ascii")
-    return data
+    # `path` is the display form; `path_b64` (when the name is not UTF-8) its exact bytes.
+    return result.to_json()
 
 
 def jsonl_line(result: FileResult) -> str:
