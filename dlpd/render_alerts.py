@@ -77,6 +77,8 @@ def _joined(items: Sequence[str]) -> str:
 
 def alert_details(alert: Alert, out: IO[str] | None = None) -> None:
     out = out or sys.stdout
+    # Prose of ours quoting display forms (already escaped): escape, do not double.
+    provenance = visible(alert.provenance, keep_backslash=True) if alert.provenance else "-"
     lines = [
         f"alert {alert.id}  [{alert.status.value}]  severity {visible(alert.severity)}",
         f"  path:        {visible(alert.path)}",
@@ -85,7 +87,7 @@ def alert_details(alert: Alert, out: IO[str] | None = None) -> None:
         f"  categories:  {_joined(alert.categories)}",
         f"  rules:       {_joined(alert.rules)}",
         f"  reason:      {visible(alert.reason)}",
-        f"  provenance:  {visible(alert.provenance) if alert.provenance else '-'}",
+        f"  provenance:  {provenance}",
         f"  host:        {visible(alert.host)}",
         f"  created:     {when(alert.created)}   updated: {when(alert.updated)}",
     ]
