@@ -7,8 +7,13 @@ import contextlib
 import json
 import os
 import shutil
+import signal
+import socket
 import stat
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -118,6 +123,37 @@ def test_scan_jsonl_stdout_stays_pure_at_debug_on_a_fresh_store(
     records = _json_lines(res.stderr, "stderr")
     assert any(r["logger"] == "alembic.runtime.migration" for r in records)
     assert any(r["logger"] == "dlpd.scan" and r["event"] == "file" for r in records)
+
+
+def test_a_notify_socket_nobody_drains_costs_the_daemon_no_cpu(
+        tree: dict[str, Path], tmp_path: Path) -> None:
+    cfg = tree["state"] / "dlpd.toml"
+    cfg.write_text(config_text(tree["state"], watch=[tree["data"]], approved=[tree["itar"]]))
+    path = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as stuck:
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        stuck.bind(path)  # and never read: systemd hung, or a stray NOTIFY_SOCKET
+        log = tmp_path / "daemon.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "dlpd", "run", "--config", str(cfg)],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
+                env={**os.environ, "HOME": str(tmp_path), "NOTIFY_SOCKET": path,
+                     "WATCHDOG_USEC": "2000000"})
+        d = Daemon(cfg, tmp_path, log)
+        d.proc = proc
+        try:
+            d.wait_for(lambda: '"event": "ready"' in d.log_tail(100_000), 60, "ready")
+            time.sleep(1.0)  # the queue fills with the first statuses and pings
+            cpu, wall = d.cpu_seconds(), time.monotonic()
+            time.sleep(4.0)
+            cpu, wall = d.cpu_seconds() - cpu, time.monotonic() - wall
+            print(f"idle daemon: {cpu:.2f} CPU-s in {wall:.1f} s")
+            assert cpu < 0.1 * wall, f"idle daemon used {cpu:.2f} CPU-s in {wall:.1f} s"
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(30) == 0
+        finally:
+            d.close()
 
 
 # ---- file modes and the store's directory ----------------------------------------------------
