@@ -26,9 +26,9 @@ from dlpd.classify.reading import (
     is_same_content,
     kind_of,
     open_beneath,
-    open_dir_beneath,
     open_regular,
     read_upto,
+    stat_beneath,
 )
 from dlpd.classify.signatures import Ruleset
 from dlpd.classify.sniff import sniff_kind
@@ -350,22 +350,14 @@ class Classifier:
 
 
 def _listed(root: str | None, path: str, cross_devices: bool) -> os.stat_result | None:
-    """``path``'s lstat, asked of its directory reached as ``open_beneath`` reaches it (no
-    symlinked parent); None when that fails too or it is not a regular file."""
-    top = (root or "").rstrip("/") or "/"
-    parts = [p for p in path[len(top):].split("/") if p] if root is not None else []
-    if not parts:
+    """The lstat of a regular file that could not be opened, asked of its directory (no
+    symlinked parent), or None."""
+    if root is None:
         return None
     try:
-        dir_fd = open_dir_beneath(top, parts[:-1], cross_devices=cross_devices)
+        listed = stat_beneath(root, path, cross_devices=cross_devices)
     except (OSError, OutsideRoot):
         return None
-    try:
-        listed = os.stat(parts[-1], dir_fd=dir_fd, follow_symlinks=False)
-    except OSError:
-        return None
-    finally:
-        os.close(dir_fd)
     return listed if stat.S_ISREG(listed.st_mode) else None
 
 

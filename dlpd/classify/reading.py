@@ -17,8 +17,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterable
 
+from dlpd.dirfd import open_below
 from dlpd.model import FileStat
 
 _BASE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -27,6 +27,14 @@ DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 ROOT_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 # Reading must not disturb atime (it is evidence); only the owner or root may ask for it.
 _NOATIME = getattr(os, "O_NOATIME", 0)
+
+
+_REFUSED = {
+    errno.ENOTDIR: "a directory in the path is not one now (a symlink is never followed)",
+    errno.ELOOP: "a directory in the path is a symlink (never followed)",
+    errno.EXDEV: "a directory in the path is on another file system",
+    errno.EINVAL: "not plainly below its root",
+}
 
 
 class OutsideRoot(Exception):
@@ -69,64 +77,44 @@ def file_stat(st: os.stat_result) -> FileStat:
     return FileStat(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def root_of(path: str, roots: Iterable[str]) -> str | None:
-    """The longest of ``roots`` that ``path`` is, or lies below (whole components)."""
-    best: str | None = None
-    for root in roots:
-        top = root.rstrip("/") or "/"
-        if (path == top or path.startswith(top + "/") or top == "/") and (
-                best is None or len(top) > len(best)):
-            best = top
-    return best
-
-
-def open_dir_beneath(root: str, parts: Iterable[str], *, cross_devices: bool = False) -> int:
-    """A descriptor of the directory ``root``/``parts``..., reached without following a
-    symlink below ``root`` or (unless ``cross_devices``) leaving ``root``'s file system.
-    Raises OutsideRoot, or OSError (vanished, permission denied)."""
-    fd = os.open(root, ROOT_FLAGS)
-    try:
-        device = os.fstat(fd).st_dev
-        for name in parts:
-            try:
-                child = os.open(name, DIR_FLAGS, dir_fd=fd)
-            except OSError as exc:
-                if exc.errno in (errno.ENOTDIR, errno.ELOOP):
-                    raise OutsideRoot(f"{name!r} in the path is not a directory "
-                                      "(a symlink is never followed)") from None
-                raise
-            os.close(fd)
-            fd = child
-            if not cross_devices and os.fstat(fd).st_dev != device:
-                raise OutsideRoot(f"{name!r} in the path is on another file system")
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
 def open_beneath(root: str, path: str, *, cross_devices: bool = False,
                  ) -> tuple[int, os.stat_result]:
     """Open the regular file ``path``, which lies below ``root``, from ``root`` down (see
     the module docstring); raise OutsideRoot, NotRegular or OSError."""
     top = root.rstrip("/") or "/"
-    rest = path[len(top):].lstrip("/") if top != "/" else path.lstrip("/")
-    if path != top and not path.startswith(top.rstrip("/") + "/"):
-        raise OutsideRoot(f"not below {top}")
-    parts = [p for p in rest.split("/") if p]
-    if not parts:
+    if path == top:
         return open_regular(path)
-    if any(p in (".", "..") for p in parts):
-        raise OutsideRoot("'.' or '..' in the path")
-    dir_fd = open_dir_beneath(top, parts[:-1], cross_devices=cross_devices)
+    directory, _, name = path.rpartition("/")
+    dir_fd = _open_dir(top, directory or "/", cross_devices)
     try:
-        fd, st = open_regular(parts[-1], dir_fd=dir_fd)
+        fd, st = open_regular(name, dir_fd=dir_fd)
         if not cross_devices and st.st_dev != os.fstat(dir_fd).st_dev:
             os.close(fd)
             raise OutsideRoot("the file is on another file system")
         return fd, st
     finally:
         os.close(dir_fd)
+
+
+def stat_beneath(root: str, path: str, *, cross_devices: bool = False) -> os.stat_result:
+    """``path``'s lstat, asked of its directory reached as ``open_beneath`` reaches it
+    (for a file that is listed but cannot be opened); raise OutsideRoot or OSError."""
+    directory, _, name = path.rpartition("/")
+    dir_fd = _open_dir(root.rstrip("/") or "/", directory or "/", cross_devices)
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    finally:
+        os.close(dir_fd)
+
+
+def _open_dir(root: str, directory: str, cross_devices: bool) -> int:
+    try:
+        return open_below(root, directory, cross_devices=cross_devices)
+    except OSError as exc:
+        why = _REFUSED.get(exc.errno or 0)
+        if why is None:
+            raise
+        raise OutsideRoot(why) from None
 
 
 def open_regular(path: str, *, dir_fd: int | None = None) -> tuple[int, os.stat_result]:

@@ -27,12 +27,12 @@ from typing import Any
 import structlog
 
 from dlpd.classify.classifier import Classifier
-from dlpd.classify.reading import root_of
 from dlpd.daemon.access_log import AccessAggregator
 from dlpd.daemon.alerting import Alerter
 from dlpd.daemon.reconcile import Reconciler
 from dlpd.daemon.routing import Crawl, Forget, Opened, ReconcileAll, Settle, Unwatched, route
 from dlpd.daemon.runtime import Runtime
+from dlpd.dirfd import root_of
 from dlpd.errors import DlpdError
 from dlpd.model import FileResult, Outcome, display_path
 from dlpd.policy.decide import is_under

@@ -88,7 +88,8 @@ class Daemon:
 
     def _start_watching(self) -> None:
         watcher = build_watcher(self.rt.settings.watch.backend,
-                                access_events=self.rt.settings.watch.access_events)
+                                access_events=self.rt.settings.watch.access_events,
+                                cross_devices=self.rt.settings.scan.cross_devices)
         roots = [r for r in self.rt.roots if os.path.isdir(r)]
         for missing in sorted(set(self.rt.roots) - set(roots)):
             _log.warning("watch path is not a directory; skipped", path=missing)

@@ -20,7 +20,8 @@ from dlpd.watch.events import WatchBackend
 BACKENDS = ("auto", "inotify", "watchdog")
 
 
-def build_watcher(backend: str, *, access_events: bool) -> WatchBackend:
+def build_watcher(backend: str, *, access_events: bool,
+                  cross_devices: bool = False) -> WatchBackend:
     """A not yet started watcher; ``start`` does the work."""
     on_linux = sys.platform.startswith("linux")
     if backend == "auto":
@@ -32,7 +33,7 @@ def build_watcher(backend: str, *, access_events: bool) -> WatchBackend:
                               'use "auto" or "watchdog"')
         from dlpd.watch.inotify import InotifyWatcher  # noqa: PLC0415
 
-        return InotifyWatcher(access_events=access_events)
+        return InotifyWatcher(access_events=access_events, cross_devices=cross_devices)
     if backend == "watchdog":
         if access_events and on_linux:
             raise ConfigError("watch.access_events",

@@ -91,8 +91,9 @@ class InotifyWatcher:
 
     name = "inotify"
 
-    def __init__(self, *, access_events: bool = False) -> None:
+    def __init__(self, *, access_events: bool = False, cross_devices: bool = False) -> None:
         self._access_events = access_events
+        self._cross_devices = cross_devices
         self._lock = threading.Lock()
         self._started = False
         self._stopped = False
@@ -129,7 +130,7 @@ class InotifyWatcher:
         self._on_event = on_event
         self._roots = tuple(dict.fromkeys(r.rstrip("/") or "/" for r in roots))
         self._table = WatchTable(fd, LEAN_MASK | (IN_OPEN if self._access_events else 0),
-                                 is_pruned, self._roots)
+                                 is_pruned, self._roots, cross_devices=self._cross_devices)
         queued = read_sysctl(QUEUE_SYSCTL)
         if queued is not None and queued < QUEUE_ADVISED:
             _log.warning("inotify event queue is small: bursts will overflow it and force "

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
-from dlpd.watch.dirfd import (
+from dlpd.dirfd import (
     join,
     list_subdirs,
     open_below,
@@ -111,8 +111,9 @@ class WatchTable:
     """The watches of one inotify fd, by wd and by directory path."""
 
     def __init__(self, fd: int, mask: int, is_pruned: Callable[[str], bool],
-                 roots: Sequence[str] = ()) -> None:
+                 roots: Sequence[str] = (), *, cross_devices: bool = False) -> None:
         self.fd = fd
+        self.cross_devices = cross_devices
         self.mask = mask
         self.is_pruned = is_pruned
         self.roots = tuple(roots)
@@ -171,7 +172,10 @@ class WatchTable:
             name, ino = frame.todo.pop()
             path = join(frame.path, name)
             try:
-                fd = open_child(frame.fd, name, ino, dev)
+                # Crossing devices, a child is compared with its own parent's device.
+                parent_dev = os.fstat(frame.fd).st_dev if self.cross_devices else dev
+                fd = open_child(frame.fd, name, ino, parent_dev,
+                                cross_devices=self.cross_devices)
             except OSError as exc:
                 _log.warning("directory on another file system is not watched",
                              path=path, error=exc.strerror)
@@ -184,7 +188,8 @@ class WatchTable:
         root = root_of(top, self.roots)
         if root is None:
             raise OSError(errno.EXDEV, "outside the watched roots", top)
-        return open_root(top) if top == root else open_below(root, top)
+        return (open_root(top) if top == root
+                else open_below(root, top, cross_devices=self.cross_devices))
 
     def _enter(self, path: str, fd: int) -> _Frame | int:
         """Watch (lean) and list the directory ``fd`` holds, named ``path``: its frame,

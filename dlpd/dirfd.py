@@ -11,13 +11,16 @@ the opened directory, so neither a symlinked parent nor PATH_MAX matters.
 
 The fds are ``O_PATH``: opening one needs no read permission and, unlike a real open,
 queues no ``IN_OPEN`` on the watches above it (with access events on, a walk's own opens
-would otherwise fill the kernel queue). Standard library only; Linux only.
+would otherwise fill the kernel queue). The scanner reads files from these fds too
+(``classify/reading.py``), so the watcher and the scanner cannot disagree on where a
+tree ends. Standard library only; Linux only.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Iterable
 
 # O_PATH: a handle on the directory itself; nothing is read through it.
 PATH_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -33,10 +36,11 @@ def join(directory: str, name: str) -> str:
     return directory + "/" + name if directory != "/" else "/" + name
 
 
-def root_of(path: str, roots: tuple[str, ...]) -> str | None:
-    """The deepest root ``path`` is (or is below), or None."""
+def root_of(path: str, roots: Iterable[str]) -> str | None:
+    """The deepest root ``path`` is (or is below, by whole components), or None."""
     best: str | None = None
-    for root in roots:
+    for given in roots:
+        root = given.rstrip("/") or "/"
         below = path == root or path.startswith(root + "/" if root != "/" else "/")
         if below and (best is None or len(root) > len(best)):
             best = root
@@ -48,10 +52,13 @@ def open_root(root: str) -> int:
     return os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
 
 
-def open_below(root: str, path: str) -> int:
-    """An O_PATH fd on ``path``, reached from ``root`` one component at a time without
-    following a symlink and without leaving ``root``'s device. Raises OSError: ELOOP or
-    ENOTDIR when a component is (now) a symlink or not a directory, EXDEV for a mount."""
+def open_below(root: str, path: str, *, cross_devices: bool = False) -> int:
+    """An O_PATH fd on the directory ``path``, reached from ``root`` one component at a
+    time without following a symlink and (unless ``cross_devices``) without leaving
+    ``root``'s device. Raises OSError: ENOTDIR or ELOOP when a component is (now) a
+    symlink or not a directory, EXDEV for a mount, EINVAL for a path not plainly below."""
+    if root_of(path, (root,)) is None:
+        raise OSError(errno.EINVAL, "not below its root", path)
     rest = path[len(root):].strip("/") if root != "/" else path.strip("/")
     fd = open_root(root)
     try:
@@ -62,7 +69,7 @@ def open_below(root: str, path: str) -> int:
             child = os.open(name, PATH_FLAGS, dir_fd=fd)
             os.close(fd)
             fd = child
-            if os.fstat(fd).st_dev != dev:
+            if not cross_devices and os.fstat(fd).st_dev != dev:
                 raise OSError(errno.EXDEV, "on another file system than its root", path)
         return fd
     except BaseException:
@@ -70,17 +77,22 @@ def open_below(root: str, path: str) -> int:
         raise
 
 
-def open_child(parent: int, name: str, ino: int, dev: int) -> int:
-    """An O_PATH fd on the directory listed in ``parent`` as (``name``, ``ino``), or -1 if
-    that name is no longer that directory (replaced, made a symlink, gone): the
-    replacement raises its own events in the parent's watch. Raises OSError(EXDEV) for a
-    mount point: the walk does not cross into another file system."""
+def open_child(parent: int, name: str, ino: int, dev: int, *,
+               cross_devices: bool = False) -> int:
+    """An O_PATH fd on the directory listed in ``parent`` (on device ``dev``) as
+    (``name``, ``ino``), or -1 if that name is no longer that directory (replaced, made a
+    symlink, gone): the replacement raises its own events in the parent's watch. A mount
+    point raises OSError(EXDEV) unless ``cross_devices``."""
     try:
         fd = os.open(name, PATH_FLAGS, dir_fd=parent)
     except OSError:
         return -1
     st = os.fstat(fd)
-    if st.st_dev != dev:  # a mount point (readdir gives the covered inode, not its)
+    if st.st_dev != dev:
+        # A mount point: readdir gave the covered directory's inode, not the mounted
+        # root's, so there is no inode to compare.
+        if cross_devices:
+            return fd
         os.close(fd)
         raise OSError(errno.EXDEV, "on another file system than its root", name)
     if st.st_ino != ino:
