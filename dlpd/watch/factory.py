@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import sys
 
+import structlog
+
 from dlpd.errors import ConfigError
 from dlpd.watch.events import WatchBackend
 
 BACKENDS = ("auto", "inotify", "watchdog")
+
+_log = structlog.get_logger("dlpd.watch")
 
 
 def build_watcher(backend: str, *, access_events: bool,
@@ -41,6 +45,11 @@ def build_watcher(backend: str, *, access_events: bool,
                               "open events, watchdog's recovery from a queue overflow "
                               "overflows the queue again and spins a core")
         from dlpd.watch.observer import WatchdogWatcher  # noqa: PLC0415
+
+        if on_linux:
+            _log.warning("the watchdog backend walks watched trees by path: a user who can "
+                         "write in one can make it watch (never read) directories outside "
+                         'it; backend = "auto" uses the hardened inotify reader')
 
         return WatchdogWatcher(access_events=access_events)
     raise ConfigError("watch.backend", f"{backend!r} is not one of {', '.join(BACKENDS)}")
