@@ -77,6 +77,26 @@ def open_below(root: str, path: str, *, cross_devices: bool = False) -> int:
         raise
 
 
+def lexists_below(root: str, path: str, *, cross_devices: bool = False) -> bool:
+    """Whether a name ``path`` exists below ``root``, asked of its directory reached as
+    ``open_below`` reaches it: a path whose parent is now a symlink does not exist there.
+    A directory that may not be searched answers True (we cannot tell it is gone)."""
+    if path == root:
+        return os.path.lexists(path)
+    directory, _, name = path.rpartition("/")
+    try:
+        fd = open_below(root, directory or "/", cross_devices=cross_devices)
+    except OSError as exc:
+        return exc.errno in (errno.EACCES, errno.EPERM)
+    try:
+        os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except OSError as exc:
+        return exc.errno not in (errno.ENOENT, errno.ENOTDIR)
+    finally:
+        os.close(fd)
+    return True
+
+
 def open_child(parent: int, name: str, ino: int, dev: int, *,
                cross_devices: bool = False) -> int:
     """An O_PATH fd on the directory listed in ``parent`` (on device ``dev``) as

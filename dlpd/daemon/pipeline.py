@@ -32,7 +32,7 @@ from dlpd.daemon.alerting import Alerter
 from dlpd.daemon.reconcile import Reconciler
 from dlpd.daemon.routing import Crawl, Forget, Opened, ReconcileAll, Settle, Unwatched, route
 from dlpd.daemon.runtime import Runtime
-from dlpd.dirfd import root_of
+from dlpd.dirfd import lexists_below, root_of
 from dlpd.errors import DlpdError
 from dlpd.model import FileResult, Outcome, display_path
 from dlpd.policy.decide import is_under
@@ -229,7 +229,8 @@ class Pipeline:
             self._reads.append((item.path, item.time))
         elif isinstance(item, _Vanished):
             for path in self.alerter.paths():
-                if any(is_under(path, r) for r in item.roots) and not os.path.lexists(path):
+                root = root_of(path, item.roots)
+                if root is not None and not self._exists(root, path):
                     batch.gone.append((path, "no longer present (reconciliation)", False))
 
     def _on_event(self, ev: FsEvent, batch: _Batch) -> None:
@@ -328,7 +329,8 @@ class Pipeline:
         if self._retry.gone and self._retry.due <= now:
             # Forgets a failed write left: still true only if nothing is there again (a
             # new file at the path has events of its own).
-            batch.gone[:0] = [g for g in self._retry.gone if not os.path.lexists(g[0])]
+            batch.gone[:0] = [g for g in self._retry.gone
+                              if not self._exists(root_of(g[0], self.rt.roots), g[0])]
             self._retry.gone = []
         batch.results = [s for s in batch.results if self._is_final(s, now)]
         if not batch.results and not batch.gone:
@@ -462,11 +464,20 @@ class Pipeline:
             if labels:
                 effects.access.append((p, kind, labels, None))
 
+    def _exists(self, root: str | None, path: str) -> bool:
+        """Whether ``path`` is still there, asked through its root's directories (a
+        parent swapped for a symlink does not keep a deleted file's alert alive)."""
+        if root is None:
+            return False
+        return lexists_below(root, path, cross_devices=self.rt.settings.scan.cross_devices)
+
     def crawl(self, dirs: Sequence[str] | None, cancel: threading.Event) -> ScanSummary:
-        """Runs on the reconciliation thread."""
+        """Runs on the reconciliation thread. ``dirs`` (a subtree crawl) are names below
+        the watched roots, reached from them without following a symlink: by now a new
+        directory's name may be a symlink to anywhere."""
         rt = self.rt
-        roots = list(rt.roots) if dirs is None else list(dirs)
-        roots = [r for r in roots if os.path.isdir(r)]
+        # The configured roots are the administrator's: checked by path.
+        roots = [r for r in rt.roots if os.path.isdir(r)] if dirs is None else list(dirs)
 
         track_reads = rt.settings.watch.access_events
 
@@ -484,7 +495,8 @@ class Pipeline:
 
         summary = run_scan(roots, rt.classifier, self._engine, rt.pathfilter,
                            ScanOptions(jobs=rt.jobs, cancel=cancel,
-                                       cross_devices=rt.settings.scan.cross_devices), on_result)
+                                       cross_devices=rt.settings.scan.cross_devices,
+                                       trusted_roots=tuple(rt.roots)), on_result)
         if dirs is None and not summary.cancelled:
             # Alerts on files the crawl no longer finds (deleted while unwatched).
             self.inbox.put(_Vanished(tuple(roots)))

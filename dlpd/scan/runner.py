@@ -7,6 +7,7 @@ GIL, and threads share the compiled rules (see ../shared/FACTS.md).
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 
 from dlpd.classify.classifier import Classifier
 from dlpd.classify.reading import file_stat
+from dlpd.dirfd import root_of
 from dlpd.model import FileResult, Outcome
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.walk import Entry, WalkRefused, walk
@@ -38,6 +40,10 @@ class ScanOptions:
     use_cache: bool = True
     # Walk into and read from other file systems mounted below a root ([scan] cross_devices).
     cross_devices: bool = False
+    # The configured roots that the scanned roots lie below (the daemon's subtree crawls):
+    # a scanned root is then reached from its trusted root without following a symlink,
+    # and one outside them all is refused. None: the scanned roots are trusted as given.
+    trusted_roots: tuple[str, ...] | None = None
     # Set by the daemon to stop a crawl early (shutdown): the walk stops, work in flight
     # is finished and stored, and nothing is forgotten (the walk was not complete).
     cancel: threading.Event | None = None
@@ -209,7 +215,7 @@ def run_scan(
     jobs = max(1, options.jobs)
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="dlpd-scan") as pool:
         pipeline = _Pipeline(classifier, pool, jobs, emit)
-        for root, entry in _entries(roots, pathfilter, options.cross_devices):
+        for root, entry in _entries(roots, pathfilter, options):
             if options.cancel is not None and options.cancel.is_set():
                 summary.cancelled = True
                 break
@@ -235,8 +241,15 @@ def run_scan(
 
 
 def _entries(roots: Sequence[str], pathfilter: PathFilter,
-             cross_devices: bool) -> Iterator[tuple[str, Entry]]:
+             options: ScanOptions) -> Iterator[tuple[str, Entry]]:
+    """(the trusted root, an entry) for every entry below ``roots``."""
     for given in roots:
-        root = os.path.abspath(given)
-        for entry in walk(root, pathfilter, cross_devices=cross_devices):
-            yield root, entry
+        start = os.path.abspath(given)
+        trusted = (start if options.trusted_roots is None
+                   else root_of(start, options.trusted_roots))
+        if trusted is None:
+            yield start, Entry(start, None, WalkRefused(errno.EINVAL, "outside the roots"))
+            continue
+        for entry in walk(start, pathfilter, cross_devices=options.cross_devices,
+                          trusted=trusted):
+            yield trusted, entry

@@ -18,11 +18,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from dlpd.classify.reading import DIR_FLAGS, ROOT_FLAGS
+from dlpd.dirfd import open_below
 from dlpd.scan.pathfilter import PathFilter
 
 # Open directory descriptors are one per level of the current branch: a tree deeper than
 # this is reported, not walked (a bound on descriptors, not on path length).
 MAX_DEPTH = 1024
+LIST_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
 
 class WalkRefused(OSError):
@@ -45,8 +47,15 @@ class _Level:
     subdirs: list[tuple[str, os.stat_result]]  # still to enter, last first
 
 
-def walk(root: str, pathfilter: PathFilter, *, cross_devices: bool = False) -> Iterator[Entry]:
-    """Depth-first, directories in name order so that output is stable between runs."""
+def walk(root: str, pathfilter: PathFilter, *, cross_devices: bool = False,
+         trusted: str | None = None) -> Iterator[Entry]:
+    """Depth-first, directories in name order so that output is stable between runs.
+
+    ``trusted`` is the configured root that ``root`` lies below (a subtree crawl): then
+    ``root`` itself is reached from ``trusted`` without following a symlink."""
+    if trusted is not None and root != trusted:
+        yield from _walk_below(trusted, root, pathfilter, cross_devices)
+        return
     try:
         st = os.lstat(root)
     except OSError as exc:
@@ -61,6 +70,34 @@ def walk(root: str, pathfilter: PathFilter, *, cross_devices: bool = False) -> I
     except OSError as exc:
         yield Entry(root, None, exc)
         return
+    yield from _walk_from(fd, root, pathfilter, cross_devices)
+
+
+def _walk_below(trusted: str, start: str, pathfilter: PathFilter,
+                cross_devices: bool) -> Iterator[Entry]:
+    try:
+        handle = open_below(trusted, start, cross_devices=cross_devices)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTDIR, errno.ELOOP, errno.EXDEV, errno.EINVAL):
+            yield Entry(start, None, WalkRefused(
+                exc.errno, "not a directory below its root now (a symlink is never "
+                "followed)" if exc.errno != errno.EXDEV else "on another file system"))
+        else:
+            yield Entry(start, None, exc)
+        return
+    try:
+        fd = os.open(".", LIST_FLAGS, dir_fd=handle)
+    except OSError as exc:
+        yield Entry(start, None, exc)
+        return
+    finally:
+        os.close(handle)
+    yield from _walk_from(fd, start, pathfilter, cross_devices)
+
+
+def _walk_from(fd: int, root: str, pathfilter: PathFilter,
+               cross_devices: bool) -> Iterator[Entry]:
+    """Walk the open directory ``fd`` (named ``root``); takes ownership of ``fd``."""
     device = os.fstat(fd).st_dev
     stack: list[_Level] = []
     try:

@@ -216,3 +216,25 @@ def test_names_that_are_not_utf8_are_keys_of_their_own(tmp_path: Path) -> None:
     assert [os.fsencode(p) for p in labelled] == [raw]
     # The real name reaches the file system again: it exists.
     assert all(os.path.lexists(p) for p in labelled)
+
+
+def test_a_subtree_scan_opens_its_start_beneath_the_trusted_root(
+        swap_tree: tuple[Path, Path], tmp_path: Path) -> None:
+    """The daemon crawls a new directory as a subtree of its watched root: the directory's
+    own name can be a symlink by the time the crawl starts, and must not be followed."""
+    root, secret = swap_tree
+    os.rename(root / "d", root / "d.real")
+    os.symlink(secret, root / "d")
+    classifier = build_classifier(Settings())
+    engine = open_engine(f"sqlite:///{tmp_path / 'dlpd.db'}")
+    seen: list[FileResult] = []
+    run_scan([str(root / "d")], classifier, engine, PathFilter([]),
+             ScanOptions(jobs=1, use_cache=False, trusted_roots=(str(root),)), seen.append)
+    assert not [r for r in seen if r.sha256 == hashlib.sha256(SECRET).hexdigest()]
+    assert not [r for r in seen if "canary" in r.path]
+    assert [r.outcome for r in seen] == [Outcome.SKIPPED], seen
+    # A real directory below the trusted root is walked as before.
+    seen.clear()
+    run_scan([str(root / "d.real")], classifier, engine, PathFilter([]),
+             ScanOptions(jobs=1, use_cache=False, trusted_roots=(str(root),)), seen.append)
+    assert len(seen) == 20 and all(r.outcome is Outcome.OK for r in seen)
