@@ -39,6 +39,9 @@ from dlpd.model import Confidence, Detection, FileResult, Outcome, RuleHit, Rule
 # Bytes carried from one chunk into the next when a big file is matched in pieces, so that
 # a marking or key straddling the cut is still seen whole.
 CHUNK_OVERLAP = 64 * 1024
+# A big file is hashed and matched this much at a time: what a job holds while streaming
+# is about two of these (the chunk, and the chunk with the previous one's tail).
+STREAM_CHUNK = 8 * 1024 * 1024
 _MAX_PREVIEWS = 3
 # Kinds whose members are extracted and matched on their own (PDF is not here: its raw
 # bytes may hold text that a damaged text layer would lose).
@@ -220,8 +223,9 @@ class Classifier:
         tail = b""
         kind: str | None = None
         mime = "application/octet-stream"
+        step = min(STREAM_CHUNK, limits.max_buffer_bytes)
         while offset < limits.max_scan_bytes:
-            chunk = read_upto(fd, min(limits.max_buffer_bytes, limits.max_scan_bytes - offset))
+            chunk = read_upto(fd, min(step, limits.max_scan_bytes - offset))
             if not chunk:
                 break
             if offset == 0:
@@ -239,6 +243,7 @@ class Classifier:
                     self._match(findings, decoded[0].encode("utf-8"), [name])
             tail = chunk[-CHUNK_OVERLAP:]
             offset += len(chunk)
+            del chunk  # not alive while the next one is read
         complete = not os.read(fd, 1)
         if not complete:
             findings.budget.note("max_scan_bytes", f"read the first {offset} bytes only")

@@ -146,7 +146,9 @@ def read_upto(fd: int, limit: int) -> bytes:
     chunks: list[bytes] = []
     left = limit
     while left > 0:
-        chunk = os.read(fd, min(left, 16 * 1024 * 1024))
+        # One read() returns a regular file's bytes up to ``left`` at once, so there is
+        # normally one chunk and no join (which would hold the data twice).
+        chunk = os.read(fd, left)
         if not chunk:
             break
         chunks.append(chunk)
