@@ -77,6 +77,8 @@ def _walk_below(trusted: str, start: str, pathfilter: PathFilter,
                 cross_devices: bool) -> Iterator[Entry]:
     try:
         handle = open_below(trusted, start, cross_devices=cross_devices)
+    except FileNotFoundError:
+        return  # a subtree that came and went (a build's temporary directory): nothing
     except OSError as exc:
         if exc.errno in (errno.ENOTDIR, errno.ELOOP, errno.EXDEV, errno.EINVAL):
             yield Entry(start, None, WalkRefused(
