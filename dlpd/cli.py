@@ -24,7 +24,6 @@ from dlpd.cli_common import errors as _errors
 from dlpd.cli_common import fail as _fail
 from dlpd.cli_common import settings_or_exit as _settings
 from dlpd.config import database_url
-from dlpd.heap import keep_large_buffers_returnable
 from dlpd.model import FileResult
 from dlpd.render import jsonl_line, render_table, result_json, results_document, summary_json
 from dlpd.scan.runner import ScanOptions, run_scan
@@ -40,7 +39,6 @@ from dlpd.wiring import (
 
 def main() -> None:
     """The console entry point: the CLI, with nothing escaping as a traceback."""
-    keep_large_buffers_returnable()
     try:
         cli()
     except KeyboardInterrupt:

@@ -192,7 +192,7 @@ class Classifier:
         name = os.path.basename(path)
         limits = self._limits
         if before.st_size <= limits.max_buffer_bytes:
-            data = read_upto(fd, limits.max_buffer_bytes + 1)
+            data = read_upto(fd, limits.max_buffer_bytes + 1, expect=before.st_size)
             grew = len(data) > limits.max_buffer_bytes
             if grew and not accept_unstable:
                 # It grew since fstat: treat it as changing, the caller re-queues once.
@@ -225,7 +225,7 @@ class Classifier:
         mime = "application/octet-stream"
         step = min(STREAM_CHUNK, limits.max_buffer_bytes)
         while offset < limits.max_scan_bytes:
-            chunk = read_upto(fd, min(step, limits.max_scan_bytes - offset))
+            chunk = read_upto(fd, min(step, limits.max_scan_bytes - offset), expect=step)
             if not chunk:
                 break
             if offset == 0:
