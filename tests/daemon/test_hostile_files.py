@@ -164,3 +164,37 @@ def test_undecodable_names_keep_their_alerts_through_reconciliation(
     notes = d.query("SELECT * FROM alert_notes WHERE alert_id = ?", alert["id"])
     assert not notes, [dict(n) for n in notes]
     assert not alerts_of(os.fsencode(tree["alice"] / "d\\xff.txt"))
+
+
+def test_a_new_directory_swapped_for_a_symlink_is_never_read_through(
+        start: Callable[..., Daemon], tree: dict[str, Path], tmp_path: Path) -> None:
+    """A user makes directories and swaps each for a symlink to a root-only directory
+    while the daemon watches and crawls it: nothing of that directory may be read."""
+    secret = tmp_path / "etc"
+    secret.mkdir()
+    for n in range(10):
+        (secret / f"f{n}.txt").write_text(sensitive_text(n))
+    (secret / "canary.txt").write_text(sensitive_text(99))
+    secret.chmod(0o700)
+    d = start()
+    d.wait_for(d.crawls_done, 30, "the first reconciliation")
+    alice = tree["alice"]
+    deadline, rounds = time.monotonic() + 4.0, 0
+    while time.monotonic() < deadline:
+        new, aside = alice / f"new{rounds}", alice / f"aside{rounds}"
+        new.mkdir()
+        for n in range(10):
+            (new / f"f{n}.txt").write_text("harmless\n")
+        os.rename(new, aside)
+        os.symlink(secret, new)
+        time.sleep(0.1)  # the window in which the daemon's subtree crawl may run
+        os.unlink(new)
+        os.rename(aside, new)
+        rounds += 1
+    marker = alice / "marker.txt"
+    marker.write_text(sensitive_text(7))
+    d.wait_for(lambda: d.alerts(str(marker)), 30, "the marker's alert")
+    time.sleep(1.0)
+    alerts = [a["path"] for a in d.alerts()]
+    assert alerts == [str(marker)], f"read through a symlink: {alerts[:5]}"
+    assert not d.query("SELECT path FROM files WHERE path LIKE '%canary%'")
