@@ -24,7 +24,23 @@ from collections.abc import Iterable
 
 # O_PATH: a handle on the directory itself; nothing is read through it.
 PATH_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_LIST_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+# A directory to list, below a root (never through a symlink) ...
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# ... and a configured root, trusted as written (it may be a symlink: /data -> /srv/data),
+# or "." of a directory already reached.
+LIST_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+class OutsideRoot(OSError):
+    """A name below a root that is not followed: a symlink or a non-directory where a
+    directory was, another file system, a directory replaced while walked, a path not
+    plainly below its root. ``strerror`` says which, for people."""
+
+
+_REFUSED = {
+    errno.ENOTDIR: "a directory in the path is not one now (a symlink is never followed)",
+    errno.ELOOP: "a directory in the path is a symlink (never followed)",
+}
 
 
 def proc_path(fd: int) -> bytes:
@@ -55,45 +71,59 @@ def open_root(root: str) -> int:
 def open_below(root: str, path: str, *, cross_devices: bool = False) -> int:
     """An O_PATH fd on the directory ``path``, reached from ``root`` one component at a
     time without following a symlink and (unless ``cross_devices``) without leaving
-    ``root``'s device. Raises OSError: ENOTDIR or ELOOP when a component is (now) a
-    symlink or not a directory, EXDEV for a mount, EINVAL for a path not plainly below."""
+    ``root``'s device. Raises OutsideRoot when a component is (now) a symlink or not a
+    directory, or on another file system, or the path is not plainly below ``root``;
+    OSError otherwise (gone, permission denied)."""
     if root_of(path, (root,)) is None:
-        raise OSError(errno.EINVAL, "not below its root", path)
+        raise OutsideRoot(errno.EINVAL, "not below its root")
     rest = path[len(root):].strip("/") if root != "/" else path.strip("/")
     fd = open_root(root)
     try:
         dev = os.fstat(fd).st_dev
         for name in rest.split("/") if rest else ():
             if name in ("", ".", ".."):
-                raise OSError(errno.EINVAL, "not a plain path below its root", path)
-            child = os.open(name, PATH_FLAGS, dir_fd=fd)
+                raise OutsideRoot(errno.EINVAL, "not a plain path below its root")
+            try:
+                child = os.open(name, PATH_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                why = _REFUSED.get(exc.errno or 0)
+                if why is None:
+                    raise
+                raise OutsideRoot(exc.errno, why) from None
             os.close(fd)
             fd = child
             if not cross_devices and os.fstat(fd).st_dev != dev:
-                raise OSError(errno.EXDEV, "on another file system than its root", path)
+                raise OutsideRoot(errno.EXDEV, "a directory in the path is on another "
+                                  "file system")
         return fd
     except BaseException:
         os.close(fd)
         raise
 
 
-def lexists_below(root: str, path: str, *, cross_devices: bool = False) -> bool:
-    """Whether a name ``path`` exists below ``root``, asked of its directory reached as
-    ``open_below`` reaches it: a path whose parent is now a symlink does not exist there.
-    A directory that may not be searched answers True (we cannot tell it is gone)."""
-    if path == root:
-        return os.path.lexists(path)
+def stat_below(root: str, path: str, *, cross_devices: bool = False) -> os.stat_result:
+    """``path``'s lstat, asked of its directory reached by ``open_below``; raises as
+    ``open_below`` does, and OSError for the name itself."""
     directory, _, name = path.rpartition("/")
+    fd = open_below(root, directory or "/", cross_devices=cross_devices)
     try:
-        fd = open_below(root, directory or "/", cross_devices=cross_devices)
-    except OSError as exc:
-        return exc.errno in (errno.EACCES, errno.EPERM)
-    try:
-        os.stat(name, dir_fd=fd, follow_symlinks=False)
-    except OSError as exc:
-        return exc.errno not in (errno.ENOENT, errno.ENOTDIR)
+        return os.stat(name, dir_fd=fd, follow_symlinks=False)
     finally:
         os.close(fd)
+
+
+def lexists_below(root: str, path: str, *, cross_devices: bool = False) -> bool:
+    """Whether a name ``path`` exists below ``root`` (``stat_below``): a path whose
+    parent is now a symlink does not exist there. A directory that may not be searched
+    answers True (we cannot tell it is gone)."""
+    if path == root:
+        return os.path.lexists(path)
+    try:
+        stat_below(root, path, cross_devices=cross_devices)
+    except OutsideRoot:
+        return False
+    except OSError as exc:
+        return exc.errno in (errno.EACCES, errno.EPERM)
     return True
 
 
@@ -123,7 +153,7 @@ def open_child(parent: int, name: str, ino: int, dev: int, *,
 
 def list_subdirs(fd: int) -> list[tuple[str, int]]:
     """(name, inode) of the directories (not symlinks) in the directory ``fd`` holds."""
-    listing = os.open(".", _LIST_FLAGS, dir_fd=fd)
+    listing = os.open(".", LIST_FLAGS, dir_fd=fd)
     try:
         with os.scandir(listing) as it:
             return [(e.name, e.inode()) for e in it if e.is_dir(follow_symlinks=False)]

@@ -21,18 +21,17 @@ from dlpd.classify.filetype import HEAD_BYTES, MimeTyper
 from dlpd.classify.limits import Budget, Limits
 from dlpd.classify.reading import (
     NotRegular,
-    OutsideRoot,
     file_stat,
     is_same_content,
     kind_of,
     open_beneath,
     open_regular,
     read_upto,
-    stat_beneath,
 )
 from dlpd.classify.signatures import Ruleset
 from dlpd.classify.sniff import sniff_kind
 from dlpd.classify.validators import Validator
+from dlpd.dirfd import OutsideRoot, stat_below
 from dlpd.errors import ExtractionError, LimitExceeded
 from dlpd.model import Confidence, Detection, FileResult, Outcome, RuleHit, RuleMeta
 
@@ -176,7 +175,7 @@ class Classifier:
         except NotRegular as exc:
             return FileResult(path, Outcome.SKIPPED, reason=exc.kind)
         except OutsideRoot as exc:
-            return FileResult(path, Outcome.SKIPPED, reason=f"not opened: {exc.reason}")
+            return FileResult(path, Outcome.SKIPPED, reason=f"not opened: {exc.strerror}")
         except OSError as exc:
             # A file that is listed but cannot be opened (permission denied) is still
             # recorded, with what its directory says of it.
@@ -360,8 +359,8 @@ def _listed(root: str | None, path: str, cross_devices: bool) -> os.stat_result 
     if root is None:
         return None
     try:
-        listed = stat_beneath(root, path, cross_devices=cross_devices)
-    except (OSError, OutsideRoot):
+        listed = stat_below(root.rstrip("/") or "/", path, cross_devices=cross_devices)
+    except OSError:  # OutsideRoot included
         return None
     return listed if stat.S_ISREG(listed.st_mode) else None
 

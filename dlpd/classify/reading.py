@@ -8,8 +8,8 @@ O_NOFOLLOW guards only the last component: a user who swaps a parent directory f
 symlink to ``/etc`` for a few milliseconds would have a path-based open read root-only
 files under a watched name. So a file under a root is opened from the root down, one
 component at a time, each directory with O_NOFOLLOW|O_DIRECTORY relative to its parent's
-descriptor and on the root's device (``open_beneath``). No path string longer than one
-name reaches the kernel, so paths past PATH_MAX are opened too.
+descriptor and on the root's device (``open_beneath``, through ``dlpd.dirfd``). No path
+string longer than one name reaches the kernel, so paths past PATH_MAX are opened too.
 """
 
 from __future__ import annotations
@@ -18,34 +18,12 @@ import errno
 import os
 import stat
 
-from dlpd.dirfd import open_below
+from dlpd.dirfd import OutsideRoot, open_below
 from dlpd.model import FileStat
 
 _BASE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-# A configured root is trusted as written (it may be a symlink, e.g. /data -> /srv/data).
-ROOT_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 # Reading must not disturb atime (it is evidence); only the owner or root may ask for it.
 _NOATIME = getattr(os, "O_NOATIME", 0)
-
-
-_REFUSED = {
-    errno.ENOTDIR: "a directory in the path is not one now (a symlink is never followed)",
-    errno.ELOOP: "a directory in the path is a symlink (never followed)",
-    errno.EXDEV: "a directory in the path is on another file system",
-    errno.EINVAL: "not plainly below its root",
-}
-
-
-class OutsideRoot(Exception):
-    # A signal, not an error: caught by the classifier only.
-
-    """The path cannot be reached from its root without following a symlink or leaving
-    the root's file system; ``reason`` says where and why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class NotRegular(Exception):
@@ -85,36 +63,15 @@ def open_beneath(root: str, path: str, *, cross_devices: bool = False,
     if path == top:
         return open_regular(path)
     directory, _, name = path.rpartition("/")
-    dir_fd = _open_dir(top, directory or "/", cross_devices)
+    dir_fd = open_below(top, directory or "/", cross_devices=cross_devices)
     try:
         fd, st = open_regular(name, dir_fd=dir_fd)
         if not cross_devices and st.st_dev != os.fstat(dir_fd).st_dev:
             os.close(fd)
-            raise OutsideRoot("the file is on another file system")
+            raise OutsideRoot(errno.EXDEV, "the file is on another file system")
         return fd, st
     finally:
         os.close(dir_fd)
-
-
-def stat_beneath(root: str, path: str, *, cross_devices: bool = False) -> os.stat_result:
-    """``path``'s lstat, asked of its directory reached as ``open_beneath`` reaches it
-    (for a file that is listed but cannot be opened); raise OutsideRoot or OSError."""
-    directory, _, name = path.rpartition("/")
-    dir_fd = _open_dir(root.rstrip("/") or "/", directory or "/", cross_devices)
-    try:
-        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    finally:
-        os.close(dir_fd)
-
-
-def _open_dir(root: str, directory: str, cross_devices: bool) -> int:
-    try:
-        return open_below(root, directory, cross_devices=cross_devices)
-    except OSError as exc:
-        why = _REFUSED.get(exc.errno or 0)
-        if why is None:
-            raise
-        raise OutsideRoot(why) from None
 
 
 def open_regular(path: str, *, dir_fd: int | None = None) -> tuple[int, os.stat_result]:

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 from dlpd.classify.classifier import Classifier
 from dlpd.classify.reading import file_stat
-from dlpd.dirfd import root_of
+from dlpd.dirfd import OutsideRoot, root_of
 from dlpd.model import FileResult, Outcome
 from dlpd.scan.pathfilter import PathFilter
-from dlpd.scan.walk import Entry, WalkRefused, walk
+from dlpd.scan.walk import Entry, walk
 from dlpd.store import files as repo
 from dlpd.store.db import Engine, transaction
 
@@ -95,7 +95,7 @@ class ScanSummary:
 
 def _walk_error(entry: Entry) -> FileResult:
     exc = entry.error
-    if isinstance(exc, WalkRefused):
+    if isinstance(exc, OutsideRoot):
         return FileResult(entry.path, Outcome.SKIPPED, reason=exc.strerror)
     reason = "permission denied" if isinstance(exc, PermissionError) else (
         "vanished: no such file" if isinstance(exc, FileNotFoundError)
@@ -248,7 +248,7 @@ def _entries(roots: Sequence[str], pathfilter: PathFilter,
         trusted = (start if options.trusted_roots is None
                    else root_of(start, options.trusted_roots))
         if trusted is None:
-            yield start, Entry(start, None, WalkRefused(errno.EINVAL, "outside the roots"))
+            yield start, Entry(start, None, OutsideRoot(errno.EINVAL, "outside the roots"))
             continue
         for entry in walk(start, pathfilter, cross_devices=options.cross_devices,
                           trusted=trusted):

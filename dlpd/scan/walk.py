@@ -17,18 +17,12 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from dlpd.classify.reading import DIR_FLAGS, ROOT_FLAGS
-from dlpd.dirfd import open_below
+from dlpd.dirfd import DIR_FLAGS, LIST_FLAGS, OutsideRoot, join, open_below
 from dlpd.scan.pathfilter import PathFilter
 
 # Open directory descriptors are one per level of the current branch: a tree deeper than
 # this is reported, not walked (a bound on descriptors, not on path length).
 MAX_DEPTH = 1024
-LIST_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
-
-
-class WalkRefused(OSError):
-    """A directory the walk will not enter: swapped, on another file system, too deep."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +60,7 @@ def walk(root: str, pathfilter: PathFilter, *, cross_devices: bool = False,
             yield Entry(root, st)
         return
     try:
-        fd = os.open(root, ROOT_FLAGS)
+        fd = os.open(root, LIST_FLAGS)
     except OSError as exc:
         yield Entry(root, None, exc)
         return
@@ -79,13 +73,8 @@ def _walk_below(trusted: str, start: str, pathfilter: PathFilter,
         handle = open_below(trusted, start, cross_devices=cross_devices)
     except FileNotFoundError:
         return  # a subtree that came and went (a build's temporary directory): nothing
-    except OSError as exc:
-        if exc.errno in (errno.ENOTDIR, errno.ELOOP, errno.EXDEV, errno.EINVAL):
-            yield Entry(start, None, WalkRefused(
-                exc.errno, "not a directory below its root now (a symlink is never "
-                "followed)" if exc.errno != errno.EXDEV else "on another file system"))
-        else:
-            yield Entry(start, None, exc)
+    except OSError as exc:  # OutsideRoot included
+        yield Entry(start, None, exc)
         return
     try:
         fd = os.open(".", LIST_FLAGS, dir_fd=handle)
@@ -111,7 +100,7 @@ def _walk_from(fd: int, root: str, pathfilter: PathFilter,
                 stack.pop()
                 continue
             name, listed = level.subdirs.pop()
-            path = _join(level.path, name)
+            path = join(level.path, name)
             try:
                 child = _enter(level.fd, name, listed, device, cross_devices, len(stack))
             except OSError as exc:
@@ -126,20 +115,20 @@ def _walk_from(fd: int, root: str, pathfilter: PathFilter,
 def _enter(parent: int, name: str, listed: os.stat_result, device: int,
            cross_devices: bool, depth: int) -> int:
     if depth >= MAX_DEPTH:
-        raise WalkRefused(errno.ELOOP, f"deeper than {MAX_DEPTH} directories: not walked")
+        raise OutsideRoot(errno.ELOOP, f"deeper than {MAX_DEPTH} directories: not walked")
     try:
         fd = os.open(name, DIR_FLAGS, dir_fd=parent)
     except OSError as exc:
         if exc.errno in (errno.ENOTDIR, errno.ELOOP):
-            raise WalkRefused(exc.errno, "replaced while walking (not a directory now)") from None
+            raise OutsideRoot(exc.errno, "replaced while walking (not a directory now)") from None
         raise
     st = os.fstat(fd)
     if (st.st_dev, st.st_ino) != (listed.st_dev, listed.st_ino):
         os.close(fd)
-        raise WalkRefused(errno.ESTALE, "replaced while walking (another directory now)")
+        raise OutsideRoot(errno.ESTALE, "replaced while walking (another directory now)")
     if st.st_dev != device and not cross_devices:
         os.close(fd)
-        raise WalkRefused(errno.EXDEV, "on another file system: not walked")
+        raise OutsideRoot(errno.EXDEV, "on another file system: not walked")
     return fd
 
 
@@ -157,7 +146,7 @@ def _list(fd: int, path: str, pathfilter: PathFilter, stack: list[_Level]) -> It
     stack.append(level)
     subdirs = []
     for entry in entries:
-        child = _join(path, entry.name)
+        child = join(path, entry.name)
         try:
             # scandir on a descriptor: stat is fstatat(fd, name, AT_SYMLINK_NOFOLLOW).
             st = entry.stat(follow_symlinks=False)
@@ -172,6 +161,3 @@ def _list(fd: int, path: str, pathfilter: PathFilter, stack: list[_Level]) -> It
             yield Entry(child, None, exc)
     level.subdirs = subdirs[::-1]
 
-
-def _join(directory: str, name: str) -> str:
-    return directory + name if directory.endswith("/") else directory + "/" + name

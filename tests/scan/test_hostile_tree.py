@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from dlpd.classify.reading import OutsideRoot, open_beneath
+from dlpd.classify.reading import open_beneath
 from dlpd.config import Settings
+from dlpd.dirfd import OutsideRoot
 from dlpd.model import FileResult, Outcome
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.runner import ScanOptions, run_scan
