@@ -29,13 +29,13 @@ import structlog
 from dlpd.classify.classifier import Classifier
 from dlpd.daemon.access_log import AccessAggregator
 from dlpd.daemon.alerting import Alerter
+from dlpd.daemon.changing import ReadGate, Verdict
 from dlpd.daemon.reconcile import Reconciler
 from dlpd.daemon.routing import Crawl, Forget, Opened, ReconcileAll, Settle, Unwatched, route
 from dlpd.daemon.runtime import Runtime
 from dlpd.dirfd import lexists_below, root_of
 from dlpd.errors import DlpdError
 from dlpd.model import FileResult, Outcome, display_path
-from dlpd.policy.decide import is_under
 from dlpd.scan.runner import ScanOptions, ScanSummary, run_scan
 from dlpd.store import files as files_repo
 from dlpd.store.db import Connection, Engine, transaction
@@ -51,11 +51,6 @@ _SCAN_BATCH = 16  # most files in one pool task
 # inotify cannot tell our own reads from others': an "opened" event within this many
 # seconds of a read of ours (before or after: the event and the read's end race) is ours.
 _OWN_READ_WINDOW = 2.0
-# A file found changing while read is read again (at most once a _CHANGING_PAUSE), up to
-# this many reads or until max_delay has passed since the first; then what was read is
-# classified and kept, and the file read at most once a max_delay until it settles.
-_UNSTABLE_READS = 3
-_CHANGING_PAUSE = 1.0
 # Waits before files of a failed store write are scanned again: doubling while the store
 # keeps failing (a full disk must not keep a core busy), reset by a write that succeeds.
 _RETRY_FIRST = 1.0
@@ -101,16 +96,6 @@ class _Effects:
 
 
 @dataclass(slots=True)
-class _Changing:
-    """A file whose reads found it changing (``unstable``)."""
-
-    first: float  # monotonic() of the first such read
-    last: float  # and of the latest
-    reads: int = 0
-    accepted: bool = False  # what was read is stored; scanned again once it settles
-
-
-@dataclass(slots=True)
 class _Retry:
     """What a failed store write left to do again once ``due``."""
 
@@ -152,11 +137,7 @@ class Pipeline:
         self.in_flight_files = 0
         self.waiting: list[Pending] = []  # settled, waiting for a free scan slot
         self.labelled: dict[str, tuple[str, ...]] = {}
-        self._changing: dict[str, _Changing] = {}
-        # Due files held back: one being read already (read again once that read is
-        # back), or one known to keep changing (read again a max_delay after the last).
-        self._held: dict[str, Pending] = {}
-        self._reading: set[str] = set()
+        self.gate = ReadGate(watch.max_delay)
         self._retry = _Retry()
         # Our reads and others' opens, matched once the window has passed (access_events).
         self._reads: list[tuple[str, float]] = []
@@ -173,6 +154,7 @@ class Pipeline:
         self.rt = runtime
         self.alerter.policy = runtime.policy
         self.settler.retime(runtime.settings.watch.settle, runtime.settings.watch.max_delay)
+        self.gate.max_delay = runtime.settings.watch.max_delay
         self.access.window = runtime.settings.access.aggregate_window
 
     def load(self) -> None:
@@ -183,10 +165,9 @@ class Pipeline:
 
     def oldest_queued(self) -> float | None:
         """monotonic() of the first event of the longest-waiting file."""
-        firsts = ([p.first for p in self.waiting] + [p.first for p in self._held.values()]
-                  + [s for _p, s in self.in_flight.values()])
-        settling = self.settler.oldest()
-        return min(firsts + ([settling] if settling is not None else []), default=None)
+        firsts = [p.first for p in self.waiting] + [s for _p, s in self.in_flight.values()]
+        others = [t for t in (self.settler.oldest(), self.gate.oldest()) if t is not None]
+        return min(firsts + others, default=None)
 
     def step(self, timeout: float) -> None:
         """Wait up to ``timeout`` for work, take what has arrived (up to a batch), write it
@@ -213,7 +194,7 @@ class Pipeline:
         elif isinstance(item, Future):
             pendings, _started = self.in_flight.pop(item)
             self.in_flight_files -= len(pendings)
-            self._reading.difference_update(p.path for p in pendings)
+            self.gate.read([p.path for p in pendings])
             try:
                 results = item.result()
             except Exception as exc:  # the classifier isolates files; this is a last guard
@@ -242,11 +223,10 @@ class Pipeline:
                 case Forget(path, why, is_dir):
                     if is_dir:
                         self.settler.discard_under(path)
-                        for held in [p for p in self._held if is_under(p, path)]:
-                            del self._held[held]
+                        self.gate.forget_under(path)
                     else:
                         self.settler.discard(path)
-                        self._held.pop(path, None)
+                        self.gate.forget(path)
                     batch.gone.append((path, why, is_dir))
                 case Crawl(directory, reason):
                     self.reconciler.request_subtree(directory, reason)
@@ -267,7 +247,7 @@ class Pipeline:
     def _dispatch_scans(self) -> None:
         now = time.monotonic()
         self._requeue_failed(now)
-        self.waiting.extend(self._not_held(self.settler.pop_due(now), now))
+        self.waiting.extend(self.gate.admit(self.settler.pop_due(now), now))
         room = self.rt.jobs * _SCAN_BACKLOG - self.in_flight_files
         if room <= 0 or not self.waiting:
             return
@@ -278,41 +258,12 @@ class Pipeline:
         for start in range(0, len(todo), size):
             chunk = todo[start:start + size]
             paths = [p.path for p in chunk]
-            self._reading.update(paths)
+            self.gate.reading(paths)
             future = self.pool.submit(_classify_all, classifier, paths, self.rt.roots)
             self.in_flight[future] = (chunk, now)
             self.in_flight_files += len(chunk)
             self._note_reads(paths)
             future.add_done_callback(self._scan_done)
-
-    def _next_read(self, path: str) -> float | None:
-        """When a due file may be read: inf while a read of it is in flight, a pause after
-        the last read of one that was changing, else None (now)."""
-        if path in self._reading:
-            return float("inf")
-        changing = self._changing.get(path)
-        if changing is None:
-            return None
-        return changing.last + (self.rt.settings.watch.max_delay if changing.accepted
-                                else _CHANGING_PAUSE)
-
-    def _not_held(self, due: list[Pending], now: float) -> list[Pending]:
-        """``due`` without the files held back, and the held ones whose time came (each
-        write is an event: a file appended to without pause would be read without
-        pause)."""
-        ready = [p for p in self._held.values() if (self._next_read(p.path) or now) <= now]
-        for pending in ready:
-            del self._held[pending.path]
-        for pending in due:
-            held = self._held.get(pending.path)
-            if held is not None:
-                held.kinds |= pending.kinds
-                held.src_path = pending.src_path or held.src_path
-            elif (self._next_read(pending.path) or now) > now:
-                self._held[pending.path] = pending
-            else:
-                ready.append(pending)
-        return ready
 
     def _note_reads(self, paths: list[str]) -> None:
         # Only what could explain an "opened" event is worth remembering.
@@ -371,26 +322,14 @@ class Pipeline:
         result, pending = scanned.result, scanned.pending
         if pending is None:
             return True  # a crawl's: stored by the crawl, evaluated as it is
-        path = result.path
-        if result.outcome is not Outcome.UNSTABLE:
-            self._changing.pop(path, None)
-            if result.outcome is Outcome.ERROR:
-                _log.warning("file not read", path=display_path(path), reason=result.reason)
-            return True
-        changing = self._changing.setdefault(path, _Changing(now, now))
-        changing.reads += 1
-        changing.last = now
-        if changing.accepted:
-            # Already classified as read: the event of its next write scans it again.
-            return False
-        if (changing.reads < _UNSTABLE_READS
-                and now - changing.first < self.rt.settings.watch.max_delay):
-            self.settler.add(path, "modified", now)
-            return False
-        changing.accepted = True
-        _log.info("file still changing; classified as read", path=display_path(path),
-                  reads=changing.reads, size=result.size, reason=result.reason)
-        return True
+        if result.outcome is Outcome.ERROR:
+            _log.warning("file not read", path=display_path(result.path),
+                         reason=result.reason)
+        verdict = self.gate.verdict(result.path, result.outcome is Outcome.UNSTABLE,
+                                    result.size, now)
+        if verdict is Verdict.READ_AGAIN:
+            self.settler.add(result.path, "modified", now)
+        return verdict is Verdict.KEEP
 
     def _write_failed(self, batch: _Batch, exc: DlpdError) -> None:
         """Nothing of ``batch`` happened: scan its files again (their results may be
@@ -400,11 +339,9 @@ class Pipeline:
         retry.due = time.monotonic() + retry.wait
         for scanned in batch.results:
             path, pending = scanned.result.path, scanned.pending
-            kinds = pending.kinds if pending is not None else set()
-            kind = ("moved" if "moved" in kinds else "created" if "created" in kinds
-                    else "modified")
-            retry.files.setdefault(path, (kind, pending.src_path if pending else None))
-            self._changing.pop(path, None)
+            retry.files.setdefault(path, (pending.kind, pending.src_path) if pending
+                                   else ("modified", None))
+            self.gate.forget(path)
         retry.gone += batch.gone
         _log.error("store write failed; the batch will be evaluated again", error=str(exc),
                    files=len(batch.results), forgets=len(batch.gone), retry_in=retry.wait)
@@ -435,10 +372,8 @@ class Pipeline:
         moved_from = pending.src_path if pending and pending.src_path else None
         self.alerter.evaluate(conn, result, wall, moved_from=moved_from)
         if pending is not None and result.labels:
-            # One row for what happened since the last scan: a new file is "created"
-            # (not also "modified" by the writes that made it).
-            kind = ("moved" if "moved" in pending.kinds
-                    else "created" if "created" in pending.kinds else "modified")
+            # One row for what happened since the last scan.
+            kind = pending.kind
             effects.access.append((path, kind, result.labels,
                                    moved_from if kind == "moved" else None))
 
@@ -458,7 +393,7 @@ class Pipeline:
         else:
             self.alerter.gone(conn, path, why, wall)
         for p in gone:
-            self._changing.pop(p, None)
+            self.gate.forget(p)
             labels = self._labels(p, effects)
             effects.labelled[p] = None
             if labels:
@@ -534,7 +469,7 @@ class Pipeline:
         self._reads = [(p, t) for p, t in self._reads if t >= horizon]
 
     def queue_depth(self) -> int:
-        return len(self.settler) + len(self.waiting) + len(self._held) + self.in_flight_files
+        return len(self.settler) + len(self.waiting) + len(self.gate) + self.in_flight_files
 
     def drain_inbox(self) -> None:
         batch = _Batch()
@@ -551,10 +486,9 @@ class Pipeline:
         due = self.settler.next_due()
         if self._retry.files or self._retry.gone:
             due = self._retry.due if due is None else min(due, self._retry.due)
-        for path in self._held:
-            when = self._next_read(path)
-            if when is not None and when != float("inf"):
-                due = when if due is None else min(due, when)
+        held = self.gate.next_due()
+        if held is not None:
+            due = held if due is None else min(due, held)
         if due is None:
             return _TICK
         return min(_TICK, max(0.0, due - time.monotonic()))

@@ -22,6 +22,13 @@ class Pending:
     kinds: set[str] = field(default_factory=set)
     src_path: str | None = None  # where it was moved from, if a move brought it here
 
+    @property
+    def kind(self) -> str:
+        """What happened since the last scan, in one word: a new file is "created" (not
+        also "modified" by the writes that made it)."""
+        return ("moved" if "moved" in self.kinds else "created" if "created" in self.kinds
+                else "modified")
+
     def due(self, settle: float, max_delay: float) -> float:
         if self.kinds == {"created"}:
             # Created and still open for writing (a copy in progress): its close will
