@@ -8,7 +8,9 @@ Memory: the members of one file held in memory at once (a member, the member of 
 being read from it, ...) total at most ``max_buffer_bytes``, whatever the nesting: each
 extractor ``hold``s what it yields and ``release``s it when the caller asks for the next
 member. A member bigger than what is left is read to its prefix and the cut noted. So
-one scan job holds at most ``memory_bound(limits)`` bytes of content (see there).
+one scan job holds at most 2 x ``max_buffer_bytes`` + ``max_text_bytes`` of content: the
+file itself (read whole up to ``max_buffer_bytes``, else streamed in 8 MiB chunks), its
+members held at once, and one document's extracted text (ARCHITECTURE.md, Memory).
 """
 
 from __future__ import annotations
@@ -19,18 +21,8 @@ from collections.abc import Callable
 from dlpd.errors import LimitExceeded
 from dlpd.model import GiB, KiB, Limits, MiB
 
-__all__ = ["Budget", "GiB", "KiB", "Limits", "MiB", "memory_bound"]
+__all__ = ["Budget", "GiB", "KiB", "Limits", "MiB"]
 
-
-def memory_bound(limits: Limits) -> int:
-    """Bytes of content one scan job holds at most, beyond transient copies.
-
-    The file itself (read whole up to ``max_buffer_bytes``, else streamed in chunks of
-    that size), its members held at once (``max_buffer_bytes`` in all, any nesting), and
-    one document's extracted text (``max_text_bytes``). The README's memory budget is
-    about this times ``jobs`` plus the interpreter, rules and libmagic.
-    """
-    return 2 * limits.max_buffer_bytes + limits.max_text_bytes
 
 class Budget:
     """The running ledger of one top-level file's scan. Not thread-safe: one per file."""

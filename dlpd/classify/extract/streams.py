@@ -15,10 +15,11 @@ import bz2
 import lzma
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import BinaryIO, Protocol
 
 from dlpd.classify.extract.base import Member
-from dlpd.classify.extract.reading import CHUNK, hand_over, note_cut, read_bounded
+from dlpd.classify.extract.reading import CHUNK, read_bounded, yield_member
 from dlpd.classify.limits import Budget, MiB
 from dlpd.errors import ExtractionError
 
@@ -180,11 +181,8 @@ def decompress_stream(kind: str, stream: BinaryIO, budget: Budget) -> Iterator[M
     got = read_bounded(reader.read, budget, charge=False)
     if not got.data and reader.problem is not None:
         raise ExtractionError(reader.problem)
-    over = note_cut(budget, "", len(got.data)) if got.cut else None
-    truncated = got.cut or reader.problem is not None
-    yield from hand_over(budget, Member("", got.data, is_text=False, truncated=truncated))
-    if over is not None:
-        raise over
+    # A stream that broke after some data is that data, truncated, then the error.
+    yield from yield_member("", replace(got, error=got.error or reader.problem), budget)
     if reader.problem is not None:
         raise ExtractionError(reader.problem)
 
