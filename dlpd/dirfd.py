@@ -37,6 +37,10 @@ class OutsideRoot(OSError):
     plainly below its root. ``strerror`` says which, for people."""
 
 
+# Directory fds a walk holds at once: one per level of its current branch. A deeper tree
+# is reported, not walked: a bound on descriptors (the path's length is no limit).
+MAX_DEPTH = 128
+
 _REFUSED = {
     errno.ENOTDIR: "a directory in the path is not one now (a symlink is never followed)",
     errno.ELOOP: "a directory in the path is a symlink (never followed)",

@@ -17,12 +17,8 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from dlpd.dirfd import DIR_FLAGS, LIST_FLAGS, OutsideRoot, join, open_below
+from dlpd.dirfd import DIR_FLAGS, LIST_FLAGS, MAX_DEPTH, OutsideRoot, join, open_below
 from dlpd.scan.pathfilter import PathFilter
-
-# Open directory descriptors are one per level of the current branch: a tree deeper than
-# this is reported, not walked (a bound on descriptors, not on path length).
-MAX_DEPTH = 1024
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,7 +63,7 @@ READ_SIZE = 1 << 20
 MOVE_WAIT = 0.02  # how long an IN_MOVED_FROM waits for its IN_MOVED_TO
 QUEUE_ADVISED = 65536
 # Why a walk stopped short of its subtree: the watch limit, or a tree deeper than
-# inotify_c.MAX_DEPTH.
+# dirfd.MAX_DEPTH.
 STOPPED = frozenset({errno.ENOSPC, errno.EMFILE})
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 import structlog
 
 from dlpd.dirfd import (
+    MAX_DEPTH,
     join,
     list_subdirs,
     open_below,
@@ -69,9 +70,8 @@ USERNS_WATCHES_SYSCTL = "/proc/sys/user/max_inotify_watches"
 # The directory vanished, is unreadable, or is no longer a directory (IN_ONLYDIR): the
 # event for its removal, or the next crawl, accounts for it.
 VANISHED = frozenset({errno.ENOENT, errno.EACCES, errno.ENOTDIR, errno.ELOOP})
-# Directory fds one walk holds at once (one per level of the current chain). A deeper
-# tree stops the walk like the watch limit does: reported, and left to crawls.
-MAX_DEPTH = 128
+# A tree deeper than dirfd.MAX_DEPTH stops the walk like the watch limit does: reported,
+# and left to crawls.
 _TOO_DEEP = -2
 
 
