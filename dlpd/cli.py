@@ -27,7 +27,7 @@ from dlpd.config import database_url
 from dlpd.model import FileResult
 from dlpd.render import jsonl_line, render_table, result_json, results_document, summary_json
 from dlpd.scan.runner import ScanOptions, run_scan
-from dlpd.textsafe import visible
+from dlpd.textsafe import redact_url, visible
 from dlpd.wiring import (
     build_classifier,
     build_engine,
@@ -164,7 +164,6 @@ def _progress(
 def check_config(config_path: Path | None) -> None:
     """Validate a config file (and the rules it names) without scanning."""
     from dlpd.daemon.runtime import check_sinks  # noqa: PLC0415 - `dlpd scan` skips it
-    from dlpd.store.db import redact_url  # noqa: PLC0415
 
     settings = _settings(config_path)
     with _errors():  # every check before the first line: "OK" is said only when it is

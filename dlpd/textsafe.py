@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from urllib.parse import urlsplit, urlunsplit
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 # Non-printable categories (str.isprintable is False for them) shown as they are.
@@ -92,3 +93,21 @@ def json_text(value: object, *, indent: int | None = None) -> str:
     text = json.dumps(value, ensure_ascii=False, indent=indent,
                       separators=None if indent is not None else (",", ":"))
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit for an error message or a log line (a webhook's, a database's): the
+    password in ``user:password@`` and every query value (``?token=...``, often a
+    credential) become ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unparsable URL)"
+    netloc = parts.netloc
+    user, at, host = netloc.rpartition("@")
+    if at:
+        name, colon, _password = user.partition(":")
+        netloc = f"{name}{colon and ':***'}@{host}"
+    query = "&".join(f"{key}{eq and '=***'}" for key, eq, _value in
+                     (field.partition("=") for field in parts.query.split("&") if field))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))

@@ -19,12 +19,13 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from dlpd import __version__
 from dlpd.errors import SinkError
 from dlpd.model import OutboxMessage
 from dlpd.sinks.formats import one_line, webhook_signature
+from dlpd.textsafe import redact_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,23 +44,6 @@ class WebhookTarget:
         host = f"[{self.host}]" if ":" in self.host else self.host
         port = f":{self.port}" if self.port else ""
         return redact_url(f"{scheme}://{host}{port}{self.path}")
-
-
-def redact_url(url: str) -> str:
-    """``url`` fit for an error message or a log line: the password in ``user:password@``
-    and every query value (``?token=...``, often a credential) become ``***``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "(unparsable URL)"
-    netloc = parts.netloc
-    user, at, host = netloc.rpartition("@")
-    if at:
-        name, colon, _password = user.partition(":")
-        netloc = f"{name}{colon and ':***'}@{host}"
-    query = "&".join(f"{key}{eq and '=***'}" for key, eq, _value in
-                     (field.partition("=") for field in parts.query.split("&") if field))
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def parse_url(url: str) -> WebhookTarget:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from dlpd.errors import StoreError
+from dlpd.textsafe import redact_url
 
 _log = logging.getLogger("dlpd.store")
 
@@ -53,15 +54,7 @@ def current_revision(engine: Engine) -> str | None:
 
 
 __all__ = ["HEAD_REVISION", "Connection", "Engine", "NoDatabase", "migrate", "open_engine",
-           "redact_url", "sqlite_files", "store_directory_problem", "transaction"]
-
-
-def redact_url(url: str) -> str:
-    """A database URL fit for messages: without its password."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return "(unparsable URL)"
+           "sqlite_files", "store_directory_problem", "transaction"]
 
 
 def sqlite_files(url: str) -> list[str]:
