@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 from dlpd.daemon.access_log import AccessAggregator
 from dlpd.model import Alert, AlertStatus, display_path
-from dlpd.render_alerts import status_text
+from dlpd.cli.render_alerts import status_text
 from dlpd.store import alerts as repo
 from dlpd.store.db import open_engine, transaction
 from dlpd.textsafe import json_text, visible

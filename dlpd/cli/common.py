@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import IntEnum
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -15,7 +16,27 @@ from dlpd.config import Settings, load_settings
 from dlpd.errors import DlpdError, SignatureError
 from dlpd.textsafe import visible
 
-EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
+
+class ExitCode(IntEnum):
+    """Every exit status of every command, in one place.
+
+    Scans answer as clamscan does (0 nothing found, 1 found, 2 error); `dlpd status` as
+    LSB init scripts and `systemctl status` do (3 not running, 4 unknown); `dlpd run` with
+    sysexits' EX_CONFIG (78), which the unit's RestartPreventExitStatus names.
+    """
+
+    CLEAN = 0
+    FOUND = 1
+    # `dlpd run` when the store cannot be opened: Restart=on-failure tries again, since the
+    # store may come back (an alias of FOUND by number, a different promise by name).
+    RETRY = 1
+    ERROR = 2
+    NOT_RUNNING = 3
+    # LSB: "program or service status is unknown"; the status file is not ours to read.
+    UNKNOWN = 4
+    INTERRUPTED = 130
+    CONFIG = 78
+
 
 config_option = click.option(
     "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
@@ -26,7 +47,7 @@ config_option = click.option(
 def fail(message: str) -> NoReturn:
     # Messages quote paths and file names: no control in one reaches the terminal.
     click.echo(f"dlpd: error: {visible(message, keep_backslash=True)}", err=True)
-    sys.exit(EXIT_ERROR)
+    sys.exit(ExitCode.ERROR)
 
 
 def report(exc: DlpdError, *, as_log: bool = False) -> None:
@@ -53,7 +74,7 @@ def errors() -> Iterator[None]:
         yield
     except DlpdError as exc:
         report(exc)
-        sys.exit(EXIT_ERROR)
+        sys.exit(ExitCode.ERROR)
 
 
 def settings_or_exit(config_path: Path | None) -> Settings:
@@ -70,7 +91,7 @@ def configure_logging(level: str) -> None:
     (alembic, watchdog, pypdf, ``warnings``) leave through one handler and one
     ``ProcessorFormatter``, so a log is JSON from its first line.
     """
-    import structlog  # noqa: PLC0415 - kept out of `import dlpd.cli_common`
+    import structlog  # noqa: PLC0415 - kept out of `import dlpd.cli.common`
 
     threshold = getattr(logging, level.upper())
     stamped: list[Any] = [structlog.stdlib.add_logger_name, structlog.stdlib.add_log_level,

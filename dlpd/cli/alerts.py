@@ -1,5 +1,5 @@
-"""The daemon's commands: `run`, `status`, `alerts ...`, `access list`. Thin: parse, call
-the library, render."""
+"""The security team's commands: `alerts list|show|ack|resolve|false-positive|reopen|export`
+and `access list`. Thin: parse, call the library, render."""
 
 from __future__ import annotations
 
@@ -15,32 +15,13 @@ from typing import Any, TypeVar
 import click
 
 from dlpd import __version__
-from dlpd.cli_common import (
-    EXIT_ERROR,
-    config_option,
-    configure_logging,
-    errors,
-    fail,
-    report,
-    settings_or_exit,
-)
-from dlpd.config import Settings, database_url, load_settings, parse_duration
-from dlpd.errors import ConfigError, DlpdError, SignatureError, StoreError
+from dlpd.cli.common import config_option, errors, fail, settings_or_exit
+from dlpd.cli.render_alerts import access_table, alert_details, alerts_table, dump
+from dlpd.config import Settings, database_url, parse_duration
 from dlpd.model import SEVERITIES, Alert, AlertStatus
-from dlpd.render_alerts import (
-    access_table,
-    alert_details,
-    alerts_table,
-    dump,
-    status_text,
-)
 from dlpd.store import access as access_repo
 from dlpd.store import alerts as alerts_repo
-from dlpd.store import outbox as outbox_repo
-from dlpd.store.db import Engine, NoDatabase, open_engine, transaction
-
-EXIT_NOT_RUNNING = 3  # as `systemctl status` and LSB init scripts
-EXIT_CONFIG = 78  # EX_CONFIG: the unit's RestartPreventExitStatus
+from dlpd.store.db import Engine, open_engine, transaction
 
 _ACTIVE = ("open", "acknowledged")
 _STATUSES = [s.value for s in AlertStatus]
@@ -70,71 +51,6 @@ def _engine(settings: Settings) -> Engine:
 def _routes(settings: Settings) -> list[alerts_repo.SinkRoute]:
     return [alerts_repo.SinkRoute(settings.sink_name(i), s.min_severity)
             for i, s in enumerate(settings.sinks)]
-
-
-@click.command()
-@config_option
-@click.pass_context
-def run(ctx: click.Context, config_path: Path | None) -> None:
-    """Watch the configured trees and raise alerts (foreground; for systemd)."""
-    configure_logging(ctx.meta.get("dlpd.log_level") or "info")
-    from dlpd.daemon.service import start_daemon  # noqa: PLC0415 - `dlpd scan` skips it
-
-    try:
-        settings = load_settings(config_path)
-        daemon = start_daemon(settings)
-    except (ConfigError, SignatureError) as exc:
-        report(exc, as_log=True)
-        sys.exit(EXIT_CONFIG)
-    except StoreError as exc:
-        report(exc, as_log=True)
-        sys.exit(1)  # Restart=on-failure tries again: the store may come back
-    sys.exit(daemon.run())
-
-
-@click.command()
-@config_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def status(config_path: Path | None, fmt: str) -> None:
-    """Is the daemon running, what is it watching, what is queued, what is open."""
-    from dlpd.daemon.status import STALE_AFTER, is_alive, read_status, runtime_dir  # noqa: PLC0415
-
-    settings = settings_or_exit(config_path)
-    with errors():  # unreadable (not ours to read) is not "not running"
-        daemon = read_status(runtime_dir(settings))
-    now = time.time()
-    report: dict[str, object] = {"state": "not running", "daemon": None}
-    running = daemon is not None and is_alive(daemon.get("pid"))
-    if daemon is not None and running:
-        age = now - float(daemon.get("updated", 0))
-        report.update(state="running" if age < STALE_AFTER else "not responding",
-                      daemon=daemon, uptime=now - float(daemon["started"]), status_age=age)
-    backlogs: dict[str, outbox_repo.Backlog] = {}
-    report["open_alerts"] = {}
-    try:
-        engine = open_engine(database_url(settings), create=False)
-    except NoDatabase:
-        report["database"] = "not created yet"
-    except DlpdError as exc:
-        fail(str(exc))
-    else:
-        with errors(), transaction(engine) as conn:
-            report["open_alerts"] = alerts_repo.open_counts(conn)
-            backlogs = outbox_repo.backlogs(conn)
-    sinks: dict[str, dict[str, object]] = {}
-    for i in range(len(settings.sinks)):
-        name = settings.sink_name(i)
-        b = backlogs.get(name)
-        sinks[name] = {"pending": b.pending if b else 0,
-                       "oldest_age": (now - b.oldest) if b and b.oldest else None,
-                       "failing": b.failing if b else 0,
-                       "last_error": b.last_error if b else None}
-    report["sinks"] = sinks
-    if fmt == "json":
-        dump([report], "json")
-    else:
-        status_text(report)
-    sys.exit(0 if report["state"] == "running" else EXIT_NOT_RUNNING)
 
 
 @click.group()
@@ -284,6 +200,3 @@ def access_list(config_path: Path | None, path_prefix: str | None, since: str | 
         access_table(rows)
     else:
         dump([r.to_json() for r in rows], fmt)
-
-
-__all__ = ["EXIT_ERROR", "access", "alerts", "run", "status"]

@@ -1,0 +1,126 @@
+"""The operators' commands: `run` (the daemon, for systemd), `status`, `check-config`,
+`example-config`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from importlib.resources import files
+from pathlib import Path
+
+import click
+
+from dlpd.cli.common import (
+    ExitCode,
+    config_option,
+    configure_logging,
+    errors,
+    fail,
+    report,
+    settings_or_exit,
+)
+from dlpd.cli.render_alerts import dump, status_text
+from dlpd.config import database_url, load_settings
+from dlpd.errors import ConfigError, DlpdError, SignatureError, StoreError
+from dlpd.store import alerts as alerts_repo
+from dlpd.store import outbox as outbox_repo
+from dlpd.store.db import NoDatabase, open_engine, transaction
+from dlpd.textsafe import redact_url
+from dlpd.wiring import build_ruleset
+
+
+@click.command()
+@config_option
+@click.pass_context
+def run(ctx: click.Context, config_path: Path | None) -> None:
+    """Watch the configured trees and raise alerts (foreground; for systemd)."""
+    configure_logging(ctx.meta.get("dlpd.log_level") or "info")
+    from dlpd.daemon.service import start_daemon  # noqa: PLC0415 - `dlpd scan` skips it
+
+    try:
+        settings = load_settings(config_path)
+        daemon = start_daemon(settings)
+    except (ConfigError, SignatureError) as exc:
+        report(exc, as_log=True)
+        sys.exit(ExitCode.CONFIG)
+    except StoreError as exc:
+        report(exc, as_log=True)
+        sys.exit(ExitCode.RETRY)  # Restart=on-failure tries again: the store may come back
+    sys.exit(daemon.run())
+
+
+@click.command()
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def status(config_path: Path | None, fmt: str) -> None:
+    """Is the daemon running, what is it watching, what is queued, what is open."""
+    from dlpd.daemon.status import STALE_AFTER, is_alive, read_status, runtime_dir  # noqa: PLC0415
+
+    settings = settings_or_exit(config_path)
+    with errors():  # unreadable (not ours to read) is not "not running"
+        daemon = read_status(runtime_dir(settings))
+    now = time.time()
+    report: dict[str, object] = {"state": "not running", "daemon": None}
+    running = daemon is not None and is_alive(daemon.get("pid"))
+    if daemon is not None and running:
+        age = now - float(daemon.get("updated", 0))
+        report.update(state="running" if age < STALE_AFTER else "not responding",
+                      daemon=daemon, uptime=now - float(daemon["started"]), status_age=age)
+    backlogs: dict[str, outbox_repo.Backlog] = {}
+    report["open_alerts"] = {}
+    try:
+        engine = open_engine(database_url(settings), create=False)
+    except NoDatabase:
+        report["database"] = "not created yet"
+    except DlpdError as exc:
+        fail(str(exc))
+    else:
+        with errors(), transaction(engine) as conn:
+            report["open_alerts"] = alerts_repo.open_counts(conn)
+            backlogs = outbox_repo.backlogs(conn)
+    sinks: dict[str, dict[str, object]] = {}
+    for i in range(len(settings.sinks)):
+        name = settings.sink_name(i)
+        b = backlogs.get(name)
+        sinks[name] = {"pending": b.pending if b else 0,
+                       "oldest_age": (now - b.oldest) if b and b.oldest else None,
+                       "failing": b.failing if b else 0,
+                       "last_error": b.last_error if b else None}
+    report["sinks"] = sinks
+    if fmt == "json":
+        dump([report], "json")
+    else:
+        status_text(report)
+    sys.exit(ExitCode.CLEAN if report["state"] == "running" else ExitCode.NOT_RUNNING)
+
+
+@click.command("check-config")
+@config_option
+def check_config(config_path: Path | None) -> None:
+    """Validate a config file (and the rules it names) without scanning."""
+    from dlpd.daemon.runtime import check_sinks  # noqa: PLC0415 - `dlpd scan` skips it
+
+    settings = settings_or_exit(config_path)
+    with errors():  # every check before the first line: "OK" is said only when it is
+        ruleset = build_ruleset(settings)
+        check_sinks(settings)
+    source = settings.source or "embedded defaults"
+    click.echo(f"config OK: {source}")
+    click.echo(f"  database: {redact_url(database_url(settings))}")
+    click.echo(f"  rules: {len(ruleset.metas)} in {len(ruleset.files)} files "
+               f"(version {ruleset.version})")
+    click.echo(f"  minimum confidence: {settings.scan.min_confidence}")
+    watch = settings.watch
+    click.echo(f"  watch: {', '.join(watch.paths) or '(none: `dlpd run` needs watch.paths)'}"
+               f"; backend {watch.backend}; crawl every {watch.reconcile_interval:g}s")
+    for name, label in sorted(settings.labels.items()):
+        places = ", ".join(label.approved) or "anywhere"
+        click.echo(f"  label {name} ({label.severity}): {places}")
+    for i, sink in enumerate(settings.sinks):
+        click.echo(f"  sink {settings.sink_name(i)}: {sink.type}")
+
+
+@click.command("example-config")
+def example_config() -> None:
+    """Print the example config: every key, its default, and what it does."""
+    click.echo((files("dlpd") / "data" / "dlpd.toml").read_text(encoding="utf-8"), nl=False)
