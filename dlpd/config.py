@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from dlpd.errors import ConfigError
-from dlpd.model import CATEGORIES, SEVERITIES, Confidence, Limits
+from dlpd.model import CATEGORIES, Confidence, Limits, Severity
 
 _SIZE_UNITS = {
     "": 1, "b": 1,
@@ -86,6 +86,19 @@ Size = Annotated[int, BeforeValidator(parse_size)]
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
+def parse_severity(value: object) -> Severity:
+    """``"high"`` (any case) to Severity.HIGH; a Severity passes through."""
+    if isinstance(value, Severity):
+        return value
+    try:
+        return Severity.parse(str(value))
+    except KeyError:
+        raise ValueError(f"must be one of {', '.join(Severity.names())}") from None
+
+
+SeverityName = Annotated[Severity, BeforeValidator(parse_severity)]
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -142,15 +155,8 @@ class SignatureSettings(_Section):
 
 
 class LabelSettings(_Section):
-    severity: str = "medium"
+    severity: SeverityName = Severity.MEDIUM
     approved: tuple[str, ...] = ()
-
-    @field_validator("severity")
-    @classmethod
-    def _known_severity(cls, value: str) -> str:
-        if value not in SEVERITIES:
-            raise ValueError(f"must be one of {', '.join(SEVERITIES)}")
-        return value
 
     @field_validator("approved")
     @classmethod
@@ -202,14 +208,7 @@ class SinkSettings(_Section):
     app_name: str = "dlpd"
     # every sink
     timeout: Duration = 10.0
-    min_severity: str = "low"
-
-    @field_validator("min_severity")
-    @classmethod
-    def _known_min_severity(cls, value: str) -> str:
-        if value not in SEVERITIES:
-            raise ValueError(f"must be one of {', '.join(SEVERITIES)}")
-        return value
+    min_severity: SeverityName = Severity.LOW
 
     @model_validator(mode="after")
     def _required_per_type(self) -> SinkSettings:

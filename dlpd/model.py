@@ -206,7 +206,26 @@ def path_fields(path: str) -> dict[str, str]:
     return {"path": shown, "path_b64": base64.b64encode(raw).decode("ascii")}
 
 
-SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
+class Severity(IntEnum):
+    """How bad a label outside its approved places is; sinks take a severity and above.
+    Stored and exported by name (``str``), compared by rank."""
+
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        """``KeyError`` for a name that is not a severity."""
+        return cls[text.strip().upper()]
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(str(s) for s in cls)
+
+    def __str__(self) -> str:
+        return self.name.lower()
 
 
 class AlertStatus(StrEnum):
@@ -248,7 +267,7 @@ class Alert:
     labels: tuple[str, ...]
     categories: tuple[str, ...]
     rules: tuple[str, ...]
-    severity: str
+    severity: Severity
     reason: str
     provenance: str | None
     status: AlertStatus
@@ -266,7 +285,7 @@ class Alert:
             "labels": list(self.labels),
             "categories": list(self.categories),
             "rules": list(self.rules),
-            "severity": self.severity,
+            "severity": str(self.severity),
             "reason": self.reason,
             "provenance": self.provenance,
             "status": self.status.value,

@@ -18,7 +18,15 @@ from dlpd.classify.validators import REGISTRY
 from dlpd.config import Settings, database_url
 from dlpd.policy.labels import labels_for
 from dlpd.scan.pathfilter import PathFilter
+from dlpd.store.alerts import SinkRoute
 from dlpd.store.db import Engine, open_engine, sqlite_files
+
+
+def sink_routes(settings: Settings) -> tuple[SinkRoute, ...]:
+    """Which sink takes which alerts: by name, with its minimum severity. The daemon queues
+    new alerts through these and `dlpd alerts ack|resolve|...` queues status changes."""
+    return tuple(SinkRoute(settings.sink_name(i), s.min_severity)
+                 for i, s in enumerate(settings.sinks))
 
 
 def build_ruleset(settings: Settings, *, strict: bool = False) -> Ruleset:

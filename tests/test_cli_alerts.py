@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from dlpd.daemon.access_log import AccessAggregator
-from dlpd.model import Alert, AlertStatus
+from dlpd.model import Alert, AlertStatus, Severity
 from dlpd.store import alerts as repo
 from dlpd.store.db import open_engine, transaction
 
@@ -30,7 +30,8 @@ def cfg(tmp_path: Path) -> Path:
             repo.raise_alert(conn, Alert(
                 id=0, created=now, updated=now, host="lab-fs-01", path=path,
                 sha256=f"{n:064x}", label="export-controlled", labels=("export-controlled",),
-                categories=("export-control",), rules=("itar_marking",), severity=sev,
+                categories=("export-control",), rules=("itar_marking",),
+                severity=Severity.parse(sev),
                 reason="label export-controlled may only live under /data/itar",
                 provenance="copy of /data/itar/x.dwg", status=AlertStatus.OPEN), SINKS)
     agg = AccessAggregator(60)

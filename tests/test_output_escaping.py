@@ -31,9 +31,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dlpd.daemon.access_log import AccessAggregator
-from dlpd.model import Alert, AlertStatus, display_path
 from dlpd.cli.render_alerts import status_text
+from dlpd.daemon.access_log import AccessAggregator
+from dlpd.model import Alert, AlertStatus, Severity, display_path
 from dlpd.store import alerts as repo
 from dlpd.store.db import open_engine, transaction
 from dlpd.textsafe import json_text, visible
@@ -324,7 +324,7 @@ def alert_store(tmp_path: Path) -> tuple[Path, list[str]]:
             repo.raise_alert(conn, Alert(
                 id=0, created=now, updated=now, host="ws\x1b[2J\n01", path=path,
                 sha256=f"{n:064x}", label="export-controlled", labels=("export-controlled",),
-                categories=("export-control",), rules=("itar_marking",), severity="high",
+                categories=("export-control",), rules=("itar_marking",), severity=Severity.HIGH,
                 reason="outside /data/itar\nCEF:0|Forged|x|1|s|n|10|",
                 provenance=f"copy of {display_path(path)}", status=AlertStatus.OPEN), SINKS)
     agg = AccessAggregator(60)

@@ -18,10 +18,11 @@ from dlpd import __version__
 from dlpd.cli.common import config_option, errors, fail, settings_or_exit
 from dlpd.cli.render_alerts import access_table, alert_details, alerts_table, dump
 from dlpd.config import Settings, database_url, parse_duration
-from dlpd.model import SEVERITIES, Alert, AlertStatus
+from dlpd.model import Alert, AlertStatus, Severity
 from dlpd.store import access as access_repo
 from dlpd.store import alerts as alerts_repo
 from dlpd.store.db import Engine, open_engine, transaction
+from dlpd.wiring import sink_routes
 
 _ACTIVE = ("open", "acknowledged")
 _STATUSES = [s.value for s in AlertStatus]
@@ -48,11 +49,6 @@ def _engine(settings: Settings) -> Engine:
         return open_engine(database_url(settings), create=False)
 
 
-def _routes(settings: Settings) -> list[alerts_repo.SinkRoute]:
-    return [alerts_repo.SinkRoute(settings.sink_name(i), s.min_severity)
-            for i, s in enumerate(settings.sinks)]
-
-
 @click.group()
 def alerts() -> None:
     """List, show, triage and export alerts."""
@@ -66,7 +62,7 @@ def _filters(f: _F) -> _F:
                      type=click.Choice([*_STATUSES, "active", "all"]),
                      help="Repeatable; default: active (open and acknowledged).")(f)
     f = click.option("--since", help="2h, 7d, or an ISO date/time.")(f)
-    f = click.option("--severity", type=click.Choice(SEVERITIES),
+    f = click.option("--severity", type=click.Choice(Severity.names()),
                      help="This severity and above.")(f)
     f = click.option("--path", "path_prefix", help="Only alerts at or under this path.")(f)
     f = click.option("--limit", type=click.IntRange(1), help="The newest N.")(f)
@@ -84,7 +80,7 @@ def _query(config_path: Path | None, statuses: tuple[str, ...], since: str | Non
     engine = _engine(settings)
     with errors(), transaction(engine) as conn:
         return alerts_repo.query(conn, statuses=wanted, since=_since(since),
-                                 min_severity=severity,
+                                 min_severity=Severity.parse(severity) if severity else None,
                                  path_prefix=os.path.abspath(path_prefix) if path_prefix else None,
                                  limit=limit)
 
@@ -137,7 +133,7 @@ def _triage(status: AlertStatus, help_text: str) -> click.Command:
             for alert_id in alert_ids:
                 done = alerts_repo.set_status(conn, alert_id, status, author=who,
                                               note=note or status.value, now=time.time(),
-                                              sinks=_routes(settings))
+                                              sinks=sink_routes(settings))
                 if done is None:
                     missing.append(alert_id)
                 else:

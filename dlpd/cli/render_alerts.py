@@ -65,7 +65,7 @@ def dump(items: Sequence[Mapping[str, Any]], fmt: str, out: IO[str] | None = Non
 
 
 def alerts_table(alerts: Sequence[Alert], out: IO[str] | None = None) -> None:
-    rows = [(str(a.id), when(a.created), a.severity, a.status.value, a.label, a.path,
+    rows = [(str(a.id), when(a.created), str(a.severity), a.status.value, a.label, a.path,
              a.provenance or "-") for a in alerts]
     _table(("id", "created", "severity", "status", "label", "path", "provenance"), rows,
            out or sys.stdout)
@@ -80,7 +80,7 @@ def alert_details(alert: Alert, out: IO[str] | None = None) -> None:
     # Prose of ours quoting display forms (already escaped): escape, do not double.
     provenance = visible(alert.provenance, keep_backslash=True) if alert.provenance else "-"
     lines = [
-        f"alert {alert.id}  [{alert.status.value}]  severity {visible(alert.severity)}",
+        f"alert {alert.id}  [{alert.status.value}]  severity {alert.severity}",
         f"  path:        {visible(alert.path)}",
         f"  sha256:      {visible(alert.sha256)}",
         f"  label:       {visible(alert.label)}   (file labels: {_joined(alert.labels)})",

@@ -136,7 +136,7 @@ class Alerter:
             self._raised += 1
             self._announce.append(("alert", {
                 "id": alert.id, "path": display_path(path), "label": alert.label,
-                "severity": alert.severity, "categories": list(alert.categories),
+                "severity": str(alert.severity), "categories": list(alert.categories),
                 "rules": list(alert.rules), "provenance": alert.provenance}))
             changed.append(alert)
         return changed

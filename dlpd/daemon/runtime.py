@@ -16,8 +16,13 @@ from dlpd.policy.decide import LabelPolicy
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.sinks.base import Sink
 from dlpd.sinks.factory import build_sink
-from dlpd.store.alerts import SinkRoute
-from dlpd.wiring import build_classifier, build_pathfilter, build_ruleset, default_jobs
+from dlpd.wiring import (
+    build_classifier,
+    build_pathfilter,
+    build_ruleset,
+    default_jobs,
+    sink_routes,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +49,8 @@ def build_runtime(settings: Settings, runtime_dir: str) -> Runtime:
                                              *own_files(settings, runtime_dir)])
     labels = {name: LabelPolicy(cfg.severity, cfg.approved)
               for name, cfg in settings.labels.items()}
-    routes = tuple(SinkRoute(settings.sink_name(i), s.min_severity)
-                   for i, s in enumerate(settings.sinks))
     policy = AlertPolicy(host=settings.daemon.host or socket.gethostname(), labels=labels,
-                         categories=dict(settings.categories), routes=routes)
+                         categories=dict(settings.categories), routes=sink_routes(settings))
     return Runtime(settings=settings, classifier=classifier, pathfilter=pathfilter,
                    policy=policy, jobs=default_jobs(settings), roots=settings.watch.paths)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3, "critical": 4}
+from dlpd.model import Severity
 
 
 @dataclass(frozen=True, slots=True)
 class LabelPolicy:
-    severity: str
+    severity: Severity
     approved: tuple[str, ...] = ()
 
 
@@ -24,7 +24,7 @@ class Violation:
     """Label ``label`` sits outside its approved places; ``reason`` says which clause."""
 
     label: str
-    severity: str
+    severity: Severity
     reason: str
 
 
@@ -52,6 +52,3 @@ def violations(path: str, labels: Iterable[str],
                                f"label {label} may only live under {places}"))
     return tuple(found)
 
-
-def severity_at_least(severity: str, floor: str) -> bool:
-    return SEVERITY_RANK.get(severity, 0) >= SEVERITY_RANK.get(floor, 0)

@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dlpd.model import Alert, AlertNote, AlertStatus, alert_event_body
-from dlpd.policy.decide import SEVERITY_RANK, severity_at_least
+from dlpd.model import Alert, AlertNote, AlertStatus, Severity, alert_event_body
 from dlpd.store.paths import display_path, key, real, under
 from dlpd.store.schema import ACTIVE_ALERT, alert_notes, alerts, outbox
 
@@ -25,7 +24,7 @@ class SinkRoute:
     """A sink that receives alerts of ``min_severity`` and above."""
 
     name: str
-    min_severity: str = "low"
+    min_severity: Severity = Severity.LOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +48,7 @@ def _alert(row: Mapping[str, Any], notes: Sequence[AlertNote] = ()) -> Alert:
         labels=tuple(json.loads(str(row["labels"]))),
         categories=tuple(json.loads(str(row["categories"]))),
         rules=tuple(json.loads(str(row["rules"]))),
-        severity=str(row["severity"]),
+        severity=Severity.parse(str(row["severity"])),
         reason=str(row["reason"]),
         provenance=None if row["provenance"] is None else str(row["provenance"]),
         status=AlertStatus(str(row["status"])),
@@ -78,7 +77,7 @@ def enqueue(conn: Connection, alert: Alert, kind: str, sinks: Sequence[SinkRoute
     msg_id = f"msg_dlpd_{alert.id}_{kind.rsplit('.', 1)[-1]}_{int(now * 1000)}"
     rows = [{"msg_id": msg_id, "sink": s.name, "alert_id": alert.id, "kind": kind,
              "created": now, "body": body, "attempts": 0, "next_attempt": now}
-            for s in sinks if severity_at_least(alert.severity, s.min_severity)]
+            for s in sinks if alert.severity >= s.min_severity]
     if rows:
         conn.execute(insert(outbox), rows)
     return len(rows)
@@ -94,7 +93,7 @@ def raise_alert(conn: Connection, alert: Alert, sinks: Sequence[SinkRoute]) -> A
         "labels": json.dumps(list(alert.labels)),
         "categories": json.dumps(list(alert.categories)),
         "rules": json.dumps(list(alert.rules)),
-        "severity": alert.severity, "reason": alert.reason, "provenance": alert.provenance,
+        "severity": str(alert.severity), "reason": alert.reason, "provenance": alert.provenance,
         "status": AlertStatus.OPEN.value,
     }
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
@@ -152,16 +151,15 @@ def get(conn: Connection, alert_id: int) -> Alert | None:
 
 
 def query(conn: Connection, *, statuses: Sequence[str] = (), since: float | None = None,
-          min_severity: str | None = None, path_prefix: str | None = None,
+          min_severity: Severity | None = None, path_prefix: str | None = None,
           limit: int | None = None) -> list[Alert]:
     stmt = select(alerts).order_by(alerts.c.id)
     if statuses:
         stmt = stmt.where(alerts.c.status.in_(list(statuses)))
     if since is not None:
         stmt = stmt.where(alerts.c.created >= since)
-    if min_severity:
-        stmt = stmt.where(alerts.c.severity.in_(
-            [s for s, rank in SEVERITY_RANK.items() if rank >= SEVERITY_RANK[min_severity]]))
+    if min_severity is not None:
+        stmt = stmt.where(alerts.c.severity.in_([str(s) for s in Severity if s >= min_severity]))
     if path_prefix:
         stmt = stmt.where(under(alerts.c.path_key, path_prefix))
     if limit:

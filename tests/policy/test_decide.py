@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dlpd.policy.decide import LabelPolicy, approved_for, is_under, severity_at_least, violations
+from dlpd.model import Severity
+from dlpd.policy.decide import LabelPolicy, approved_for, is_under, violations
 
-ITAR = LabelPolicy("high", ("/data/itar", "/srv/secure/"))
+ITAR = LabelPolicy(Severity.HIGH, ("/data/itar", "/srv/secure/"))
 
 
 @pytest.mark.parametrize(("path", "prefix", "expected"), [
@@ -25,7 +26,7 @@ def test_prefixes_match_whole_components(path: str, prefix: str, expected: bool)
 def test_file_outside_approved_places_violates_with_the_clause() -> None:
     (v,) = violations("/home/alice/Dropbox/x.dwg", ["export-controlled"],
                       {"export-controlled": ITAR})
-    assert v.label == "export-controlled" and v.severity == "high"
+    assert v.label == "export-controlled" and str(v.severity) == "high"
     assert "/data/itar" in v.reason and "/srv/secure/" in v.reason
 
 
@@ -36,17 +37,19 @@ def test_inside_approved_place_is_fine() -> None:
 
 
 def test_labels_without_approved_places_live_anywhere() -> None:
-    assert violations("/tmp/x", ["financial"], {"financial": LabelPolicy("low")}) == ()
+    assert violations("/tmp/x", ["financial"], {"financial": LabelPolicy(Severity.LOW)}) == ()
     assert violations("/tmp/x", ["unconfigured"], {}) == ()
 
 
 def test_each_violated_label_is_its_own_violation() -> None:
-    policies = {"a": LabelPolicy("low", ("/a",)), "b": LabelPolicy("critical", ("/b",))}
+    policies = {"a": LabelPolicy(Severity.LOW, ("/a",)),
+                "b": LabelPolicy(Severity.CRITICAL, ("/b",))}
     found = violations("/c/f", ["b", "a", "a"], policies)
-    assert [(v.label, v.severity) for v in found] == [("a", "low"), ("b", "critical")]
+    assert [(v.label, v.severity) for v in found] == [("a", Severity.LOW), ("b", Severity.CRITICAL)]
 
 
 def test_severity_order() -> None:
-    assert severity_at_least("high", "medium")
-    assert severity_at_least("medium", "medium")
-    assert not severity_at_least("low", "medium")
+    assert Severity.parse("high") >= Severity.parse("medium")
+    assert Severity.parse(" Medium ") >= Severity.MEDIUM
+    assert not Severity.parse("low") >= Severity.MEDIUM
+    assert [str(s) for s in sorted(Severity)] == ["low", "medium", "high", "critical"]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dlpd.model import Alert, AlertNote, AlertStatus, OutboxMessage, alert_event_body
+from dlpd.model import Alert, AlertNote, AlertStatus, OutboxMessage, Severity, alert_event_body
 
 CREATED = 1_714_564_800.25  # 2024-05-01T12:00:00.250Z
 
@@ -28,7 +28,7 @@ def make_alert(**changes: Any) -> Alert:
         labels=("export-controlled", "confidential"),
         categories=("export-control", "jp-confidential"),
         rules=("ear_eccn", "jp_gokuhi"),
-        severity="high",
+        severity=Severity.HIGH,
         reason="export-controlled file outside approved locations (/srv/itar)",
         provenance="copied from /srv/itar/x.dwg",
         status=AlertStatus.OPEN,

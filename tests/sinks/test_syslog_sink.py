@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dlpd.errors import SinkError
-from dlpd.model import OutboxMessage
+from dlpd.model import OutboxMessage, Severity
 from dlpd.sinks.formats import one_line
 from dlpd.sinks.syslog import SyslogAddress, SyslogSink, parse_address
 
@@ -76,8 +76,8 @@ def read_frames(conn: socket.socket, count: int) -> list[bytes]:
 def test_udp_one_message_per_datagram(udp_receiver: socket.socket) -> None:
     host, port = udp_receiver.getsockname()
     syslog = sink(f"udp://{host}:{port}")
-    messages = [make_message(), make_message(make_alert(severity="low"), kind="alert.updated",
-                                             msg_id="msg_2")]
+    low = make_alert(severity=Severity.LOW)
+    messages = [make_message(), make_message(low, kind="alert.updated", msg_id="msg_2")]
     for message in messages:
         syslog.deliver(message)
     syslog.close()

@@ -7,20 +7,20 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from dlpd.model import Alert, AlertStatus
+from dlpd.model import Alert, AlertStatus, Severity
 from dlpd.store import alerts as repo
 from dlpd.store import outbox
 from dlpd.store.db import StoreError, open_engine, transaction
 from dlpd.store.schema import metadata
 
-SINKS = (repo.SinkRoute("hook"), repo.SinkRoute("siem", "high"))
+SINKS = (repo.SinkRoute("hook"), repo.SinkRoute("siem", Severity.HIGH))
 
 
 def _draft(path: str = "/home/a/x.dwg", sha: str = "aa" * 32, label: str = "export",
            severity: str = "medium", now: float = 1.0) -> Alert:
     return Alert(id=0, created=now, updated=now, host="h", path=path, sha256=sha, label=label,
                  labels=(label,), categories=("export-control",), rules=("itar_marking",),
-                 severity=severity, reason="label export may only live under /d",
+                 severity=Severity.parse(severity), reason="label export may only live under /d",
                  provenance="copy of /d/x.dwg", status=AlertStatus.OPEN)
 
 
@@ -112,7 +112,8 @@ def test_query_filters(engine: sa.Engine) -> None:
         repo.raise_alert(conn, _draft(path="/h/a/1", severity="low", now=10.0), SINKS)
         repo.raise_alert(conn, _draft(path="/h/a/2", severity="high", now=20.0), SINKS)
         repo.raise_alert(conn, _draft(path="/h/ab/3", severity="critical", now=30.0), SINKS)
-        assert [a.path for a in repo.query(conn, min_severity="high")] == ["/h/a/2", "/h/ab/3"]
+        high = repo.query(conn, min_severity=Severity.HIGH)
+        assert [a.path for a in high] == ["/h/a/2", "/h/ab/3"]
         assert [a.path for a in repo.query(conn, path_prefix="/h/a")] == ["/h/a/1", "/h/a/2"]
         assert [a.path for a in repo.query(conn, since=15.0)] == ["/h/a/2", "/h/ab/3"]
         assert [a.path for a in repo.query(conn, limit=1)] == ["/h/ab/3"]
