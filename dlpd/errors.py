@@ -14,6 +14,18 @@ Adapters translate library exceptions into these at one point, with ``raise ... 
 from __future__ import annotations
 
 
+def os_reason(exc: OSError | None) -> str:
+    """An OS error as the reason of a file's outcome, for people: the same words for the
+    same cause wherever a file was walked, opened or read."""
+    if isinstance(exc, FileNotFoundError):
+        return "vanished: no such file"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if exc is None:
+        return "unknown error"
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
 class DlpdError(Exception):
     """Base of every error dlpd raises on purpose."""
 

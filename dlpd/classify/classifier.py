@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
-from dlpd.classify.confirm import confirm
+from dlpd.classify.confirm import MAX_PREVIEWS, confirm
 from dlpd.classify.extract import extract
 from dlpd.classify.extract.text import decode_text
 from dlpd.classify.filetype import HEAD_BYTES, MimeTyper
@@ -32,7 +32,7 @@ from dlpd.classify.signatures import Ruleset
 from dlpd.classify.sniff import sniff_kind
 from dlpd.classify.validators import Validator
 from dlpd.dirfd import OutsideRoot, stat_below
-from dlpd.errors import ExtractionError, LimitExceeded
+from dlpd.errors import ExtractionError, LimitExceeded, os_reason
 from dlpd.model import Confidence, Detection, FileResult, Outcome, RuleHit, RuleMeta
 
 # Bytes carried from one chunk into the next when a big file is matched in pieces, so that
@@ -41,7 +41,6 @@ CHUNK_OVERLAP = 64 * 1024
 # A big file is hashed and matched this much at a time: what a job holds while streaming
 # is about two of these (the chunk, and the chunk with the previous one's tail).
 STREAM_CHUNK = 8 * 1024 * 1024
-_MAX_PREVIEWS = 3
 # Kinds whose members are extracted and matched on their own (PDF is not here: its raw
 # bytes may hold text that a damaged text layer would lose).
 _ARCHIVES = frozenset({"zip", "tar", "gzip", "bzip2", "xz"})
@@ -76,7 +75,7 @@ class _Findings:
         if seen is None:
             self.detections[key] = found
             return
-        previews = tuple(dict.fromkeys(seen.previews + found.previews))[:_MAX_PREVIEWS]
+        previews = tuple(dict.fromkeys(seen.previews + found.previews))[:MAX_PREVIEWS]
         self.detections[key] = replace(
             seen,
             count=seen.count + found.count,
@@ -151,7 +150,7 @@ class Classifier:
         try:
             return self._classify_open(path, fd, before, accept_unstable)
         except OSError as exc:
-            return FileResult(path, Outcome.ERROR, size=before.st_size, reason=_os_reason(exc),
+            return FileResult(path, Outcome.ERROR, size=before.st_size, reason=os_reason(exc),
                               stat=file_stat(before))
         except Exception as exc:  # one file's failure stays with that file
             return FileResult(path, Outcome.ERROR, size=before.st_size,
@@ -180,7 +179,7 @@ class Classifier:
             # A file that is listed but cannot be opened (permission denied) is still
             # recorded, with what its directory says of it.
             listed = lst if lst is not None else _listed(root, path, self._cross_devices)
-            return FileResult(path, Outcome.ERROR, reason=_os_reason(exc),
+            return FileResult(path, Outcome.ERROR, reason=os_reason(exc),
                               size=listed.st_size if listed is not None else 0,
                               stat=file_stat(listed) if listed is not None else None)
 
@@ -380,11 +379,3 @@ def _raw_view(data: bytes, kind: str | None) -> bytes:
 
 def _member(chain: list[str]) -> str:
     return "!".join(chain)
-
-
-def _os_reason(exc: OSError) -> str:
-    if isinstance(exc, FileNotFoundError):
-        return "vanished: no such file"
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    return f"{exc.strerror or type(exc).__name__}"

@@ -1,6 +1,6 @@
 """dlpd's own inotify reader: one thread, one fd, a lean mask, nothing lost in silence.
 
-Why not watchdog here: measured on these machines (FACTS.md "Watching"), watchdog 7.1 lost
+Why not watchdog here: measured on a 2-core machine (bench/daemon_bench.py), watchdog 7.1 lost
 52-86% of close events under bursts without telling its handler, and spun a core while
 idle over >5,000 directories with its default event set. This reader asks only for
 close-write/move/create/delete, reads 1 MiB at a time, blocks in poll() while idle, and
