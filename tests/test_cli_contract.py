@@ -108,7 +108,8 @@ def test_json_and_table_formats(tmp_path: Path, cfg: Path) -> None:
     # Not a terminal: plain lines, no box drawing, no colour codes.
     assert any("banner.txt" in line and "cui" in line for line in lines)
     assert "\x1b[" not in proc.stdout and "┃" not in proc.stdout
-    assert lines[-1].startswith("2 files")
+    # Issue 8: the summary goes to stderr when stdout is not a terminal.
+    assert proc.stderr.splitlines()[-1].startswith("2 files")
 
 
 def test_default_state_dir_is_xdg(tmp_path: Path) -> None:

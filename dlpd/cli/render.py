@@ -6,12 +6,22 @@ Library code returns values; this module and the CLI are the only ones that writ
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import IO
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING
 
 from dlpd.model import FileResult
-from dlpd.scan.runner import ScanSummary
+from dlpd.scan.runner import ScanSummary, WalkProgress
 from dlpd.textsafe import json_text, visible
+
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.measure import Measurement
+
+# The layout of ``--format table`` when stdout is not a terminal: this header, then one
+# tab-separated row per file with findings or problems; ``-`` for an empty field. Tabs and
+# newlines in names are escaped (``visible``), so a row is always one line of 5 fields.
+PLAIN_COLUMNS = ("path", "outcome", "labels", "categories", "reason")
+ELLIPSIS = "\u2026"
 
 
 def result_json(result: FileResult) -> dict[str, object]:
@@ -41,6 +51,7 @@ def summary_json(summary: ScanSummary) -> dict[str, object]:
         "skipped": summary.skipped,
         "limit_exceeded": summary.limited,
         "unstable": summary.unstable,
+        "forgotten": summary.forgotten,
         "bytes_read": summary.bytes_read,
         "seconds": round(summary.elapsed, 3),
     }
@@ -49,12 +60,79 @@ def summary_json(summary: ScanSummary) -> dict[str, object]:
 def summary_line(summary: ScanSummary) -> str:
     mb = summary.bytes_read / 1e6
     secs = max(summary.elapsed, 1e-9)
+    gone = (f", {summary.forgotten} gone since the last scan (forgotten)"
+            if summary.forgotten else "")
     return (
         f"{summary.files} files ({summary.read} read, {summary.cached} unchanged), "
         f"{summary.found} with findings, {summary.errors} errors, {summary.skipped} skipped, "
-        f"{summary.limited} over a limit; {mb:.1f} MB in {summary.elapsed:.1f}s "
+        f"{summary.limited} over a limit{gone}; {mb:.1f} MB in {summary.elapsed:.1f}s "
         f"({mb / secs:.1f} MB/s)"
     )
+
+
+def progress_line(files: int, bytes_read: int, elapsed: float, walked: WalkProgress,
+                  sizes_done: int) -> str:
+    """The progress display's text: files and MB so far and per second; once the walk has
+    listed everything, the total and an ETA.
+
+    ``bytes_read`` is what was read (cached files cost no read), ``sizes_done`` the sizes
+    of the files done, to set against the walk's sizes. The ETA is the larger of the
+    estimates by files and by bytes: many small files cost per file, large ones per byte.
+    """
+    secs = max(elapsed, 1e-9)
+    mb = bytes_read / 1e6
+    rate = f"{files / secs:,.0f} files/s, {mb / secs:.1f} MB/s"
+    if not walked.done or walked.files == 0:
+        return f"{files:,} files, {mb:,.1f} MB; {rate}"
+    left = max(0.0, (walked.files - files) / max(files, 1),
+               (walked.bytes - sizes_done) / max(sizes_done, 1) if walked.bytes else 0.0)
+    eta = _clock(elapsed * left) if files else "?"
+    return (f"{files:,} of {walked.files:,} files, {mb:,.1f} MB; {rate}; "
+            f"ETA {eta}")
+
+
+def _clock(seconds: float) -> str:
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def shorten_left(shown: str, width: int, cells: Callable[[str], int] = len) -> str:
+    """``shown`` (a display path) in ``width`` cells, shortened from the left with ``…``:
+    the file name stays whole, with as many of its directories as fit. A name longer
+    than ``width`` is returned whole (``…/name``): a path is never cut inside a name."""
+    if cells(shown) <= width:
+        return shown
+    head, sep, kept = shown.rpartition("/")
+    if not sep:
+        return shown
+    for part in reversed(head.split("/")):
+        if cells(f"{ELLIPSIS}/{part}/{kept}") > width:
+            break
+        kept = f"{part}/{kept}"
+    return f"{ELLIPSIS}/{kept}"
+
+
+class _PathCell:
+    """A table cell that shortens its path from the left to the width rich gives it."""
+
+    def __init__(self, shown: str) -> None:
+        self.shown = shown
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        from rich.cells import cell_len  # noqa: PLC0415
+        from rich.measure import Measurement  # noqa: PLC0415
+
+        name = self.shown.rpartition("/")[2]
+        whole = cell_len(self.shown)
+        return Measurement(min(whole, cell_len(f"{ELLIPSIS}/{name}")), whole)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.cells import cell_len  # noqa: PLC0415
+        from rich.text import Text  # noqa: PLC0415
+
+        # Folded only when one name is wider than the whole column.
+        yield Text(shorten_left(self.shown, options.max_width, cell_len), overflow="fold")
 
 
 def _findings_cell(result: FileResult) -> str:
@@ -71,38 +149,66 @@ def _outcome(result: FileResult) -> str:
 
 
 def render_table(
-    results: Sequence[FileResult], summary: ScanSummary, out: IO[str] | None = None
+    results: Sequence[FileResult], summary: ScanSummary, out: IO[str] | None = None,
+    err: IO[str] | None = None,
 ) -> None:
-    """Files with findings or problems, then the summary line; plain when not a terminal.
+    """Files with findings or problems, then the summary line.
 
+    On a terminal: a rich table (paths shortened from the left, never cut inside a name)
+    and the summary below it. Otherwise ``PLAIN_COLUMNS`` as a header and tab-separated
+    rows for ``cut``/``awk``, and the summary on ``err`` so that the data stays parseable.
     Every cell is data: escaped by ``visible`` (one line, no control reaches the terminal)
     and handed to rich as ``Text``, never parsed as markup, emoji codes or links.
     """
-    # rich costs ~25 ms to import: machine formats never load it.
+    out = out or sys.stdout
+    notable = [r for r in results if r.detections or r.outcome.value in ("error", "limit_exceeded")]
+    if not out.isatty():
+        out.writelines(_plain_rows(notable))
+        (err or sys.stderr).write(summary_line(summary) + "\n")
+        return
+    # rich costs ~25 ms to import: machine formats and pipes never load it.
     from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
     from rich.text import Text  # noqa: PLC0415
 
-    out = out or sys.stdout
-    console = Console(file=out, markup=False, emoji=False, highlight=False,
-                      soft_wrap=not out.isatty())
-    notable = [r for r in results if r.detections or r.outcome.value in ("error", "limit_exceeded")]
-    if console.is_terminal:
-        if notable:
-            table = Table(show_lines=False)
-            table.add_column("file", overflow="fold")
-            table.add_column("labels")
-            table.add_column("findings", overflow="fold")
-            table.add_column("outcome")
-            for r in notable:
-                table.add_row(Text(visible(r.path)), Text(visible(", ".join(r.labels))),
-                              Text(_findings_cell(r)), Text(_outcome(r)))
-            console.print(table)
-        console.print(Text(summary_line(summary)))
-        return
+    console = Console(file=out, markup=False, emoji=False, highlight=False)
+    if notable:
+        rows = [(visible(r.path), visible(", ".join(r.labels)), _findings_cell(r), _outcome(r))
+                for r in notable]
+        table = Table(show_lines=False)
+        # Not folded by rich: the cell shortens itself from the left (see _file_width).
+        table.add_column("file", no_wrap=True, max_width=_file_width(rows, console.width))
+        table.add_column("labels", overflow="fold")
+        table.add_column("findings", overflow="fold")
+        table.add_column("outcome")
+        for path, labels, findings, outcome in rows:
+            table.add_row(_PathCell(path), Text(labels), Text(findings), Text(outcome))
+        console.print(table)
+    console.print(Text(summary_line(summary)))
+
+
+# A 4-column rich table: 5 borders and a space either side of each cell.
+_TABLE_FRAME = 5 + 4 * 2
+
+
+def _file_width(rows: Sequence[tuple[str, str, str, str]], width: int) -> int:
+    """The file column's width: what the other columns leave, but at least the widest
+    ``…/name`` (up to half the terminal), so that names stay whole and the other columns
+    wrap instead."""
+    from rich.cells import cell_len  # noqa: PLC0415
+
+    def widest(cells: Sequence[str], header: str) -> int:
+        return max(cell_len(line) for cell in (header, *cells) for line in cell.split("\n"))
+
+    others = sum(widest([row[i] for row in rows], header)
+                 for i, header in ((1, "labels"), (2, "findings"), (3, "outcome")))
+    names = max(cell_len(f"{ELLIPSIS}/{row[0].rpartition('/')[2]}") for row in rows)
+    return max(width - others - _TABLE_FRAME, min(names, width // 2), len("file"))
+
+
+def _plain_rows(notable: Sequence[FileResult]) -> Iterator[str]:
+    yield "\t".join(PLAIN_COLUMNS) + "\n"
     for r in notable:
-        cats = visible(",".join(r.categories)) or "-"
-        labels = visible(",".join(r.labels)) or "-"
-        reason = f"\t{visible(r.reason)}" if r.reason else ""
-        out.write(f"{visible(r.path)}\t{r.outcome.value}\t{labels}\t{cats}{reason}\n")
-    out.write(summary_line(summary) + "\n")
+        fields = (r.path, r.outcome.value, ",".join(r.labels), ",".join(r.categories),
+                  r.reason or "")
+        yield "\t".join(visible(f) or "-" for f in fields) + "\n"

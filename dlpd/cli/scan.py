@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -12,9 +13,16 @@ from typing import Any
 import click
 
 from dlpd.cli.common import ExitCode, config_option, errors, settings_or_exit
-from dlpd.cli.render import jsonl_line, render_table, result_json, results_document, summary_json
+from dlpd.cli.render import (
+    jsonl_line,
+    progress_line,
+    render_table,
+    result_json,
+    results_document,
+    summary_json,
+)
 from dlpd.model import FileResult
-from dlpd.scan.runner import ScanOptions, run_scan
+from dlpd.scan.runner import ScanOptions, WalkProgress, run_scan
 from dlpd.wiring import build_classifier, build_engine, build_pathfilter, default_jobs
 
 
@@ -68,11 +76,11 @@ def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: 
         elif fmt == "json" or result.detections or result.outcome.value != "ok":
             results.append(result)
 
+    walked = WalkProgress()
     with errors():
-        sink = _progress(on_result) if fmt == "table" and sys.stdout.isatty() else (
-            nullcontext(on_result))
+        sink = _progress(on_result, walked) if _shows_progress(fmt) else nullcontext(on_result)
         with sink as handler:
-            summary = run_scan(roots, classifier, engine, pathfilter, options, handler)
+            summary = run_scan(roots, classifier, engine, pathfilter, options, handler, walked)
     if fmt == "json":
         sys.stdout.write(results_document(results, summary) + "\n")
     elif fmt == "table":
@@ -83,29 +91,50 @@ def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: 
     sys.exit(ExitCode.FOUND if found else ExitCode.CLEAN)
 
 
+def _shows_progress(fmt: str) -> bool:
+    """Progress is drawn on stderr, for a person: only when stderr is a terminal, and not
+    between JSON lines streaming to that same terminal. A redirected stdout never sees it."""
+    return sys.stderr.isatty() and not (fmt == "jsonl" and sys.stdout.isatty())
+
+
+# rich redraws at most 10 times a second: recomputing the text more often is wasted.
+_REDRAW = 0.1
+
+
 @contextmanager
 def _progress(
-    on_result: Callable[[FileResult], None],
+    on_result: Callable[[FileResult], None], walked: WalkProgress,
 ) -> Iterator[Callable[[FileResult], None]]:
-    """``on_result`` that also advances a progress bar (terminals only)."""
-    from rich.progress import (  # noqa: PLC0415 - only a terminal loads rich's progress bar
-        BarColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    """``on_result`` that also advances a progress bar on stderr: files and MB per second,
+    and once the walk has listed everything, the total and an ETA."""
+    from rich.console import Console  # noqa: PLC0415 - only a terminal loads rich's progress
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn  # noqa: PLC0415
 
-    with Progress(SpinnerColumn(), TextColumn("[bold]scanning"), BarColumn(bar_width=None),
-                  TextColumn("{task.completed} files, {task.fields[found]} with findings"),
-                  TimeElapsedColumn(), transient=True) as progress:
-        task = progress.add_task("scan", total=None, found=0)
-        found = 0
+    console = Console(stderr=True, markup=False, emoji=False, highlight=False)
+    with Progress(SpinnerColumn(), TextColumn("scanning", style="bold"),
+                  BarColumn(bar_width=None), TextColumn("{task.description}", markup=False),
+                  # JSON lines written to a redirected stdout must stay there.
+                  console=console, transient=True, redirect_stdout=False) as progress:
+        task = progress.add_task("", total=None)
+        started = time.monotonic()
+        drawn = 0.0
+        files = bytes_read = sizes = 0
+
+        def draw(now: float) -> None:
+            progress.update(task, completed=files, total=walked.files if walked.done else None,
+                            description=progress_line(files, bytes_read, now - started,
+                                                      walked, sizes))
 
         def tick(result: FileResult) -> None:
-            nonlocal found
-            found += bool(result.detections)
-            progress.update(task, advance=1, found=found)
+            nonlocal files, bytes_read, sizes, drawn
+            files += 1
+            bytes_read += 0 if result.cached else result.scanned_bytes
+            sizes += result.size
+            now = time.monotonic()
+            if now - drawn >= _REDRAW:
+                drawn = now
+                draw(now)
             on_result(result)
 
         yield tick
+        draw(time.monotonic())  # the last frame, drawn as the display closes, is exact

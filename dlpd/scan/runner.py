@@ -52,6 +52,21 @@ class ScanOptions:
 
 
 @dataclass(slots=True)
+class WalkProgress:
+    """How far the walk has got: ``run_scan`` counts entries as it lists them, in the
+    thread that calls ``on_result`` (a progress display reads it there, without a lock;
+    nothing walks a second time to count).
+
+    The walk runs ahead of the readers only by the work in flight (``2 * jobs`` batches),
+    so ``done`` comes near the end of a cold scan; then ``files`` is the scan's total.
+    """
+
+    files: int = 0
+    bytes: int = 0  # lstat sizes of the files walked
+    done: bool = False
+
+
+@dataclass(slots=True)
 class ScanSummary:
     """Counters of one scan, for the summary line and the scans table."""
 
@@ -63,6 +78,7 @@ class ScanSummary:
     skipped: int = 0
     limited: int = 0
     unstable: int = 0
+    # Paths the store knew under these roots that the walk did not meet: deleted from it.
     forgotten: int = 0
     cancelled: bool = False
     bytes_read: int = 0
@@ -193,10 +209,13 @@ def run_scan(
     pathfilter: PathFilter,
     options: ScanOptions,
     on_result: Callable[[FileResult], None],
+    walked: WalkProgress | None = None,
 ) -> ScanSummary:
     """Scan ``roots`` (absolute paths) and call ``on_result`` for every file, in the
-    calling thread. Per-file problems are results; only store failures raise."""
+    calling thread. Per-file problems are results; only store failures raise.
+    ``walked``, if given, counts what the walk has listed (see ``WalkProgress``)."""
     summary = ScanSummary()
+    walked = walked if walked is not None else WalkProgress()
     version = classifier.version
     started_ns = time.time_ns()
     with transaction(engine) as conn:
@@ -218,15 +237,18 @@ def run_scan(
             if options.cancel is not None and options.cancel.is_set():
                 summary.cancelled = True
                 break
+            walked.files += 1
             if entry.lstat is None:
                 emit(_walk_error(entry))
                 continue
+            walked.bytes += entry.lstat.st_size
             cached = cache.pop(entry.path, None)
             if options.use_cache and cached is not None and cached.is_fresh(
                     file_stat(entry.lstat), version):
                 emit(repo.cached_result(entry.path, cached, cached_dets.get(cached.id, ())))
                 continue
             pipeline.add(entry.path, root, entry.lstat)
+        walked.done = not summary.cancelled
         pipeline.finish()
     writer.flush()
     summary.finished = time.time()
