@@ -170,9 +170,10 @@ def hostile_tree(tmp_path: Path) -> tuple[Path, list[str]]:
 
 
 def _plain_table_paths(stdout: str) -> list[str]:
+    # Issue 8 moved the summary line to stderr and put a header first.
     lines = assert_safe_lines(stdout)
-    rows = lines[:-1]
-    assert lines[-1].split(" ")[1] == "files", lines[-1]
+    rows = lines[1:]
+    assert lines[0].split("\t")[0] == "path", lines[0]
     for row in rows:
         assert len(row.split("\t")) in (4, 5), f"a name broke the columns: {row!r}"
     return [unvisible(row.split("\t")[0]) for row in rows]
