@@ -154,14 +154,44 @@ class SignatureSettings(_Section):
     shipped: bool = True
 
 
+# `approved` as one word instead of a list of places. A word, not a path: a path is a list
+# of absolute prefixes, so neither can be read as the other.
+NOWHERE = "nowhere"    # not on this host at all: every copy, wherever it is, alerts
+ANYWHERE = "anywhere"  # never alerts for its location (what [] or no `approved` means)
+
+
 class LabelSettings(_Section):
     severity: SeverityName = Severity.MEDIUM
-    approved: tuple[str, ...] = ()
+    # Absolute prefixes where the label may live, or "nowhere", or "anywhere". Empty (the
+    # default) keeps its old meaning, anywhere; `dlpd check-config` says so.
+    approved: tuple[str, ...] | Literal["nowhere", "anywhere"] = ()
 
-    @field_validator("approved")
+    @field_validator("approved", mode="before")
     @classmethod
-    def _absolute_prefixes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(_absolute(p) for p in value)
+    def _prefixes_or_word(cls, value: object) -> object:
+        if isinstance(value, str) and value not in (NOWHERE, ANYWHERE):
+            hint = f"; for one place write [{value!r}]" if value.startswith("/") else ""
+            raise ValueError(f'expected a list of absolute paths, "{NOWHERE}" or '
+                             f'"{ANYWHERE}", got {value!r}{hint}')
+        if isinstance(value, list | tuple):
+            if not all(isinstance(p, str) for p in value):
+                raise ValueError("expected a list of absolute paths")
+            return tuple(_absolute(p) for p in value)
+        return value
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        """The approved places; none for "nowhere" and "anywhere"."""
+        return self.approved if isinstance(self.approved, tuple) else ()
+
+    @property
+    def is_nowhere(self) -> bool:
+        return self.approved == NOWHERE
+
+    @property
+    def is_anywhere(self) -> bool:
+        """No place is checked: said so (``"anywhere"``) or left empty."""
+        return self.approved in (ANYWHERE, ())
 
 
 def _absolute(path: str) -> str:

@@ -21,11 +21,12 @@ from dlpd.cli.common import (
 )
 from dlpd.cli.render_alerts import dump, status_text
 from dlpd.config import database_url, load_settings
+from dlpd.config_checks import Level, is_daemon_config, problems
 from dlpd.errors import ConfigError, DlpdError, SignatureError, StoreError
 from dlpd.store import alerts as alerts_repo
 from dlpd.store import outbox as outbox_repo
 from dlpd.store.db import NoDatabase, open_engine, transaction
-from dlpd.textsafe import redact_url
+from dlpd.textsafe import redact_url, visible
 from dlpd.wiring import build_ruleset
 
 
@@ -96,16 +97,25 @@ def status(config_path: Path | None, fmt: str) -> None:
 
 @click.command("check-config")
 @config_option
-def check_config(config_path: Path | None) -> None:
-    """Validate a config file (and the rules it names) without scanning."""
+@click.option("--strict", is_flag=True,
+              help="Exit 1 when there are warnings (parts of the config that never alert).")
+def check_config(config_path: Path | None, strict: bool) -> None:
+    """Validate a config file (and the rules it names) without scanning.
+
+    Errors are what `dlpd run` refuses (exit 2); warnings what runs but never alerts
+    (exit 0, or 1 with --strict). A config with no watch paths, labels or sinks is
+    judged as one for `dlpd scan`, which needs no watch paths.
+    """
     from dlpd.daemon.runtime import check_sinks  # noqa: PLC0415 - `dlpd scan` skips it
 
     settings = settings_or_exit(config_path)
     with errors():  # every check before the first line: "OK" is said only when it is
         ruleset = build_ruleset(settings)
         check_sinks(settings)
+    findings = problems(settings, daemon=is_daemon_config(settings))
+    failed = [f for f in findings if f.level == Level.ERROR]
     source = settings.source or "embedded defaults"
-    click.echo(f"config OK: {source}")
+    click.echo(f"config has errors: {source}" if failed else f"config OK: {source}")
     click.echo(f"  database: {redact_url(database_url(settings))}")
     click.echo(f"  rules: {len(ruleset.metas)} in {len(ruleset.files)} files "
                f"(version {ruleset.version})")
@@ -114,10 +124,19 @@ def check_config(config_path: Path | None) -> None:
     click.echo(f"  watch: {', '.join(watch.paths) or '(none: `dlpd run` needs watch.paths)'}"
                f"; backend {watch.backend}; crawl every {watch.reconcile_interval:g}s")
     for name, label in sorted(settings.labels.items()):
-        places = ", ".join(label.approved) or "anywhere"
+        places = ", ".join(label.prefixes) or ("nowhere" if label.is_nowhere else "anywhere")
         click.echo(f"  label {name} ({label.severity}): {places}")
     for i, sink in enumerate(settings.sinks):
         click.echo(f"  sink {settings.sink_name(i)}: {sink.type}")
+    for level, heading in ((Level.WARNING, "warnings:"), (Level.ERROR, "errors:")):
+        said = [f for f in findings if f.level == level]
+        if said:
+            click.echo(heading)
+        for finding in said:
+            click.echo(f"  {visible(str(finding), keep_backslash=True)}")
+    if failed:
+        sys.exit(ExitCode.ERROR)
+    sys.exit(ExitCode.FOUND if strict and findings else ExitCode.CLEAN)
 
 
 @click.command("example-config")

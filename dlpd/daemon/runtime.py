@@ -9,8 +9,11 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
+import structlog
+
 from dlpd.classify.classifier import Classifier
 from dlpd.config import Settings
+from dlpd.config_checks import problems, raise_errors
 from dlpd.daemon.alerting import AlertPolicy
 from dlpd.policy.decide import LabelPolicy
 from dlpd.scan.pathfilter import PathFilter
@@ -23,6 +26,8 @@ from dlpd.wiring import (
     default_jobs,
     sink_routes,
 )
+
+_log = structlog.get_logger("dlpd.daemon")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +47,20 @@ def own_files(settings: Settings, runtime_dir: str) -> list[str]:
 
 
 def build_runtime(settings: Settings, runtime_dir: str) -> Runtime:
-    """Compile rules, open libmagic, derive the policy. Raises ConfigError/SignatureError."""
+    """Compile rules, open libmagic, derive the policy. Raises ConfigError/SignatureError.
+    What `dlpd check-config` calls an error is refused here, and its warnings logged."""
+    findings = problems(settings)
+    raise_errors(findings)
     check_sinks(settings)
     classifier = build_classifier(settings, build_ruleset(settings))
     pathfilter = build_pathfilter(settings, [*settings.watch.exclude,
                                              *own_files(settings, runtime_dir)])
-    labels = {name: LabelPolicy(cfg.severity, cfg.approved)
+    labels = {name: LabelPolicy(cfg.severity, cfg.prefixes, nowhere=cfg.is_nowhere)
               for name, cfg in settings.labels.items()}
     policy = AlertPolicy(host=settings.daemon.host or socket.gethostname(), labels=labels,
                          categories=dict(settings.categories), routes=sink_routes(settings))
+    for finding in findings:
+        _log.warning("configuration problem", key=finding.key, problem=finding.message)
     return Runtime(settings=settings, classifier=classifier, pathfilter=pathfilter,
                    policy=policy, jobs=default_jobs(settings), roots=settings.watch.paths)
 

@@ -1,7 +1,8 @@
 """Where may labelled data live? Label policies and the violations of one file. Pure.
 
-A label with ``approved`` prefixes may live only under them; a label without may live
-anywhere. Prefixes match whole path components: ``/data/itar`` approves
+A label with ``approved`` prefixes may live only under them; a label approved ``nowhere``
+may not live on this host at all (every copy is a violation); a label with neither may
+live anywhere. Prefixes match whole path components: ``/data/itar`` approves
 ``/data/itar/x.dwg`` but not ``/data/itar-old/x.dwg``.
 """
 
@@ -17,6 +18,8 @@ from dlpd.model import Severity
 class LabelPolicy:
     severity: Severity
     approved: tuple[str, ...] = ()
+    # No place on this host is approved: wherever the label is found, it violates.
+    nowhere: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,10 @@ def violations(path: str, labels: Iterable[str],
     found = []
     for label in sorted(set(labels)):
         policy = policies.get(label)
+        if policy is not None and policy.nowhere:
+            found.append(Violation(label, policy.severity,
+                                   f"label {label} may not be stored on this host"))
+            continue
         if policy is None or not policy.approved or approved_for(path, policy):
             continue
         places = ", ".join(policy.approved)
