@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
+from typing import Any
 
 from dlpd.textsafe import json_text
 
@@ -142,6 +144,10 @@ class FileStat:
     size: int
     mtime_ns: int
     ctime_ns: int
+    # The owner, for alerts (not part of the key: a chown changes ctime anyway, and a
+    # cached row, which does not hold them, must still compare equal).
+    uid: int | None = field(default=None, compare=False)
+    gid: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +256,51 @@ class AlertNote:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertDetails:
+    """What the scan knew of the file when the alert was raised, kept with the alert: the
+    file may change or go before anyone looks. ``owner``/``group`` are the names of
+    ``uid``/``gid`` at that time (a name can be reused later; the ids are the facts).
+    ``detections`` are those behind the alert's label, previews redacted as ever."""
+
+    size: int
+    mtime: float | None = None
+    uid: int | None = None
+    gid: int | None = None
+    owner: str | None = None
+    group: str | None = None
+    mime: str | None = None
+    detections: tuple[Detection, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {"size": self.size, "mtime": self.mtime, "uid": self.uid, "gid": self.gid,
+                "owner": self.owner, "group": self.group, "mime": self.mime,
+                "detections": [d.to_json() for d in self.detections]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AlertDetails:
+        """The inverse of ``to_json`` (what the store keeps)."""
+        def opt_int(key: str) -> int | None:
+            return None if data.get(key) is None else int(data[key])
+
+        def opt_str(key: str) -> str | None:
+            return None if data.get(key) is None else str(data[key])
+
+        return cls(
+            size=int(data.get("size") or 0),
+            mtime=None if data.get("mtime") is None else float(data["mtime"]),
+            uid=opt_int("uid"), gid=opt_int("gid"), owner=opt_str("owner"),
+            group=opt_str("group"), mime=opt_str("mime"),
+            detections=tuple(Detection(
+                rule=str(d["rule"]), category=str(d["category"]),
+                confidence=Confidence.parse(str(d["confidence"])), count=int(d["count"]),
+                member=None if d.get("member") is None else str(d["member"]),
+                previews=tuple(str(p) for p in d.get("previews", ())),
+                reasons=tuple(str(r) for r in d.get("reasons", ())))
+                for d in data.get("detections", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Alert:
     """A policy violation: a file carrying ``label`` outside the label's approved places.
 
@@ -272,6 +323,7 @@ class Alert:
     provenance: str | None
     status: AlertStatus
     notes: tuple[AlertNote, ...] = ()
+    details: AlertDetails | None = None  # None: raised before dlpd kept them
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -290,6 +342,7 @@ class Alert:
             "provenance": self.provenance,
             "status": self.status.value,
             "notes": [n.to_json() for n in self.notes],
+            "details": self.details.to_json() if self.details else None,
         }
 
 

@@ -52,7 +52,8 @@ def kind_of(mode: int) -> str:
 
 
 def file_stat(st: os.stat_result) -> FileStat:
-    return FileStat(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return FileStat(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                    uid=st.st_uid, gid=st.st_gid)
 
 
 def open_beneath(root: str, path: str, *, cross_devices: bool = False,

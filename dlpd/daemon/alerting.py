@@ -9,12 +9,14 @@ log lines and notes.
 
 from __future__ import annotations
 
+import grp
+import pwd
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import structlog
 
-from dlpd.model import Alert, AlertStatus, FileResult, display_path
+from dlpd.model import Alert, AlertDetails, AlertStatus, Detection, FileResult, display_path
 from dlpd.policy.decide import LabelPolicy, approved_for, is_under, violations
 from dlpd.store import alerts as repo
 from dlpd.store import files as files_repo
@@ -116,18 +118,21 @@ class Alerter:
         for key, violation in found.items():
             if key in self._view(path):
                 continue
+            behind = tuple(d for d in result.detections
+                           if self.policy.categories.get(d.category) == violation.label)
             alert = repo.raise_alert(conn, Alert(
                 id=0, created=now, updated=now, host=self.policy.host, path=path,
                 sha256=result.sha256, label=violation.label, labels=result.labels,
                 categories=result.categories,
-                rules=tuple(sorted({d.rule for d in result.detections
-                                    if self.policy.categories.get(d.category) == violation.label})),
+                rules=tuple(sorted({d.rule for d in behind})),
                 severity=violation.severity, reason=violation.reason,
                 provenance=self._provenance(conn, path, result.sha256, violation.label,
                                             moved_from),
-                status=AlertStatus.OPEN,
+                status=AlertStatus.OPEN, details=details(result, behind),
             ), self.policy.routes)
-            if alert is None:  # already active in the store: our index was stale
+            # None: already active in the store (our index was stale), or the content is
+            # a false positive with this label (a decision taken in the CLI, any path).
+            if alert is None:
                 existing = repo.active_id(conn, path, result.sha256, violation.label)
                 if existing is not None:
                     self._touch(path)[key] = (existing, AlertStatus.OPEN)
@@ -183,4 +188,30 @@ class Alerter:
             return f"copy of {display_path(approved[0])}"
         if copies:
             return f"copy of {display_path(copies[0])}"
+        return None
+
+
+def details(result: FileResult, behind: Sequence[Detection]) -> AlertDetails:
+    """What the scan knew of the file, for the alert (``behind``: the detections behind its
+    label). Names are looked up now: a uid's name can change before anyone reads it."""
+    st = result.stat
+    uid = st.uid if st is not None else None
+    gid = st.gid if st is not None else None
+    return AlertDetails(
+        size=result.size, mtime=st.mtime_ns / 1e9 if st is not None else None,
+        uid=uid, gid=gid, owner=_user(uid), group=_group(gid), mime=result.mime,
+        detections=tuple(behind))
+
+
+def _user(uid: int | None) -> str | None:
+    try:
+        return None if uid is None else pwd.getpwuid(uid).pw_name
+    except KeyError:  # no such user (any more): the number is all there is
+        return None
+
+
+def _group(gid: int | None) -> str | None:
+    try:
+        return None if gid is None else grp.getgrgid(gid).gr_name
+    except KeyError:
         return None

@@ -11,12 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import Connection, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dlpd.model import Alert, AlertNote, AlertStatus, Severity, alert_event_body
+from dlpd.model import Alert, AlertDetails, AlertNote, AlertStatus, Severity, alert_event_body
 from dlpd.store.paths import display_path, key, real, under
-from dlpd.store.schema import ACTIVE_ALERT, alert_notes, alerts, outbox
+from dlpd.store.schema import ACTIVE_ALERT, alert_notes, alerts, false_positives, outbox
+
+_LIVE = (AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,8 @@ def _alert(row: Mapping[str, Any], notes: Sequence[AlertNote] = ()) -> Alert:
         provenance=None if row["provenance"] is None else str(row["provenance"]),
         status=AlertStatus(str(row["status"])),
         notes=tuple(notes),
+        details=(None if row.get("details") is None
+                 else AlertDetails.from_json(json.loads(str(row["details"])))),
     )
 
 
@@ -85,7 +89,10 @@ def enqueue(conn: Connection, alert: Alert, kind: str, sinks: Sequence[SinkRoute
 
 def raise_alert(conn: Connection, alert: Alert, sinks: Sequence[SinkRoute]) -> Alert | None:
     """Store ``alert`` (its id is ignored) as open and queue it. None when an active alert
-    (open, acknowledged or false-positive) already covers the same (path, sha256, label)."""
+    (open, acknowledged or false-positive) already covers the same (path, sha256, label),
+    or a standing false-positive decision covers its content and label (any path)."""
+    if standing_false_positive(conn, alert.sha256, alert.label) is not None:
+        return None
     values = {
         "created": alert.created, "updated": alert.created, "host": alert.host,
         "path_key": key(alert.path), "path": display_path(alert.path),
@@ -95,6 +102,7 @@ def raise_alert(conn: Connection, alert: Alert, sinks: Sequence[SinkRoute]) -> A
         "rules": json.dumps(list(alert.rules)),
         "severity": str(alert.severity), "reason": alert.reason, "provenance": alert.provenance,
         "status": AlertStatus.OPEN.value,
+        "details": json.dumps(alert.details.to_json()) if alert.details else None,
     }
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     stmt = dialect_insert(alerts).values(values).on_conflict_do_nothing(
@@ -135,12 +143,93 @@ def set_status(conn: Connection, alert_id: int, status: AlertStatus, *, author: 
     return alert
 
 
-def add_note(conn: Connection, alert_id: int, *, author: str, note: str, now: float) -> bool:
-    if conn.execute(select(alerts.c.id).where(alerts.c.id == alert_id)).first() is None:
-        return False
-    conn.execute(insert(alert_notes).values(alert_id=alert_id, time=now, author=author,
-                                            text=note, status=None))
-    return True
+@dataclass(frozen=True, slots=True)
+class FalsePositive:
+    """A decision that content ``sha256`` with ``label`` is fine wherever it is."""
+
+    id: int
+    sha256: str
+    label: str
+    alert_id: int  # the alert it was taken on
+    created: float
+    author: str
+    note: str
+    lifted: float | None = None
+    lifted_by: str | None = None
+
+
+def standing_false_positive(conn: Connection, sha256: str, label: str) -> FalsePositive | None:
+    """The decision that covers (sha256, label) now, if one does."""
+    row = conn.execute(select(false_positives).where(
+        false_positives.c.sha256 == sha256, false_positives.c.label == label,
+        false_positives.c.lifted.is_(None))).mappings().first()
+    return None if row is None else FalsePositive(**dict(row))
+
+
+def decisions(conn: Connection, sha256: str, label: str) -> list[FalsePositive]:
+    """Every false-positive decision on (sha256, label), standing or lifted, oldest first."""
+    rows = conn.execute(select(false_positives).where(
+        false_positives.c.sha256 == sha256, false_positives.c.label == label)
+        .order_by(false_positives.c.id)).mappings()
+    return [FalsePositive(**dict(r)) for r in rows]
+
+
+def _same_content(conn: Connection, alert: Alert, statuses: Sequence[str]) -> list[int]:
+    """Other alerts on ``alert``'s content and label (any path, any host) in ``statuses``."""
+    return list(conn.execute(select(alerts.c.id).where(
+        alerts.c.sha256 == alert.sha256, alerts.c.label == alert.label,
+        alerts.c.id != alert.id, alerts.c.status.in_(list(statuses)))
+        .order_by(alerts.c.id)).scalars())
+
+
+def mark_false_positive(conn: Connection, alert_id: int, *, author: str, note: str,
+                        now: float, sinks: Sequence[SinkRoute]) -> list[Alert] | None:
+    """Alert ``alert_id``'s content is fine with its label, wherever it is: record the
+    decision once (or join the standing one), mark the alert and every live alert on the
+    same content and label false-positive, each with a note naming the decision, and
+    queue each update. The changed alerts, this one first; None when there is no such
+    alert."""
+    current = get(conn, alert_id)
+    if current is None:
+        return None
+    decision = standing_false_positive(conn, current.sha256, current.label)
+    if decision is None:
+        fp_id = int(conn.execute(insert(false_positives).values(
+            sha256=current.sha256, label=current.label, alert_id=alert_id, created=now,
+            author=author, note=note).returning(false_positives.c.id)).scalar_one())
+        origin = alert_id
+    else:
+        fp_id, origin = decision.id, decision.alert_id
+    scope = f"false positive #{fp_id}: this content with label {current.label}, anywhere"
+    changed = [set_status(conn, alert_id, AlertStatus.FALSE_POSITIVE, author=author,
+                          note=f"{note} ({scope})", now=now, sinks=sinks)]
+    for other in _same_content(conn, current, _LIVE):
+        changed.append(set_status(
+            conn, other, AlertStatus.FALSE_POSITIVE, author=author, now=now, sinks=sinks,
+            note=f"same content as alert {origin}, false positive #{fp_id}: {note}"))
+    return [a for a in changed if a is not None]
+
+
+def reopen(conn: Connection, alert_id: int, *, author: str, note: str, now: float,
+           sinks: Sequence[SinkRoute]) -> list[Alert] | None:
+    """Reopen alert ``alert_id``. If it was a false positive, the decision on its content
+    and label is lifted and every other alert it had closed reopens too, noted. The
+    changed alerts, this one first; None when there is no such alert."""
+    current = get(conn, alert_id)
+    if current is None:
+        return None
+    changed = [set_status(conn, alert_id, AlertStatus.OPEN, author=author, note=note,
+                          now=now, sinks=sinks)]
+    decision = standing_false_positive(conn, current.sha256, current.label)
+    if current.status is AlertStatus.FALSE_POSITIVE and decision is not None:
+        conn.execute(update(false_positives).where(false_positives.c.id == decision.id)
+                     .values(lifted=now, lifted_by=author))
+        for other in _same_content(conn, current, [AlertStatus.FALSE_POSITIVE.value]):
+            changed.append(set_status(
+                conn, other, AlertStatus.OPEN, author=author, now=now, sinks=sinks,
+                note=f"reopened with alert {alert_id}, false positive #{decision.id} "
+                     f"lifted: {note}"))
+    return [a for a in changed if a is not None]
 
 
 def get(conn: Connection, alert_id: int) -> Alert | None:
@@ -151,13 +240,31 @@ def get(conn: Connection, alert_id: int) -> Alert | None:
 
 
 def query(conn: Connection, *, statuses: Sequence[str] = (), since: float | None = None,
-          min_severity: Severity | None = None, path_prefix: str | None = None,
-          limit: int | None = None) -> list[Alert]:
+          until: float | None = None, min_severity: Severity | None = None,
+          path_prefix: str | None = None, labels: Sequence[str] = (),
+          categories: Sequence[str] = (), sha256: str | None = None,
+          hosts: Sequence[str] = (), limit: int | None = None) -> list[Alert]:
+    """Alerts, oldest first. Each filter narrows; a repeated one (``labels``...) takes
+    any of its values. ``sha256``: the hash, or a prefix of it."""
     stmt = select(alerts).order_by(alerts.c.id)
     if statuses:
         stmt = stmt.where(alerts.c.status.in_(list(statuses)))
     if since is not None:
         stmt = stmt.where(alerts.c.created >= since)
+    if until is not None:
+        stmt = stmt.where(alerts.c.created < until)
+    if labels:
+        stmt = stmt.where(alerts.c.label.in_(list(labels)))
+    if categories:
+        # Stored as a JSON list: look for the element in its quoted JSON form, so that a
+        # category never matches inside another (a quote within one is escaped as \").
+        stmt = stmt.where(or_(*(alerts.c.categories.contains(json.dumps(c), autoescape=True)
+                                for c in categories)))
+    if sha256:
+        stmt = stmt.where(alerts.c.sha256 == sha256 if len(sha256) == 64
+                          else alerts.c.sha256.startswith(sha256, autoescape=True))
+    if hosts:
+        stmt = stmt.where(alerts.c.host.in_(list(hosts)))
     if min_severity is not None:
         stmt = stmt.where(alerts.c.severity.in_([str(s) for s in Severity if s >= min_severity]))
     if path_prefix:

@@ -99,6 +99,7 @@ alerts = Table(
     Column("reason", Text, nullable=False),
     Column("provenance", Text),
     Column("status", String(16), nullable=False),
+    Column("details", Text),  # JSON of AlertDetails; NULL for alerts older than 0004
     Index("ux_alerts_active", "path_key", "sha256", "label", unique=True,
           sqlite_where=text(ACTIVE_ALERT), postgresql_where=text(ACTIVE_ALERT)),
     Index("ix_alerts_status_created", "status", "created"),
@@ -115,6 +116,28 @@ alert_notes = Table(
     Column("text", Text, nullable=False),
     Column("status", String(16)),  # the status this note set, if it changed it
     Index("ix_alert_notes_alert_id", "alert_id"),
+)
+
+# A false-positive decision: content (sha256) with a label is fine wherever it is. Taken
+# once, from one alert, by one person with a reason; every active alert on that content
+# and label is marked with it, and no new one is raised while it stands. Reopening lifts
+# it (the row stays, as history).
+UNLIFTED = "lifted IS NULL"
+
+false_positives = Table(
+    "false_positives",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=False),  # where it began
+    Column("created", Float, nullable=False),
+    Column("author", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("lifted", Float),
+    Column("lifted_by", Text),
+    Index("ux_false_positives_standing", "sha256", "label", unique=True,
+          sqlite_where=text(UNLIFTED), postgresql_where=text(UNLIFTED)),
 )
 
 # Transactional outbox: written with the alert, drained by one sender per sink.
