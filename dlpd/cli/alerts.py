@@ -3,12 +3,13 @@ and `access list`. Thin: parse, call the library, render."""
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import os
+import re
 import sys
 import time
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,30 +18,35 @@ import click
 from dlpd import __version__
 from dlpd.cli.common import config_option, errors, fail, settings_or_exit
 from dlpd.cli.render_alerts import access_table, alert_details, alerts_table, dump
-from dlpd.config import Settings, database_url, parse_duration
+from dlpd.cli.when import FORMS, parse_when
+from dlpd.config import Settings, database_url
 from dlpd.model import Alert, AlertStatus, Severity
 from dlpd.store import access as access_repo
 from dlpd.store import alerts as alerts_repo
-from dlpd.store.db import Engine, open_engine, transaction
+from dlpd.store.db import Connection, Engine, open_engine, transaction
 from dlpd.wiring import sink_routes
 
 _ACTIVE = ("open", "acknowledged")
 _STATUSES = [s.value for s in AlertStatus]
 
 
-def _since(value: str | None) -> float | None:
-    """``2h``/``7d`` ago, or an ISO 8601 date/time (local time unless it has an offset)."""
+def _when(_ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """``--since``/``--until`` as unix time (see cli/when.py), or a usage error."""
     if value is None:
         return None
     try:
-        return time.time() - parse_duration(value)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(value).timestamp()
-    except ValueError:
-        raise click.BadParameter(f"expected 2h, 7d or an ISO date/time, got {value!r}",
-                                 param_hint="--since") from None
+        return parse_when(value, time.time())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+
+
+def _sha256(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not re.fullmatch(r"[0-9a-f]{8,64}", value.strip().lower()):
+        raise click.BadParameter("expected a sha256 in hex, or at least its first 8 digits",
+                                 param=param)
+    return value.strip().lower()
 
 
 def _engine(settings: Settings) -> Engine:
@@ -58,19 +64,30 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _filters(f: _F) -> _F:
+    """The options `alerts list` and `alerts export` share; each narrows, and a repeated
+    one takes any of its values."""
     f = click.option("--status", "statuses", multiple=True,
                      type=click.Choice([*_STATUSES, "active", "all"]),
                      help="Repeatable; default: active (open and acknowledged).")(f)
-    f = click.option("--since", help="2h, 7d, or an ISO date/time.")(f)
+    f = click.option("--since", callback=_when, help=f"Raised at or after: {FORMS}.")(f)
+    f = click.option("--until", callback=_when, help="Raised before (same forms).")(f)
     f = click.option("--severity", type=click.Choice(Severity.names()),
                      help="This severity and above.")(f)
+    f = click.option("--label", "labels", multiple=True, help="Alerts for this label "
+                     "(repeatable).")(f)
+    f = click.option("--category", "categories", multiple=True,
+                     help="Alerts on files with a detection of this category (repeatable).")(f)
+    f = click.option("--sha256", callback=_sha256,
+                     help="Alerts on this content (the hash or its first 8+ hex digits).")(f)
+    f = click.option("--host", "hosts", multiple=True, help="Raised on this host "
+                     "(repeatable).")(f)
     f = click.option("--path", "path_prefix", help="Only alerts at or under this path.")(f)
     f = click.option("--limit", type=click.IntRange(1), help="The newest N.")(f)
     return config_option(f)
 
 
-def _query(config_path: Path | None, statuses: tuple[str, ...], since: str | None,
-           severity: str | None, path_prefix: str | None, limit: int | None) -> list[Alert]:
+def _query(config_path: Path | None, statuses: Sequence[str], severity: str | None,
+           path_prefix: str | None, **filters: Any) -> list[Alert]:
     settings = settings_or_exit(config_path)
     wanted: list[str] = []
     for s in statuses or ("active",):
@@ -79,20 +96,18 @@ def _query(config_path: Path | None, statuses: tuple[str, ...], since: str | Non
         wanted = []
     engine = _engine(settings)
     with errors(), transaction(engine) as conn:
-        return alerts_repo.query(conn, statuses=wanted, since=_since(since),
+        return alerts_repo.query(conn, statuses=wanted,
                                  min_severity=Severity.parse(severity) if severity else None,
                                  path_prefix=os.path.abspath(path_prefix) if path_prefix else None,
-                                 limit=limit)
+                                 **filters)
 
 
 @alerts.command("list")
 @_filters
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table")
-def alerts_list(config_path: Path | None, statuses: tuple[str, ...], since: str | None,
-                severity: str | None, path_prefix: str | None, limit: int | None,
-                fmt: str) -> None:
+def alerts_list(fmt: str, **filters: Any) -> None:
     """Alerts, oldest first."""
-    found = _query(config_path, statuses, since, severity, path_prefix, limit)
+    found = _query(**filters)
     if fmt == "table":
         alerts_table(found)
     else:
@@ -108,15 +123,30 @@ def alerts_show(alert_id: int, config_path: Path | None, fmt: str) -> None:
     engine = _engine(settings_or_exit(config_path))
     with errors(), transaction(engine) as conn:
         alert = alerts_repo.get(conn, alert_id)
+        decisions = (alerts_repo.decisions(conn, alert.sha256, alert.label)
+                     if alert is not None else [])
     if alert is None:
         fail(f"no alert {alert_id}")
     if fmt == "json":
-        dump([alert.to_json()], "jsonl")
+        dump([{**alert.to_json(),
+               "false_positives": [dataclasses.asdict(d) for d in decisions]}], "jsonl")
     else:
-        alert_details(alert)
+        alert_details(alert, decisions=decisions)
 
 
-def _triage(status: AlertStatus, help_text: str) -> click.Command:
+# (conn, alert id, author, note, now, sink routes) -> the alerts it changed, the named
+# one first; None when there is no such alert.
+_Change = Callable[..., "list[Alert] | None"]
+
+
+def _one(status: AlertStatus) -> _Change:
+    def change(conn: Connection, alert_id: int, **how: Any) -> list[Alert] | None:
+        done = alerts_repo.set_status(conn, alert_id, status, **how)
+        return None if done is None else [done]
+    return change
+
+
+def _triage(status: AlertStatus, change: _Change, help_text: str) -> click.Command:
     @click.command(help=help_text)
     @click.argument("alert_ids", type=int, nargs=-1, required=True)
     @click.option("--note", default="", help="Why (stored with your name and the time).")
@@ -131,39 +161,45 @@ def _triage(status: AlertStatus, help_text: str) -> click.Command:
         missing = []
         with errors(), transaction(engine) as conn:
             for alert_id in alert_ids:
-                done = alerts_repo.set_status(conn, alert_id, status, author=who,
-                                              note=note or status.value, now=time.time(),
-                                              sinks=sink_routes(settings))
+                done = change(conn, alert_id, author=who, note=note or status.value,
+                              now=time.time(), sinks=sink_routes(settings))
                 if done is None:
                     missing.append(alert_id)
-                else:
-                    click.echo(f"alert {alert_id}: {status.value}")
+                    continue
+                click.echo(f"alert {alert_id}: {status.value}")
+                for other in done[1:]:
+                    click.echo(f"alert {other.id}: {other.status.value} "
+                               f"(same content and label as alert {alert_id})")
         if missing:
             fail(f"no alert {', '.join(map(str, missing))}")
 
     return command
 
 
-alerts.add_command(_triage(AlertStatus.ACKNOWLEDGED, "Acknowledge alerts (triaged, still live)."),
-                   "ack")
-alerts.add_command(_triage(AlertStatus.RESOLVED, "Resolve alerts (the problem is gone)."),
-                   "resolve")
-alerts.add_command(_triage(AlertStatus.FALSE_POSITIVE,
-                           "Mark alerts false positives (the same content is not raised "
-                           "again at that path)."), "false-positive")
-alerts.add_command(_triage(AlertStatus.OPEN, "Reopen alerts."), "reopen")
+alerts.add_command(_triage(AlertStatus.ACKNOWLEDGED, _one(AlertStatus.ACKNOWLEDGED),
+                           "Acknowledge alerts (triaged, still live)."), "ack")
+alerts.add_command(_triage(AlertStatus.RESOLVED, _one(AlertStatus.RESOLVED),
+                           "Resolve alerts (the problem is gone)."), "resolve")
+alerts.add_command(_triage(
+    AlertStatus.FALSE_POSITIVE, alerts_repo.mark_false_positive,
+    "Mark alerts false positives: their content is fine with their label anywhere. Every "
+    "live alert on the same content and label (any path, any host) is closed with it, and "
+    "the content is not raised again with that label while the decision stands. The "
+    "decision is recorded once, with --note and --author."), "false-positive")
+alerts.add_command(_triage(
+    AlertStatus.OPEN, alerts_repo.reopen,
+    "Reopen alerts. Reopening a false positive lifts the decision: the other alerts it "
+    "closed reopen too, and new copies are raised again."), "reopen")
 
 
 @alerts.command("export")
 @_filters
 @click.option("--format", "fmt", type=click.Choice(["ecs", "cef"]), required=True)
-def alerts_export(config_path: Path | None, statuses: tuple[str, ...], since: str | None,
-                  severity: str | None, path_prefix: str | None, limit: int | None,
-                  fmt: str) -> None:
+def alerts_export(fmt: str, **filters: Any) -> None:
     """Alerts for a SIEM: Elastic Common Schema (JSON lines) or ArcSight CEF."""
     from dlpd.sinks.formats import cef, ecs  # noqa: PLC0415
 
-    found = _query(config_path, statuses or ("all",), since, severity, path_prefix, limit)
+    found = _query(**filters)
     for alert in found:
         data = alert.to_json()
         if fmt == "ecs":
@@ -180,18 +216,18 @@ def access() -> None:
 @access.command("list")
 @config_option
 @click.option("--path", "path_prefix", help="At or under this path.")
-@click.option("--since", help="2h, 7d, or an ISO date/time.")
+@click.option("--since", callback=_when, help=f"At or after: {FORMS}.")
 @click.option("--label", "labels", multiple=True, help="Files with this label (repeatable).")
 @click.option("--limit", type=click.IntRange(1), help="The newest N rows.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table")
-def access_list(config_path: Path | None, path_prefix: str | None, since: str | None,
+def access_list(config_path: Path | None, path_prefix: str | None, since: float | None,
                 labels: tuple[str, ...], limit: int | None, fmt: str) -> None:
     """Events on labelled files, repeats aggregated."""
     engine = _engine(settings_or_exit(config_path))
     with errors(), transaction(engine) as conn:
         rows = access_repo.query(
             conn, path_prefix=os.path.abspath(path_prefix) if path_prefix else None,
-            since=_since(since), labels=labels, limit=limit)
+            since=since, labels=labels, limit=limit)
     if fmt == "table":
         access_table(rows)
     else:

@@ -11,8 +11,9 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
-from dlpd.model import Alert
+from dlpd.model import Alert, AlertDetails
 from dlpd.store.access import AccessRecord
+from dlpd.store.alerts import FalsePositive
 from dlpd.textsafe import json_text, visible
 
 
@@ -75,7 +76,46 @@ def _joined(items: Sequence[str]) -> str:
     return ", ".join(visible(i) for i in items) or "-"
 
 
-def alert_details(alert: Alert, out: IO[str] | None = None) -> None:
+def _owner(name: str | None, number: int | None, kind: str) -> str:
+    if number is None:
+        return f"{kind} unknown"
+    return f"{visible(name)} ({kind} {number})" if name else f"{kind} {number} (no name)"
+
+
+def _file_lines(details: AlertDetails | None) -> list[str]:
+    """What the scan knew of the file when the alert was raised."""
+    if details is None:
+        return ["  file:        not recorded (raised before dlpd kept file details)"]
+    lines = [
+        f"  file:        {details.size} bytes, modified {when(details.mtime)}, "
+        f"type {visible(details.mime) if details.mime else '-'}",
+        f"  owner:       {_owner(details.owner, details.uid, 'uid')}, "
+        f"group {_owner(details.group, details.gid, 'gid')}",
+        "  detections:" + ("" if details.detections else "  none recorded"),
+    ]
+    for d in details.detections:
+        member = f"  in {visible(d.member)}" if d.member else ""
+        lines.append(f"    {visible(d.rule)}  {visible(d.category)}  confidence "
+                     f"{d.confidence}  count {d.count}{member}")
+        if d.previews:
+            lines.append(f"      previews: {_joined(d.previews)}")
+    return lines
+
+
+def _decision_lines(decisions: Sequence[FalsePositive]) -> list[str]:
+    lines = []
+    for fp in decisions:
+        lifted = (f"; lifted {when(fp.lifted)} by {visible(fp.lifted_by or '-')}"
+                  if fp.lifted is not None else "; standing")
+        lines.append(f"  false positive #{fp.id}: {when(fp.created)} by {visible(fp.author)} "
+                     f"on alert {fp.alert_id}: {visible(fp.note)}{lifted}")
+    return lines
+
+
+def alert_details(alert: Alert, out: IO[str] | None = None,
+                  decisions: Sequence[FalsePositive] = ()) -> None:
+    """One alert for people; ``decisions``: the false-positive decisions on its content
+    and label."""
     out = out or sys.stdout
     # Prose of ours quoting display forms (already escaped): escape, do not double.
     provenance = visible(alert.provenance, keep_backslash=True) if alert.provenance else "-"
@@ -90,6 +130,8 @@ def alert_details(alert: Alert, out: IO[str] | None = None) -> None:
         f"  provenance:  {provenance}",
         f"  host:        {visible(alert.host)}",
         f"  created:     {when(alert.created)}   updated: {when(alert.updated)}",
+        *_file_lines(alert.details),
+        *_decision_lines(decisions),
     ]
     if alert.notes:
         lines.append("  notes:")

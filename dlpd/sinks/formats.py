@@ -196,15 +196,40 @@ def cef(alert: Mapping[str, Any], version: str) -> str:
 ECS_VERSION = "8.11.0"
 
 
+def _ecs_file(path: str, details: Mapping[str, Any] | None) -> dict[str, Any]:
+    """ECS ``file``: the path, and what the scan knew of the file when it was raised (ECS
+    types: ``uid``/``gid`` are keywords, ``mtime`` a date)."""
+    directory, name = posixpath.split(path)
+    fields: dict[str, Any] = {"path": path, "name": name, "directory": directory}
+    if details:
+        known = {
+            "size": details.get("size"),
+            "mtime": None if details.get("mtime") is None else rfc3339_ms(details["mtime"]),
+            "uid": None if details.get("uid") is None else str(details["uid"]),
+            "gid": None if details.get("gid") is None else str(details["gid"]),
+            "owner": details.get("owner"),
+            "group": details.get("group"),
+            "mime_type": details.get("mime"),
+        }
+        fields.update({k: v for k, v in known.items() if v is not None})
+    return fields
+
+
+def _ecs_note(note: Mapping[str, Any]) -> dict[str, Any]:
+    return {**note, "time": rfc3339_ms(float(note["time"]))}
+
+
 def ecs(alert: Mapping[str, Any], version: str) -> dict[str, Any]:
     """One Elastic Common Schema document (nested objects, JSON-serialisable).
 
-    ``@timestamp`` is the alert's last change, ``event.created`` when it was raised.
-    ``event.severity`` uses the CEF scale (low 3 ... critical 10); the name is in
-    ``labels.severity``. dlpd's own fields (status, provenance, notes) live under ``dlpd``.
+    ``@timestamp`` is the alert's last change, ``event.created`` when it was raised; every
+    time is ISO 8601 (RFC 3339, UTC), as ECS's ``date`` fields want, including those under
+    ``dlpd``. ``event.severity`` uses the CEF scale (low 3 ... critical 10); the name is in
+    ``labels.severity``. dlpd's own fields (status, provenance, notes, the detections
+    behind the alert) live under ``dlpd``.
     """
     path = str(alert["path"])
-    directory, name = posixpath.split(path)
+    details = alert.get("details")
     return {
         "@timestamp": rfc3339_ms(float(alert["updated"])),
         "ecs": {"version": ECS_VERSION},
@@ -221,9 +246,7 @@ def ecs(alert: Mapping[str, Any], version: str) -> dict[str, Any]:
             "dataset": "dlpd.alert",
         },
         "file": {
-            "path": path,
-            "name": name,
-            "directory": directory,
+            **_ecs_file(path, details),
             "hash": {"sha256": alert["sha256"]},
         },
         "rule": {
@@ -243,7 +266,10 @@ def ecs(alert: Mapping[str, Any], version: str) -> dict[str, Any]:
             "status": alert["status"],
             "provenance": alert.get("provenance"),
             "categories": list(alert["categories"]),
-            "notes": list(alert.get("notes", ())),
+            "created": rfc3339_ms(float(alert["created"])),
+            "updated": rfc3339_ms(float(alert["updated"])),
+            "notes": [_ecs_note(n) for n in alert.get("notes", ())],
+            "detections": list(details["detections"]) if details else None,
         },
     }
 
