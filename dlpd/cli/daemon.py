@@ -36,7 +36,7 @@ from dlpd.wiring import build_ruleset
 def run(ctx: click.Context, config_path: Path | None) -> None:
     """Watch the configured trees and raise alerts (foreground; for systemd)."""
     configure_logging(ctx.meta.get("dlpd.log_level") or "info")
-    from dlpd.daemon.service import start_daemon  # noqa: PLC0415 - `dlpd scan` skips it
+    from dlpd.daemon.mainloop import start_daemon  # noqa: PLC0415 - `dlpd scan` skips it
 
     try:
         settings = load_settings(config_path)
@@ -62,11 +62,10 @@ def status(config_path: Path | None, fmt: str) -> None:
         daemon = read_status(runtime_dir(settings))
     now = time.time()
     report: dict[str, object] = {"state": "not running", "daemon": None}
-    running = daemon is not None and is_alive(daemon.get("pid"))
-    if daemon is not None and running:
-        age = now - float(daemon.get("updated", 0))
+    if daemon is not None and is_alive(daemon.pid):
+        age = now - daemon.updated
         report.update(state="running" if age < STALE_AFTER else "not responding",
-                      daemon=daemon, uptime=now - float(daemon["started"]), status_age=age)
+                      daemon=daemon.to_json(), uptime=now - daemon.started, status_age=age)
     backlogs: dict[str, outbox_repo.Backlog] = {}
     report["open_alerts"] = {}
     try:

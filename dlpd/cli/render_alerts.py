@@ -156,28 +156,34 @@ def access_table(records: Sequence[AccessRecord], out: IO[str] | None = None) ->
 
 
 def status_text(status: Mapping[str, Any], out: IO[str] | None = None) -> None:
+    """``status`` is `dlpd status`'s report; its ``daemon`` is the daemon's status file
+    (``DaemonStatus`` or its JSON)."""
+    from dlpd.daemon.status import DaemonStatus  # noqa: PLC0415 - `dlpd scan` skips it
+
     out = out or sys.stdout
     lines = [f"dlpd: {status['state']}"]
-    daemon = status.get("daemon")
-    if daemon:
+    raw = status.get("daemon")
+    daemon = (raw if isinstance(raw, DaemonStatus)
+              else DaemonStatus.from_json(raw) if isinstance(raw, Mapping) else None)
+    if daemon is not None:
         lines += [
-            f"  pid {daemon['pid']}, version {daemon['version']}, up {ago(status['uptime'])}, "
+            f"  pid {daemon.pid}, version {daemon.version}, up {ago(status['uptime'])}, "
             f"status updated {ago(status['status_age'])} ago",
-            f"  watching: {', '.join(daemon['roots'])} ({daemon['watched_dirs']} directories, "
-            f"{daemon['backend']})",
+            f"  watching: {', '.join(daemon.roots)} ({daemon.watched_dirs} directories, "
+            f"{daemon.backend})",
         ]
-        if daemon.get("unwatched"):
-            lines.append(f"  NOT watched (crawled only): {', '.join(daemon['unwatched'])}")
-        lines.append(f"  queue: {daemon['queue_depth']} files, oldest waiting "
-                     f"{ago(daemon['oldest_queued_age'])}; {daemon['in_flight']} being scanned")
-        last = daemon.get("last_full_crawl")
-        crawl = ("running" if daemon.get("crawl_running_since") else "idle")
+        if daemon.unwatched:
+            lines.append(f"  NOT watched (crawled only): {', '.join(daemon.unwatched)}")
+        lines.append(f"  queue: {daemon.queue_depth} files, oldest waiting "
+                     f"{ago(daemon.oldest_queued_age)}; {daemon.in_flight} being scanned")
+        last = daemon.last_full_crawl
+        crawl = ("running" if daemon.crawl_running_since else "idle")
         lines.append(
             f"  reconciliation: {crawl}; last full crawl "
-            + (f"{when(last['finished'])} ({last['files']} files, {last['read']} read, "
-               f"reason {last['reason']})" if last else "not finished yet"))
-        lines.append(f"  events {daemon['events']}, overflows {daemon['overflows']}, "
-                     f"files scanned {daemon['scanned']}")
+            + (f"{when(last.finished)} ({last.files} files, {last.read} read, "
+               f"reason {last.reason})" if last else "not finished yet"))
+        lines.append(f"  events {daemon.events}, overflows {daemon.overflows}, "
+                     f"files scanned {daemon.scanned}")
     counts = status.get("open_alerts", {})
     lines.append("  open alerts: " + (", ".join(f"{n} {sev}" for sev, n in counts.items())
                                       if counts else "none"))

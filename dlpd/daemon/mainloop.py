@@ -1,12 +1,16 @@
-"""`dlpd run`: the daemon's lifecycle around its pipeline (dlpd/daemon/pipeline.py).
+"""`dlpd run`: the daemon's main loop is here (``Daemon._loop``), with its lifecycle.
 
-Threads and who owns what:
-- the watch backend's thread turns kernel events into ``FsEvent``s on the inbox;
-- the main thread runs this loop: it steps the pipeline (the only writer of alerts and
-  the access log), and handles signals, reloads, timers, status and watchdog pings;
-- a scan pool classifies settled files and puts results on the inbox;
-- the reconciliation thread crawls (cache-answered) and puts its results on the inbox;
-- one sender thread per sink drains the outbox.
+Threads and who owns what (each started by its owner and stopped with one deadline,
+``lifecycle.py``):
+- the watch backend's thread (``watching.py``) turns kernel events into ``FsEvent``s on
+  the pipeline's inbox;
+- the main thread runs this loop: it steps the pipeline (``pipeline.py``, the only
+  writer of alerts and the access log), and handles signals, reloads, timers, status and
+  watchdog pings;
+- the pipeline owns the scan pool (``scheduling.py``), which classifies settled files,
+  and the reconciliation thread (``reconcile.py``), which crawls; both put their results
+  on the inbox;
+- one sender thread per sink (``senders.py``) drains the outbox.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import os
 import signal
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
 
@@ -25,20 +28,21 @@ import structlog
 
 from dlpd import __version__
 from dlpd.config import Settings, database_url, load_settings
+from dlpd.daemon.lifecycle import stop_all
 from dlpd.daemon.notify import Notifier
 from dlpd.daemon.pipeline import Pipeline
 from dlpd.daemon.runtime import Runtime, build_runtime, build_sinks
 from dlpd.daemon.senders import SinkSender
-from dlpd.daemon.status import remove_status, runtime_dir, write_status
+from dlpd.daemon.status import DaemonStatus, remove_status, runtime_dir, write_status
+from dlpd.daemon.watching import Watching
 from dlpd.errors import ConfigError, DlpdError, StoreError
 from dlpd.store.db import Engine, sqlite_files, store_directory_problem
-from dlpd.watch.events import WatchBackend
-from dlpd.watch.factory import build_watcher
 from dlpd.wiring import build_engine
 
 _log = structlog.get_logger("dlpd.daemon")
 
 _STATUS_EVERY = 1.0
+_RESTART_BOUND = 5.0  # seconds for the senders or the watcher a reload replaces
 
 
 class Daemon:
@@ -50,7 +54,7 @@ class Daemon:
         self._notifier = notifier
         self._runtime_dir = runtime_dir
         self.pipe = Pipeline(runtime, engine, self._wake_senders)
-        self._watcher: WatchBackend | None = None
+        self._watcher = Watching(runtime, self.pipe.put)
         self._senders: list[SinkSender] = []
         self._stop_requested = False
         self._reload_requested = False
@@ -64,14 +68,14 @@ class Daemon:
         signal.signal(signal.SIGHUP, self._on_signal)
         self.pipe.load()
         self._start_senders()
-        self._start_watching()
-        self.pipe.reconciler.start()
-        self.pipe.reconciler.request_full("start")
+        self._watcher.start()
+        self.pipe.start()
         self._next_reconcile = time.monotonic() + self.rt.settings.watch.reconcile_interval
         self._write_status()
         self._notifier.ready(self._status_line())
-        _log.info("ready", roots=list(self.rt.roots), backend=self._watcher_name(),
-                  watched_dirs=self._watched_dirs(), jobs=self.rt.jobs, version=__version__)
+        _log.info("ready", roots=list(self.rt.roots), backend=self._watcher.backend_name(),
+                  watched_dirs=self._watcher.watched_dirs(), jobs=self.rt.jobs,
+                  version=__version__)
         try:
             self._loop()
         finally:
@@ -84,17 +88,7 @@ class Daemon:
             self._reload_requested = True
         else:
             self._stop_requested = True
-        self.pipe.inbox.put(None)
-
-    def _start_watching(self) -> None:
-        watcher = build_watcher(self.rt.settings.watch.backend,
-                                access_events=self.rt.settings.watch.access_events,
-                                cross_devices=self.rt.settings.scan.cross_devices)
-        roots = [r for r in self.rt.roots if os.path.isdir(r)]
-        for missing in sorted(set(self.rt.roots) - set(roots)):
-            _log.warning("watch path is not a directory; skipped", path=missing)
-        watcher.start(roots, self.pipe.inbox.put, self.rt.pathfilter.is_pruned)
-        self._watcher = watcher
+        self.pipe.put(None)
 
     def _wake_senders(self) -> None:
         for sender in self._senders:
@@ -106,42 +100,28 @@ class Daemon:
             sender.start()
             self._senders.append(sender)
 
-    def _stop_senders(self, timeout: float) -> int:
-        """Stop every sender within ``timeout`` overall; returns how many are still busy
-        with a delivery (a hung receiver)."""
-        deadline = time.monotonic() + timeout
-        busy = sum(not sender.stop(max(0.0, deadline - time.monotonic()))
-                   for sender in self._senders)
+    def _stop_senders(self, deadline: float) -> list[str]:
+        """Stop every sender by ``deadline``; returns the names of those still busy with
+        a delivery (a hung receiver)."""
+        late = stop_all(self._senders, deadline)
         self._senders = []
-        return busy
+        return late
 
     def _shutdown(self) -> None:
-        bound = self.rt.settings.daemon.shutdown_timeout
-        deadline = time.monotonic() + bound
+        """Every thread the daemon owns stops by one deadline: the watcher, the pipeline's
+        crawl and scan pool (what is being scanned is written first), the senders."""
+        deadline = time.monotonic() + self.rt.settings.daemon.shutdown_timeout
         self._notifier.stopping()
-        _log.info("stopping", in_flight=self.pipe.in_flight_files, queued=len(self.pipe.settler))
-        if self._watcher is not None:
-            self._watcher.stop()
-        self.pipe.reconciler.stop(max(0.1, deadline - time.monotonic()))
-        # Finish what is being scanned; what is only queued is found by the next start's
-        # crawl (its stat key no longer matches the store).
-        self.pipe.waiting.clear()
-        while self.pipe.in_flight and time.monotonic() < deadline:
-            self.pipe.step(min(0.1, max(0.0, deadline - time.monotonic())))
-        abandoned = self.pipe.in_flight_files
-        self.pipe.drain_inbox()
-        self.pipe.flush_access()
-        busy_senders = self._stop_senders(max(0.1, deadline - time.monotonic()))
+        late = stop_all([self._watcher], deadline)
+        late += self.pipe.stop(deadline)
+        late += self._stop_senders(deadline)
         remove_status(self._runtime_dir)
-        self.pipe.pool.shutdown(wait=not abandoned, cancel_futures=True)
-        if busy_senders:
-            _log.warning("deliveries still in progress at shutdown; they will be retried",
-                         senders=busy_senders)
-        if abandoned or busy_senders:
-            if abandoned:
-                _log.warning("gave up on in-flight scans at shutdown", count=abandoned)
-            # A scan stuck in a native call, or a delivery waiting on a receiver that does not
-            # answer, cannot be interrupted: don't let it hold the exit past the bound.
+        if late:
+            # A scan stuck in a native call, or a delivery waiting on a receiver that does
+            # not answer, cannot be interrupted: don't let it hold the exit past the bound.
+            # Deliveries stay in the outbox; files are found by the next start's crawl.
+            _log.warning("threads still running at the shutdown bound; exiting without "
+                         "them", threads=late)
             sys.stderr.flush()
             os._exit(0)
         _log.info("stopped")
@@ -159,14 +139,14 @@ class Daemon:
                 # The batch is lost (locked or full disk, ...): the crawl finds its files
                 # again, and resolves alerts of what disappeared meanwhile.
                 _log.error("store write failed; will reconcile", error=str(exc))
-                self.pipe.reconciler.request_full("store error")
+                self.pipe.reconcile("store error")
                 time.sleep(1.0)
             now = time.monotonic()
             if self._reload_requested:
                 self._reload_requested = False
                 self._reload()
             if now >= self._next_reconcile:
-                self.pipe.reconciler.request_full("interval")
+                self.pipe.reconcile("interval")
                 self._next_reconcile = now + self.rt.settings.watch.reconcile_interval
             if now - last_status >= _STATUS_EVERY:
                 last_status = now
@@ -176,8 +156,6 @@ class Daemon:
             if ping_every and now - last_ping >= ping_every and self._is_healthy(now):
                 last_ping = now
                 self._notifier.watchdog()
-
-    # ---- scanning ------------------------------------------------------------------------
 
     # ---- reload, health, status --------------------------------------------------------
 
@@ -198,15 +176,17 @@ class Daemon:
         self.rt = new
         self.pipe.configure(new)
         if new.settings.sinks != old.settings.sinks:
-            self._stop_senders(5.0)
+            if late := self._stop_senders(time.monotonic() + _RESTART_BOUND):
+                _log.warning("senders still delivering at reload", threads=late)
             self._start_senders()
         watch_changed = _watch_set(new) != _watch_set(old)
-        if watch_changed and self._watcher is not None:
-            self._watcher.stop()
-            self._start_watching()
+        if watch_changed:
+            self._watcher.stop(time.monotonic() + _RESTART_BOUND)
+            self._watcher = Watching(new, self.pipe.put)
+            self._watcher.start()
         if new.classifier.version != old.classifier.version or watch_changed \
                 or new.policy != old.policy:
-            self.pipe.reconciler.request_full("reload")
+            self.pipe.reconcile("reload")
         _log.info("reloaded", config=str(source), rules_version=new.classifier.version,
                   watch_changed=watch_changed)
         self._notifier.ready(self._status_line())
@@ -214,65 +194,41 @@ class Daemon:
     def _is_healthy(self, now: float) -> bool:
         """False once a scan or a crawl has been stuck far beyond the scan budget: then the
         watchdog pings stop and systemd restarts us."""
-        stuck_after = 2 * self.rt.settings.limits.scan_timeout + 30
-        oldest = min((started for _p, started in self.pipe.in_flight.values()), default=None)
-        if oldest is not None and now - oldest > stuck_after:
-            _log.error("a scan is stuck; withholding the watchdog ping",
-                       seconds=round(now - oldest))
-            return False
-        crawl_since = self.pipe.reconciler.running_since
-        if crawl_since is not None and now - self.pipe.last_progress > stuck_after:
-            _log.error("the reconciliation crawl is stuck; withholding the watchdog ping")
+        stuck = self.pipe.stuck(now, after=2 * self.rt.settings.limits.scan_timeout + 30)
+        if stuck is not None:
+            _log.error("withholding the watchdog ping", why=stuck)
             return False
         return True
 
-    def _watcher_name(self) -> str:
-        return self._watcher.name if self._watcher is not None else "none"
-
-    def _watched_dirs(self) -> int:
-        return self._watcher.watched_dirs() if self._watcher is not None else 0
-
     def _status_line(self) -> str:
-        last = self.pipe.reconciler.last_full
-        crawl = ("crawling" if self.pipe.reconciler.running_since is not None
+        stats = self.pipe.stats(time.monotonic())
+        last = stats.last_full_crawl
+        crawl = ("crawling" if stats.crawl_running_since is not None
                  else f"last crawl {time.strftime('%H:%M:%S', time.localtime(last.finished))}"
                  if last else "no crawl yet")
-        return (f"watching {self._watched_dirs()} dirs; queue {self.pipe.queue_depth()}; "
-                f"{crawl}; {self.pipe.alerter.raised} alerts raised")
+        return (f"watching {self._watcher.watched_dirs()} dirs; queue {stats.queue_depth}; "
+                f"{crawl}; {stats.alerts_raised} alerts raised")
+
+    def status(self) -> DaemonStatus:
+        stats = self.pipe.stats(time.monotonic())
+        return DaemonStatus(
+            pid=os.getpid(), version=__version__, started=self._started, updated=time.time(),
+            config=str(self.rt.settings.source) if self.rt.settings.source else None,
+            backend=self._watcher.backend_name(), roots=tuple(self.rt.roots),
+            watched_dirs=self._watcher.watched_dirs(), unwatched=stats.unwatched,
+            queue_depth=stats.queue_depth, in_flight=stats.in_flight,
+            oldest_queued_age=stats.oldest_queued_age, events=stats.events,
+            events_by_kind=stats.events_by_kind, overflows=stats.overflows,
+            scanned=stats.scanned, alerts_raised=stats.alerts_raised,
+            alerts_resolved=stats.alerts_resolved,
+            crawl_running_since=stats.crawl_running_since,
+            crawl_pending=stats.crawl_pending, last_crawl=stats.last_crawl,
+            last_full_crawl=stats.last_full_crawl, rules_version=self.rt.classifier.version,
+            sinks={s.sink.name: s.status() for s in self._senders})
 
     def _write_status(self) -> None:
-        now_m = time.monotonic()
-        oldest = self.pipe.oldest_queued()
-        last, last_full = self.pipe.reconciler.last, self.pipe.reconciler.last_full
-        status = {
-            "pid": os.getpid(),
-            "version": __version__,
-            "started": self._started,
-            "updated": time.time(),
-            "config": str(self.rt.settings.source) if self.rt.settings.source else None,
-            "backend": self._watcher_name(),
-            "roots": list(self.rt.roots),
-            "watched_dirs": self._watched_dirs(),
-            "unwatched": sorted(self.pipe.unwatched),
-            "queue_depth": self.pipe.queue_depth(),
-            "in_flight": self.pipe.in_flight_files,
-            "oldest_queued_age": None if oldest is None else round(now_m - oldest, 3),
-            "events": self.pipe.events,
-            "events_by_kind": dict(self.pipe.events_by_kind),
-            "overflows": self.pipe.overflows,
-            "scanned": self.pipe.scanned,
-            "alerts_raised": self.pipe.alerter.raised,
-            "alerts_resolved": self.pipe.alerter.resolved,
-            "crawl_running_since": self.pipe.reconciler.running_since,
-            "crawl_pending": self.pipe.reconciler.pending,
-            "last_crawl": None if last is None else asdict(last),
-            "last_full_crawl": None if last_full is None else asdict(last_full),
-            "rules_version": self.rt.classifier.version,
-            "sinks": {s.sink.name: {"delivered": s.delivered, "failures": s.failures,
-                                    "last_error": s.last_error} for s in self._senders},
-        }
         try:
-            write_status(self._runtime_dir, status)
+            write_status(self._runtime_dir, self.status())
         except OSError as exc:
             _log.warning("status file not written", dir=str(self._runtime_dir),
                          error=exc.strerror)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import structlog
 
+from dlpd.daemon.lifecycle import remaining
+from dlpd.daemon.status import CrawlRecord
 from dlpd.errors import DlpdError
 from dlpd.policy.decide import is_under
 from dlpd.scan.runner import ScanSummary
@@ -24,20 +25,9 @@ _log = structlog.get_logger("dlpd.reconcile")
 Crawl = Callable[[Sequence[str] | None, threading.Event], ScanSummary]
 
 
-@dataclass(frozen=True, slots=True)
-class CrawlRecord:
-    reason: str
-    full: bool
-    started: float
-    finished: float
-    files: int
-    read: int
-    found: int
-    errors: int
-    cancelled: bool
-
-
 class Reconciler:
+    name = "dlpd-reconcile"
+
     def __init__(self, crawl: Crawl) -> None:
         self._crawl = crawl
         self._lock = threading.Condition()
@@ -49,7 +39,6 @@ class Reconciler:
         self.running_since: float | None = None
         self.last: CrawlRecord | None = None
         self.last_full: CrawlRecord | None = None
-        self.crawls = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -69,13 +58,15 @@ class Reconciler:
         with self._lock:
             return len(self._subtrees) + (self._full_reason is not None)
 
-    def stop(self, timeout: float) -> bool:
-        """Cancel the crawl in progress; True when the thread ended within ``timeout``."""
+    def stop(self, deadline: float) -> bool:
+        """Cancel the crawl in progress (a cancelled walk forgets nothing); True when the
+        thread ended by ``deadline``."""
         with self._lock:
             self._stopping = True
             self._cancel.set()
             self._lock.notify()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(remaining(deadline))
         return not self._thread.is_alive()
 
     def _next(self) -> tuple[Sequence[str] | None, str] | None:
@@ -108,7 +99,7 @@ class Reconciler:
                     _log.exception("crawl failed unexpectedly", reason=reason)
                 if dirs is None and not self._stopping:
                     self.request_full(f"retry after: {exc}")
-                    time.sleep(5)
+                    self._cancel.wait(5)  # set by stop(): no sleeping through it
                 continue
             finally:
                 self.running_since = None
@@ -116,7 +107,6 @@ class Reconciler:
                                  summary.files, summary.read, summary.found, summary.errors,
                                  summary.cancelled)
             self.last = record
-            self.crawls += 1
             if dirs is None:
                 self.last_full = record
             _log.info("crawl finished", reason=reason, full=dirs is None,

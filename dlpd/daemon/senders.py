@@ -10,9 +10,12 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 
 import structlog
 
+from dlpd.daemon.lifecycle import remaining
+from dlpd.daemon.status import SinkStatus
 from dlpd.errors import DlpdError, SinkError
 from dlpd.sinks.base import Sink
 from dlpd.store import outbox
@@ -32,14 +35,18 @@ def retry_delay(attempts: int, rng: random.Random) -> float:
 
 
 class SinkSender:
-    def __init__(self, sink: Sink, engine: Engine) -> None:
+    def __init__(self, sink: Sink, engine: Engine, *,
+                 clock: Callable[[], float] = time.time,
+                 rng: random.Random | None = None) -> None:
         self.sink = sink
         self._engine = engine
+        self._clock = clock  # wall time: the outbox's due times are wall times
         self._wake = threading.Event()
         self._stop = threading.Event()
         # Jitter, not secrecy: a seeded PRNG is right here.
-        self._rng = random.Random()  # noqa: S311
-        self._thread = threading.Thread(target=self._run, name=f"dlpd-sink-{sink.name}")
+        self._rng = rng or random.Random()  # noqa: S311
+        self.name = f"dlpd-sink-{sink.name}"
+        self._thread = threading.Thread(target=self._run, name=self.name)
         self.delivered = 0
         self.failures = 0
         self.last_error: str | None = None
@@ -47,15 +54,19 @@ class SinkSender:
     def start(self) -> None:
         self._thread.start()
 
+    def status(self) -> SinkStatus:
+        return SinkStatus(self.delivered, self.failures, self.last_error)
+
     def wake(self) -> None:
         self._wake.set()
 
-    def stop(self, timeout: float) -> bool:
-        """Ask the thread to finish; True when it did within ``timeout``. A delivery in
+    def stop(self, deadline: float) -> bool:
+        """Ask the thread to finish; True when it did by ``deadline``. A delivery in
         progress is not interrupted: left unmarked, it is sent again later."""
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(remaining(deadline))
         return not self._thread.is_alive()
 
     def _run(self) -> None:
@@ -67,7 +78,7 @@ class SinkSender:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                wait = self._deliver_due()
+                wait = self.deliver_due()
             except DlpdError as exc:  # the store is busy or failing: try again soon
                 _log.warning("outbox unavailable", sink=self.sink.name, error=str(exc))
                 wait = _IDLE_POLL
@@ -77,10 +88,11 @@ class SinkSender:
             self._wake.wait(wait)
             self._wake.clear()
 
-    def _deliver_due(self) -> float:
-        """Deliver every due message; return how long to sleep before looking again."""
+    def deliver_due(self) -> float:
+        """Deliver every due message; return how long to sleep before looking again (the
+        thread's one pass; called directly, it delivers on the caller's thread)."""
         while not self._stop.is_set():
-            now = time.time()
+            now = self._clock()
             with transaction(self._engine) as conn:
                 batch = outbox.due(conn, self.sink.name, now)
             if not batch:
@@ -93,22 +105,22 @@ class SinkSender:
                 except SinkError as exc:
                     self.failures += 1
                     self.last_error = str(exc)
-                    retry_at = time.time() + retry_delay(message.attempts, self._rng)
+                    retry_at = self._clock() + retry_delay(message.attempts, self._rng)
                     with transaction(self._engine) as conn:
                         outbox.mark_failed(conn, message.id, str(exc), retry_at)
                     _log.warning("delivery failed", sink=self.sink.name,
                                  alert_id=message.alert_id, msg_id=message.msg_id,
                                  attempt=message.attempts + 1, error=str(exc),
-                                 retry_in=round(retry_at - time.time(), 1))
+                                 retry_in=round(retry_at - self._clock(), 1))
                     # The receiver is likely down: back off the whole sink, not just
                     # this message.
-                    return max(0.05, retry_at - time.time())
+                    return max(0.05, retry_at - self._clock())
                 with transaction(self._engine) as conn:
-                    outbox.mark_delivered(conn, message.id, time.time())
+                    outbox.mark_delivered(conn, message.id, self._clock())
                 self.delivered += 1
                 self.last_error = None
         with transaction(self._engine) as conn:
             upcoming = outbox.next_attempt(conn, self.sink.name)
         if upcoming is None:
             return _IDLE_POLL
-        return min(_IDLE_POLL, max(0.05, upcoming - time.time()))
+        return min(_IDLE_POLL, max(0.05, upcoming - self._clock()))

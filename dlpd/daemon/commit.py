@@ -1,0 +1,207 @@
+"""One step's transaction: results, alerts, forgets and access rows, all or nothing.
+
+What the daemon keeps in memory that mirrors the store (the alert index, the labelled
+paths, the access rows a write records) changes only once the transaction committed. A
+failed write changes nothing: every file of the batch is read and decided again, and
+every forget retried, after a back-off that grows while the store keeps failing (a full
+disk must not keep a core busy) and resets with a write that succeeds.
+
+Main thread only; the clock is an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+
+from dlpd.daemon.access_log import AccessAggregator
+from dlpd.daemon.alerting import Alerter
+from dlpd.errors import DlpdError
+from dlpd.model import FileResult
+from dlpd.store import files as files_repo
+from dlpd.store.db import Connection, Engine, transaction
+from dlpd.watch.settle import Pending
+
+_log = structlog.get_logger("dlpd.daemon")
+
+RETRY_FIRST = 1.0
+RETRY_MAX = 30.0
+
+
+@dataclass(slots=True)
+class Scanned:
+    result: FileResult
+    pending: Pending | None  # None: from a crawl (already stored by the crawl)
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one step writes in one transaction."""
+
+    results: list[Scanned] = field(default_factory=list)
+    gone: list[tuple[str, str, bool]] = field(default_factory=list)  # path, why, is_dir
+
+
+@dataclass(slots=True)
+class _Effects:
+    """What a transaction changes outside the store, applied once it committed."""
+
+    labelled: dict[str, tuple[str, ...] | None] = field(default_factory=dict)  # None: drop
+    access: list[tuple[str, str, tuple[str, ...], str | None]] = field(
+        default_factory=list)  # path, kind, labels, src_path
+
+
+@dataclass(slots=True)
+class _Retry:
+    """What a failed store write left to do again once ``due``."""
+
+    due: float = 0.0
+    wait: float = 0.0  # the current back-off; 0 while the store works
+    files: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # kind, src
+    gone: list[tuple[str, str, bool]] = field(default_factory=list)
+
+
+class StepWriter:
+    """Writes batches; owns the labelled-paths index and the retry of failed writes.
+
+    ``forget_read(path)`` is told of every path whose read no longer counts: forgotten by
+    the transaction, or part of a batch whose write failed.
+    """
+
+    def __init__(self, engine: Engine, alerter: Alerter, access: AccessAggregator,
+                 forget_read: Callable[[str], None]) -> None:
+        self._engine = engine
+        self._alerter = alerter
+        self._access = access
+        self._forget_read = forget_read
+        self._labelled: dict[str, tuple[str, ...]] = {}
+        self._retry = _Retry()
+
+    def load(self) -> None:
+        """What the store knows that is kept in memory: active alerts, labels."""
+        with transaction(self._engine) as conn:
+            self._alerter.load(conn)
+            self._labelled = files_repo.labelled_paths(conn)
+
+    def labels(self, path: str) -> tuple[str, ...] | None:
+        """``path``'s labels as the store has them (committed)."""
+        return self._labelled.get(path)
+
+    # ---- the retry of failed writes ----------------------------------------------------
+
+    def due_files(self, now: float) -> dict[str, tuple[str, str | None]]:
+        """Files of failed writes to read again, once their back-off has passed: path ->
+        (event kind, move source)."""
+        retry = self._retry
+        if not retry.files or retry.due > now:
+            return {}
+        files, retry.files = retry.files, {}
+        return files
+
+    def due_forgets(self, now: float) -> list[tuple[str, str, bool]]:
+        """Forgets of failed writes to try again, once their back-off has passed."""
+        retry = self._retry
+        if not retry.gone or retry.due > now:
+            return []
+        gone, retry.gone = retry.gone, []
+        return gone
+
+    def next_retry(self) -> float | None:
+        """When the retry of a failed write is due (None: nothing to retry)."""
+        return self._retry.due if self._retry.files or self._retry.gone else None
+
+    # ---- the transaction ---------------------------------------------------------------
+
+    def write(self, batch: Batch, rules_version: str, now: float, wall: float,
+              scan_started_ns: int) -> bool:
+        """Write ``batch`` in one transaction; True when something was committed. A
+        failure is logged and the batch kept for a retry (nothing of it happened)."""
+        if not batch.results and not batch.gone:
+            return False
+        effects = _Effects()
+        try:
+            with transaction(self._engine) as conn:
+                for path, why, is_dir in batch.gone:
+                    self._forget(conn, path, why, is_dir, wall, effects)
+                fresh = [s.result for s in batch.results if s.pending is not None]
+                if fresh:
+                    files_repo.save_results(conn, fresh, rules_version=rules_version,
+                                            scan_started_ns=scan_started_ns, now=wall)
+                for scanned in batch.results:
+                    self._decide(conn, scanned, wall, effects)
+        except DlpdError as exc:
+            self._alerter.rollback()
+            self._failed(batch, exc, now)
+            return False
+        self._alerter.commit()
+        for path, labels in effects.labelled.items():
+            if labels:
+                self._labelled[path] = labels
+            else:
+                self._labelled.pop(path, None)
+        for path, kind, labels, src in effects.access:
+            self._access.record(path, kind, labels, wall, src_path=src)
+        self._retry.wait = 0.0
+        return True
+
+    def _failed(self, batch: Batch, exc: DlpdError, now: float) -> None:
+        """Nothing of ``batch`` happened: read its files again (their results may be
+        stale by then) and retry its forgets, after a back-off."""
+        retry = self._retry
+        retry.wait = min(RETRY_MAX, max(RETRY_FIRST, 2 * retry.wait))
+        retry.due = now + retry.wait
+        for scanned in batch.results:
+            path, pending = scanned.result.path, scanned.pending
+            retry.files.setdefault(path, (pending.kind, pending.src_path) if pending
+                                   else ("modified", None))
+            self._forget_read(path)
+        retry.gone += batch.gone
+        _log.error("store write failed; the batch will be evaluated again", error=str(exc),
+                   files=len(batch.results), forgets=len(batch.gone), retry_in=retry.wait)
+        try:
+            self.load()  # the store is the authority: take its view again if it answers
+        except DlpdError as reload_exc:
+            _log.warning("alert index not reloaded; keeping the committed one",
+                         error=str(reload_exc))
+
+    def _decide(self, conn: Connection, scanned: Scanned, wall: float,
+                effects: _Effects) -> None:
+        result, pending = scanned.result, scanned.pending
+        path = result.path
+        if result.labels:
+            effects.labelled[path] = result.labels
+        elif not result.cached:
+            effects.labelled[path] = None
+        if not result.labels and not self._alerter.has_alerts(path):
+            return
+        moved_from = pending.src_path if pending and pending.src_path else None
+        self._alerter.evaluate(conn, result, wall, moved_from=moved_from)
+        if pending is not None and result.labels:
+            # One row for what happened since the last scan.
+            kind = pending.kind
+            effects.access.append((path, kind, result.labels,
+                                   moved_from if kind == "moved" else None))
+
+    def _labels(self, path: str, effects: _Effects) -> tuple[str, ...] | None:
+        """``path``'s labels as this transaction leaves them."""
+        if path in effects.labelled:
+            return effects.labelled[path]
+        return self._labelled.get(path)
+
+    def _forget(self, conn: Connection, path: str, why: str, is_dir: bool, wall: float,
+                effects: _Effects) -> None:
+        kind = "deleted" if why == "deleted" else "moved"
+        gone = files_repo.paths_under(conn, path) if is_dir else [path]
+        files_repo.delete_paths(conn, gone)
+        if is_dir:
+            self._alerter.gone_under(conn, path, why, wall)
+        else:
+            self._alerter.gone(conn, path, why, wall)
+        for p in gone:
+            self._forget_read(p)
+            labels = self._labels(p, effects)
+            effects.labelled[p] = None
+            if labels:
+                effects.access.append((p, kind, labels, None))

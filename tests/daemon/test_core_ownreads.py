@@ -1,0 +1,34 @@
+"""The own-read filter: an "opened" event near a read of ours (before or after) is ours;
+others' opens are reported once their window has passed, each once."""
+
+from __future__ import annotations
+
+from dlpd.daemon.ownreads import WINDOW, OwnReads
+from dlpd.watch.events import EventKind, FsEvent
+
+
+def _open(path: str, uid: int) -> FsEvent:
+    return FsEvent(EventKind.OPENED, path, uid=uid)
+
+
+def test_opens_near_our_reads_are_ours_others_are_reported_once() -> None:
+    own = OwnReads()
+    own.read(["/r/ours"], 100.0)
+    own.opened(_open("/r/ours", 0), 100.0 + WINDOW - 0.1)  # our read, just before
+    own.opened(_open("/r/ours", 0), 100.0 - WINDOW + 0.1)  # the event raced ahead
+    own.opened(_open("/r/theirs", 1000), 100.0)
+    own.opened(_open("/r/ours", 1000), 100.0 + 2 * WINDOW + 1)  # later: someone else
+    assert own.others(100.0 + WINDOW) == []  # nothing's window has passed yet
+    reported = own.others(100.0 + 2 * WINDOW)
+    assert [(ev.path, ev.uid) for ev, _t in reported] == [("/r/theirs", 1000)]
+    assert own.others(100.0 + 2 * WINDOW) == []  # reported once
+    late = own.others(100.0 + 4 * WINDOW)
+    assert [(ev.path, t) for ev, t in late] == [("/r/ours", 100.0 + 2 * WINDOW + 1)]
+
+
+def test_reads_are_forgotten_when_nothing_waits() -> None:
+    own = OwnReads()
+    own.read(["/r/f"], 100.0)
+    assert own.others(200.0) == []
+    own.opened(_open("/r/f", 1000), 100.5)  # a read long forgotten cannot explain it
+    assert len(own.others(200.0)) == 1
