@@ -7,6 +7,7 @@ import sys
 import time
 from importlib.resources import files
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -58,8 +59,10 @@ def status(config_path: Path | None, fmt: str) -> None:
     from dlpd.daemon.status import STALE_AFTER, is_alive, read_status, runtime_dir  # noqa: PLC0415
 
     settings = settings_or_exit(config_path)
-    with errors():  # unreadable (not ours to read) is not "not running"
+    try:
         daemon = read_status(runtime_dir(settings))
+    except DlpdError as exc:  # not ours to read: that says nothing of whether it runs
+        _status_unknown(str(exc), fmt)
     now = time.time()
     report: dict[str, object] = {"state": "not running", "daemon": None}
     if daemon is not None and is_alive(daemon.pid):
@@ -92,6 +95,17 @@ def status(config_path: Path | None, fmt: str) -> None:
     else:
         status_text(report)
     sys.exit(ExitCode.CLEAN if report["state"] == "running" else ExitCode.NOT_RUNNING)
+
+
+def _status_unknown(problem: str, fmt: str) -> NoReturn:
+    """LSB's "status is unknown" (exit 4): the status file is there but not ours to read."""
+    if fmt == "json":
+        dump([{"state": "unknown", "daemon": None, "error": problem}], "json")
+    else:
+        click.echo("dlpd: unknown")
+    click.echo(f"dlpd: error: cannot tell whether the daemon runs: "
+               f"{visible(problem, keep_backslash=True)}", err=True)
+    sys.exit(ExitCode.UNKNOWN)
 
 
 @click.command("check-config")
