@@ -32,6 +32,7 @@ def build_sink(name: str, settings: SinkSettings, *, hostname: str,
             target = parse_url(settings.url)
         except ValueError as exc:
             raise ConfigError(f"{key}.url", str(exc)) from None
+        _check_host_name(target.host, f"{key}.url")
         return WebhookSink(name, target, _webhook_secret(settings, key), settings.timeout)
     if settings.type == "jsonl":
         if settings.path is None:  # config validation requires it; keep mypy and us honest
@@ -41,12 +42,26 @@ def build_sink(name: str, settings: SinkSettings, *, hostname: str,
         address = parse_address(settings.address)
     except ValueError as exc:
         raise ConfigError(f"{key}.address", str(exc)) from None
+    if address.transport != "unix":
+        _check_host_name(address.host, f"{key}.address")
     try:
         facility_code(settings.facility)
     except ValueError as exc:
         raise ConfigError(f"{key}.facility", str(exc)) from None
     return SyslogSink(name, address, settings.facility, settings.app_name, hostname,
                       settings.timeout)
+
+
+def _check_host_name(host: str, key: str) -> None:
+    """A name the resolver is never asked about: IDNA encoding (which ``getaddrinfo``
+    applies to every name, ASCII too) refuses a label over 63 characters or an empty
+    one. Found here, it is a ConfigError at start; found at delivery, it was an
+    unexpected exception at every attempt."""
+    try:
+        host.encode("idna")
+    except UnicodeError as exc:
+        reason = exc.__cause__ or exc  # the codec's own words: "label empty or too long"
+        raise ConfigError(key, f"host name {host!r} cannot be looked up: {reason}") from None
 
 
 def _webhook_secret(settings: SinkSettings, key: str) -> bytes:

@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -21,10 +22,13 @@ import pytest
 
 from .harness import ITAR_TEXT, Daemon, config_text, sensitive_text
 
-# A syslog host name that cannot be IDNA-encoded: the sender's delivery raises
-# UnicodeError, outside what a sink translates, so the sender logs it with
-# `_log.exception` and carries on. Our way to force an exception in a running daemon.
-_BAD_HOST = "a" * 64 + ".example"
+# An outbox row stamped with a time no date can hold (a SQLite trigger sets it as the
+# daemon queues the row): formatting it raises OverflowError, outside what a sink
+# translates, so the sender logs it with `_log.exception` and carries on. Our way to force
+# an exception in a running daemon. (A syslog host name IDNA refuses, the way this used
+# to be forced, is now refused at start as sinks.N.address.)
+_BREAK_OUTBOX = ("CREATE TRIGGER break_outbox AFTER INSERT ON outbox BEGIN "
+                 "UPDATE outbox SET created = 1e300 WHERE id = NEW.id; END")
 _SECRET_URL = "https://siem:Pa55w0rd-XYZ@siem.example:99999/in?token=Tok-QRS"
 
 
@@ -85,7 +89,10 @@ def _json_lines(text: str, what: str) -> list[dict[str, Any]]:
 
 def test_daemon_log_is_json_from_its_first_line_with_tracebacks(
         start: Callable[..., Daemon], tree: dict[str, Path]) -> None:
-    d = start(extra=f'[[sinks]]\ntype = "syslog"\naddress = "tcp://{_BAD_HOST}:514"\n')
+    d = start(extra='[[sinks]]\ntype = "syslog"\naddress = "udp://127.0.0.1:9"\n')
+    with contextlib.closing(sqlite3.connect(d.db)) as conn:
+        conn.execute(_BREAK_OUTBOX)
+        conn.commit()
     leaked = tree["alice"] / "design.txt"
     leaked.write_text(sensitive_text(1))
     d.wait_for(lambda: d.alerts(str(leaked)), 30, "an alert")
@@ -103,7 +110,7 @@ def test_daemon_log_is_json_from_its_first_line_with_tracebacks(
     (failure, *_) = [r for r in records if r["event"] == "sender failed unexpectedly"]
     assert failure["level"] == "error" and failure["sink"] == "syslog-0"
     assert failure["exception"].startswith("Traceback (most recent call last):")
-    assert "UnicodeError" in failure["exception"]
+    assert "OverflowError" in failure["exception"]
     assert "exc_info" not in failure
     assert ITAR_TEXT.splitlines()[1] not in d.log.read_text()  # never content
 
