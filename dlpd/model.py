@@ -234,6 +234,18 @@ class Severity(IntEnum):
         return self.name.lower()
 
 
+class AccessKind(StrEnum):
+    """What happened to a labelled file, as the access log records it: a new file is
+    ``created`` (not also ``modified`` by the writes that made it); ``moved`` names where
+    it came from when it came from a watched tree."""
+
+    CREATED = "created"
+    MODIFIED = "modified"
+    MOVED = "moved"
+    DELETED = "deleted"
+    OPENED = "opened"
+
+
 class AlertStatus(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"

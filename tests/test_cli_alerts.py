@@ -101,3 +101,14 @@ def test_access_list(cfg: Path, run_dlpd: Callable[..., Any]) -> None:
     assert [(r["kind"], r["src_path"]) for r in rows] == [("moved", "/data/itar/x.dwg")]
     table = run_dlpd("access", "list", "--config", cfg, "--path", "/srv").stdout
     assert "/srv/other" in table and "deleted" in table and "/home/a" not in table
+
+
+def test_access_list_by_kind(cfg: Path, run_dlpd: Callable[..., Any]) -> None:
+    deleted = run_dlpd("access", "list", "--config", cfg, "--kind", "deleted",
+                       "--format", "jsonl").records()
+    assert [(r["path"], r["kind"]) for r in deleted] == [("/srv/other", "deleted")]
+    both = run_dlpd("access", "list", "--config", cfg, "--kind", "deleted", "--kind", "moved",
+                    "--format", "jsonl").records()
+    assert sorted(r["kind"] for r in both) == ["deleted", "moved"]
+    bad = run_dlpd("access", "list", "--config", cfg, "--kind", "read")
+    assert bad.returncode == 2 and "opened" in bad.stderr

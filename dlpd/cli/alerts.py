@@ -20,7 +20,7 @@ from dlpd.cli.common import config_option, errors, fail, settings_or_exit
 from dlpd.cli.render_alerts import access_table, alert_details, alerts_table, dump
 from dlpd.cli.when import FORMS, parse_when
 from dlpd.config import Settings, database_url
-from dlpd.model import Alert, AlertStatus, Severity
+from dlpd.model import AccessKind, Alert, AlertStatus, Severity
 from dlpd.store import access as access_repo
 from dlpd.store import alerts as alerts_repo
 from dlpd.store.db import Connection, Engine, open_engine, transaction
@@ -218,16 +218,19 @@ def access() -> None:
 @click.option("--path", "path_prefix", help="At or under this path.")
 @click.option("--since", callback=_when, help=f"At or after: {FORMS}.")
 @click.option("--label", "labels", multiple=True, help="Files with this label (repeatable).")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice([k.value for k in AccessKind]),
+              help="Only this kind of event (repeatable).")
 @click.option("--limit", type=click.IntRange(1), help="The newest N rows.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table")
 def access_list(config_path: Path | None, path_prefix: str | None, since: float | None,
-                labels: tuple[str, ...], limit: int | None, fmt: str) -> None:
+                labels: tuple[str, ...], kinds: tuple[str, ...], limit: int | None,
+                fmt: str) -> None:
     """Events on labelled files, repeats aggregated."""
     engine = _engine(settings_or_exit(config_path))
     with errors(), transaction(engine) as conn:
         rows = access_repo.query(
             conn, path_prefix=os.path.abspath(path_prefix) if path_prefix else None,
-            since=since, labels=labels, limit=limit)
+            since=since, labels=labels, kinds=[AccessKind(k) for k in kinds], limit=limit)
     if fmt == "table":
         access_table(rows)
     else:

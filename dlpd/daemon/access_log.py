@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from dlpd.model import AccessKind
 from dlpd.store import access as repo
 from dlpd.store.db import Engine, transaction
 
@@ -30,7 +31,7 @@ class AccessAggregator:
     def __len__(self) -> int:
         return len(self._open)
 
-    def record(self, path: str, kind: str, labels: tuple[str, ...], now: float, *,
+    def record(self, path: str, kind: AccessKind, labels: tuple[str, ...], now: float, *,
                src_path: str | None = None, pid: int | None = None, uid: int | None = None,
                process: str | None = None) -> None:
         key = (path, kind, pid, uid, process)

@@ -19,7 +19,7 @@ import structlog
 from dlpd.daemon.access_log import AccessAggregator
 from dlpd.daemon.alerting import Alerter
 from dlpd.errors import DlpdError
-from dlpd.model import FileResult
+from dlpd.model import AccessKind, FileResult
 from dlpd.store import files as files_repo
 from dlpd.store.db import Connection, Engine, transaction
 from dlpd.watch.settle import Pending
@@ -49,7 +49,7 @@ class _Effects:
     """What a transaction changes outside the store, applied once it committed."""
 
     labelled: dict[str, tuple[str, ...] | None] = field(default_factory=dict)  # None: drop
-    access: list[tuple[str, str, tuple[str, ...], str | None]] = field(
+    access: list[tuple[str, AccessKind, tuple[str, ...], str | None]] = field(
         default_factory=list)  # path, kind, labels, src_path
 
 
@@ -59,7 +59,7 @@ class _Retry:
 
     due: float = 0.0
     wait: float = 0.0  # the current back-off; 0 while the store works
-    files: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # kind, src
+    files: dict[str, tuple[AccessKind, str | None]] = field(default_factory=dict)  # kind, src
     gone: list[tuple[str, str, bool]] = field(default_factory=list)
 
 
@@ -91,7 +91,7 @@ class StepWriter:
 
     # ---- the retry of failed writes ----------------------------------------------------
 
-    def due_files(self, now: float) -> dict[str, tuple[str, str | None]]:
+    def due_files(self, now: float) -> dict[str, tuple[AccessKind, str | None]]:
         """Files of failed writes to read again, once their back-off has passed: path ->
         (event kind, move source)."""
         retry = self._retry
@@ -155,7 +155,7 @@ class StepWriter:
         for scanned in batch.results:
             path, pending = scanned.result.path, scanned.pending
             retry.files.setdefault(path, (pending.kind, pending.src_path) if pending
-                                   else ("modified", None))
+                                   else (AccessKind.MODIFIED, None))
             self._forget_read(path)
         retry.gone += batch.gone
         _log.error("store write failed; the batch will be evaluated again", error=str(exc),
@@ -182,7 +182,7 @@ class StepWriter:
             # One row for what happened since the last scan.
             kind = pending.kind
             effects.access.append((path, kind, result.labels,
-                                   moved_from if kind == "moved" else None))
+                                   moved_from if kind is AccessKind.MOVED else None))
 
     def _labels(self, path: str, effects: _Effects) -> tuple[str, ...] | None:
         """``path``'s labels as this transaction leaves them."""
@@ -192,7 +192,7 @@ class StepWriter:
 
     def _forget(self, conn: Connection, path: str, why: str, is_dir: bool, wall: float,
                 effects: _Effects) -> None:
-        kind = "deleted" if why == "deleted" else "moved"
+        kind = AccessKind.DELETED if why == "deleted" else AccessKind.MOVED
         gone = files_repo.paths_under(conn, path) if is_dir else [path]
         files_repo.delete_paths(conn, gone)
         if is_dir:

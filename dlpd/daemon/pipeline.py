@@ -39,7 +39,7 @@ from dlpd.daemon.scheduling import Scheduler
 from dlpd.daemon.status import CrawlRecord
 from dlpd.dirfd import lexists_below, root_of
 from dlpd.errors import DlpdError
-from dlpd.model import FileResult, Outcome, display_path
+from dlpd.model import AccessKind, FileResult, Outcome, display_path
 from dlpd.scan.runner import ScanOptions, ScanSummary, run_scan
 from dlpd.store.db import Engine
 from dlpd.watch.events import FsEvent
@@ -168,7 +168,7 @@ class Pipeline:
         for ev, t in self._own.others(now):
             labels = self._writer.labels(ev.path)
             if labels:
-                self._access.record(ev.path, "opened", labels, t + wall_offset,
+                self._access.record(ev.path, AccessKind.OPENED, labels, t + wall_offset,
                                     pid=ev.pid, uid=ev.uid, process=ev.process)
 
     def flush_access(self) -> None:

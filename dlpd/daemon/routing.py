@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dlpd.model import display_path
+from dlpd.model import AccessKind, display_path
 from dlpd.watch.events import EventKind, FsEvent
 
 OUT_OF_TREE = "moved out of the watched trees"
@@ -20,7 +20,7 @@ class Settle:
     """Scan ``path`` once its events settle; ``kind`` goes to the access log."""
 
     path: str
-    kind: str
+    kind: AccessKind
     src_path: str | None = None
 
 
@@ -64,11 +64,12 @@ def route(ev: FsEvent, is_excluded: Callable[[str], bool],  # noqa: PLR0911 - a 
     moved_to = f"moved to {display_path(path)}"
     match kind:
         case EventKind.CLOSED_WRITE | EventKind.CREATED:
-            label = "modified" if kind is EventKind.CLOSED_WRITE else "created"
+            label = (AccessKind.MODIFIED if kind is EventKind.CLOSED_WRITE
+                     else AccessKind.CREATED)
             return [] if is_excluded(path) else [Settle(path, label)]
         case EventKind.MOVED:
             gone: list[Action] = [Forget(src, moved_to)] if src is not None else []
-            return gone + ([] if is_excluded(path) else [Settle(path, "moved", src)])
+            return gone + ([] if is_excluded(path) else [Settle(path, AccessKind.MOVED, src)])
         case EventKind.DELETED:
             return [Forget(path, "deleted")]
         case EventKind.MOVED_OUT:

@@ -18,7 +18,7 @@ from dlpd.classify.classifier import Classifier
 from dlpd.daemon.changing import ReadGate, Verdict
 from dlpd.daemon.lifecycle import remaining
 from dlpd.dirfd import root_of
-from dlpd.model import FileResult, Outcome, display_path
+from dlpd.model import AccessKind, FileResult, Outcome, display_path
 from dlpd.watch.settle import Pending, Settler
 
 _log = structlog.get_logger("dlpd.daemon")
@@ -66,7 +66,7 @@ class Scheduler:
 
     # ---- what to read ------------------------------------------------------------------
 
-    def add(self, path: str, kind: str, now: float, src_path: str | None = None) -> None:
+    def add(self, path: str, kind: AccessKind, now: float, src_path: str | None = None) -> None:
         """An event on ``path``: read it once it settles."""
         self._settler.add(path, kind, now, src_path=src_path)
 
@@ -90,7 +90,7 @@ class Scheduler:
         verdict = self._gate.verdict(result.path, result.outcome is Outcome.UNSTABLE,
                                      result.size, now)
         if verdict is Verdict.READ_AGAIN:
-            self._settler.add(result.path, "modified", now)
+            self._settler.add(result.path, AccessKind.MODIFIED, now)
         return verdict is Verdict.KEEP
 
     # ---- the pool ------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
-from dlpd.model import path_fields
+from dlpd.model import AccessKind, path_fields
 from dlpd.store.paths import display_path, key, real, under
 from dlpd.store.schema import access
 
@@ -21,7 +21,7 @@ class AccessRecord:
     as its display form."""
 
     path: str
-    kind: str
+    kind: AccessKind
     labels: tuple[str, ...]
     first: float
     last: float
@@ -33,7 +33,7 @@ class AccessRecord:
     id: int | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {"id": self.id, **path_fields(self.path), "kind": self.kind,
+        return {"id": self.id, **path_fields(self.path), "kind": str(self.kind),
                 "src_path": None if self.src_path is None else display_path(self.src_path),
                 "labels": list(self.labels), "first": self.first, "last": self.last,
                 "count": self.count, "pid": self.pid, "uid": self.uid, "process": self.process}
@@ -43,7 +43,7 @@ def insert_records(conn: Connection, records: Sequence[AccessRecord]) -> list[in
     """Insert in one statement; the new ids, in the order of ``records``."""
     if not records:
         return []
-    rows = [{"path_key": key(r.path), "path": display_path(r.path), "kind": r.kind,
+    rows = [{"path_key": key(r.path), "path": display_path(r.path), "kind": str(r.kind),
              "src_path": None if r.src_path is None else display_path(r.src_path), "pid": r.pid,
              "uid": r.uid, "process": r.process, "labels": json.dumps(list(r.labels)),
              "first": r.first, "last": r.last, "count": r.count} for r in records]
@@ -61,7 +61,8 @@ def add_repeats(conn: Connection, updates: Sequence[tuple[int, int, float]]) -> 
 
 
 def query(conn: Connection, *, path_prefix: str | None = None, since: float | None = None,
-          labels: Sequence[str] = (), limit: int | None = None) -> list[AccessRecord]:
+          labels: Sequence[str] = (), kinds: Sequence[AccessKind] = (),
+          limit: int | None = None) -> list[AccessRecord]:
     stmt = select(access).order_by(access.c.id)
     if path_prefix:
         stmt = stmt.where(under(access.c.path_key, path_prefix))
@@ -71,10 +72,12 @@ def query(conn: Connection, *, path_prefix: str | None = None, since: float | No
         # Labels are a JSON list; match the quoted name so "pii" does not match "pii-x".
         stmt = stmt.where(or_(*(access.c.labels.contains(json.dumps(label))
                                 for label in labels)))
+    if kinds:
+        stmt = stmt.where(access.c.kind.in_([str(k) for k in kinds]))
     if limit:
         stmt = stmt.order_by(None).order_by(access.c.id.desc()).limit(limit)
     rows = sorted(conn.execute(stmt).mappings(), key=lambda r: int(r["id"]))
-    return [AccessRecord(path=real(r["path_key"]), kind=r["kind"],
+    return [AccessRecord(path=real(r["path_key"]), kind=AccessKind(r["kind"]),
                          labels=tuple(json.loads(r["labels"])),
                          first=r["first"], last=r["last"], count=r["count"],
                          src_path=r["src_path"], pid=r["pid"], uid=r["uid"],

@@ -11,6 +11,8 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
+from dlpd.model import AccessKind
+
 
 @dataclass(slots=True)
 class Pending:
@@ -19,18 +21,20 @@ class Pending:
     path: str
     first: float
     last: float
-    kinds: set[str] = field(default_factory=set)
+    kinds: set[AccessKind] = field(default_factory=set)
     src_path: str | None = None  # where it was moved from, if a move brought it here
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> AccessKind:
         """What happened since the last scan, in one word: a new file is "created" (not
         also "modified" by the writes that made it)."""
-        return ("moved" if "moved" in self.kinds else "created" if "created" in self.kinds
-                else "modified")
+        for kind in (AccessKind.MOVED, AccessKind.CREATED):
+            if kind in self.kinds:
+                return kind
+        return AccessKind.MODIFIED
 
     def due(self, settle: float, max_delay: float) -> float:
-        if self.kinds == {"created"}:
+        if self.kinds == {AccessKind.CREATED}:
             # Created and still open for writing (a copy in progress): its close will
             # come; scanning now would read half a file. A file that only appears
             # (a hard link) is scanned at the cap.
@@ -56,7 +60,7 @@ class Settler:
         self._heap = [(p.due(settle, max_delay), p.path) for p in self._pending.values()]
         heapq.heapify(self._heap)
 
-    def add(self, path: str, kind: str, now: float, src_path: str | None = None) -> None:
+    def add(self, path: str, kind: AccessKind, now: float, src_path: str | None = None) -> None:
         item = self._pending.get(path)
         if item is None:
             item = self._pending[path] = Pending(path, now, now)
