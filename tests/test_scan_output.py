@@ -237,3 +237,19 @@ def test_progress_goes_to_a_terminal_stderr_never_to_a_redirected_stdout(
     assert code == 1, shown[-3000:]
     assert len([json.loads(line) for line in out.splitlines()]) == 300
     assert "files/s" in shown and not SUMMARY.search(out)
+
+
+def test_progress_knows_the_total_long_before_the_end(
+        tmp_path: Path, dlpd_config: Callable[..., Path]) -> None:
+    # The counting walk runs beside the scan: the total is shown while most files are
+    # still to be read, not only once the scan's own walk (a few batches ahead) ends.
+    root = tmp_path / "tree"
+    for n in range(3000):
+        write(root / f"d{n % 30}" / f"f{n:04d}.txt", ITAR if n % 50 == 0 else b"plain\n" * 400)
+    cfg = dlpd_config(tmp_path / "c")
+    code, shown, _ = run_with_terminal("scan", root, "--config", cfg, "--jobs", "1",
+                                       on="stderr")
+    assert code == 1, shown[-3000:]
+    early = [int(m.group(1).replace(",", ""))
+             for m in re.finditer(r"\b([\d,]+) of 3,000 files\b", shown)]
+    assert early and min(early) < 1500, shown[-3000:]

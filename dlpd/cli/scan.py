@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ from dlpd.cli.render import (
     summary_json,
 )
 from dlpd.model import FileResult
-from dlpd.scan.runner import ScanOptions, WalkProgress, run_scan
+from dlpd.scan.pathfilter import PathFilter
+from dlpd.scan.runner import ScanOptions, WalkProgress, count_walk, run_scan
 from dlpd.wiring import build_classifier, build_engine, build_pathfilter, default_jobs
 
 
@@ -76,11 +78,11 @@ def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: 
         elif fmt == "json" or result.detections or result.outcome.value != "ok":
             results.append(result)
 
-    walked = WalkProgress()
     with errors():
-        sink = _progress(on_result, walked) if _shows_progress(fmt) else nullcontext(on_result)
+        sink = (_progress(on_result, _counted(roots, pathfilter, options))
+                if _shows_progress(fmt) else nullcontext(on_result))
         with sink as handler:
-            summary = run_scan(roots, classifier, engine, pathfilter, options, handler, walked)
+            summary = run_scan(roots, classifier, engine, pathfilter, options, handler)
     if fmt == "json":
         sys.stdout.write(results_document(results, summary) + "\n")
     elif fmt == "table":
@@ -97,13 +99,29 @@ def _shows_progress(fmt: str) -> bool:
     return sys.stderr.isatty() and not (fmt == "jsonl" and sys.stdout.isatty())
 
 
+@contextmanager
+def _counted(roots: list[str], pathfilter: PathFilter,
+             options: ScanOptions) -> Iterator[WalkProgress]:
+    """A counting walk of ``roots`` in a thread of its own, for the progress display's
+    total and ETA; stopped when the scan ends (a scan of a huge tree may end first)."""
+    walked, stop = WalkProgress(), threading.Event()
+    counter = threading.Thread(target=count_walk, name="dlpd-count", daemon=True,
+                               args=(roots, pathfilter, options, walked, stop))
+    counter.start()
+    try:
+        yield walked
+    finally:
+        stop.set()
+        counter.join(timeout=1.0)
+
+
 # rich redraws at most 10 times a second: recomputing the text more often is wasted.
 _REDRAW = 0.1
 
 
 @contextmanager
 def _progress(
-    on_result: Callable[[FileResult], None], walked: WalkProgress,
+    on_result: Callable[[FileResult], None], counting: AbstractContextManager[WalkProgress],
 ) -> Iterator[Callable[[FileResult], None]]:
     """``on_result`` that also advances a progress bar on stderr: files and MB per second,
     and once the walk has listed everything, the total and an ETA."""
@@ -111,10 +129,11 @@ def _progress(
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn  # noqa: PLC0415
 
     console = Console(stderr=True, markup=False, emoji=False, highlight=False)
-    with Progress(SpinnerColumn(), TextColumn("scanning", style="bold"),
-                  BarColumn(bar_width=None), TextColumn("{task.description}", markup=False),
-                  # JSON lines written to a redirected stdout must stay there.
-                  console=console, transient=True, redirect_stdout=False) as progress:
+    progress = Progress(SpinnerColumn(), TextColumn("scanning", style="bold"),
+                        BarColumn(bar_width=None), TextColumn("{task.description}", markup=False),
+                        # JSON lines written to a redirected stdout must stay there.
+                        console=console, transient=True, redirect_stdout=False)
+    with counting as walked, progress:
         task = progress.add_task("", total=None)
         started = time.monotonic()
         drawn = 0.0

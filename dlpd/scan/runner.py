@@ -53,17 +53,29 @@ class ScanOptions:
 
 @dataclass(slots=True)
 class WalkProgress:
-    """How far the walk has got: ``run_scan`` counts entries as it lists them, in the
-    thread that calls ``on_result`` (a progress display reads it there, without a lock;
-    nothing walks a second time to count).
-
-    The walk runs ahead of the readers only by the work in flight (``2 * jobs`` batches),
-    so ``done`` comes near the end of a cold scan; then ``files`` is the scan's total.
-    """
+    """What a counting walk has listed so far: the files a scan of the same roots will
+    report, and their lstat sizes. ``done`` once it has listed them all (then ``files`` is
+    the scan's total). Written by one thread (``count_walk``), read by another: plain
+    counters, no lock (a reader sees a slightly old count, never a torn one)."""
 
     files: int = 0
-    bytes: int = 0  # lstat sizes of the files walked
+    bytes: int = 0
     done: bool = False
+
+
+def count_walk(roots: Sequence[str], pathfilter: PathFilter, options: ScanOptions,
+               into: WalkProgress, stop: threading.Event) -> None:
+    """Walk ``roots`` as ``run_scan`` will, counting, and nothing else: a progress display
+    runs it in a thread beside the scan to learn the total early. The scan's own walk
+    cannot tell it: it waits for the readers (at most ``2 * jobs`` batches ahead), and
+    buffering a whole tree's entries to run ahead would cost memory by the file."""
+    for _root, entry in _entries(roots, pathfilter, options):
+        if stop.is_set():
+            return
+        into.files += 1
+        if entry.lstat is not None:
+            into.bytes += entry.lstat.st_size
+    into.done = True
 
 
 @dataclass(slots=True)
@@ -209,13 +221,10 @@ def run_scan(
     pathfilter: PathFilter,
     options: ScanOptions,
     on_result: Callable[[FileResult], None],
-    walked: WalkProgress | None = None,
 ) -> ScanSummary:
     """Scan ``roots`` (absolute paths) and call ``on_result`` for every file, in the
-    calling thread. Per-file problems are results; only store failures raise.
-    ``walked``, if given, counts what the walk has listed (see ``WalkProgress``)."""
+    calling thread. Per-file problems are results; only store failures raise."""
     summary = ScanSummary()
-    walked = walked if walked is not None else WalkProgress()
     version = classifier.version
     started_ns = time.time_ns()
     with transaction(engine) as conn:
@@ -237,18 +246,15 @@ def run_scan(
             if options.cancel is not None and options.cancel.is_set():
                 summary.cancelled = True
                 break
-            walked.files += 1
             if entry.lstat is None:
                 emit(_walk_error(entry))
                 continue
-            walked.bytes += entry.lstat.st_size
             cached = cache.pop(entry.path, None)
             if options.use_cache and cached is not None and cached.is_fresh(
                     file_stat(entry.lstat), version):
                 emit(repo.cached_result(entry.path, cached, cached_dets.get(cached.id, ())))
                 continue
             pipeline.add(entry.path, root, entry.lstat)
-        walked.done = not summary.cancelled
         pipeline.finish()
     writer.flush()
     summary.finished = time.time()
