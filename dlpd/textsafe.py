@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 # Non-printable categories (str.isprintable is False for them) shown as they are.
@@ -110,4 +110,8 @@ def redact_url(url: str) -> str:
         netloc = f"{name}{colon and ':***'}@{host}"
     query = "&".join(f"{key}{eq and '=***'}" for key, eq, _value in
                      (field.partition("=") for field in parts.query.split("&") if field))
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    # Built by hand: urlunsplit drops an empty authority, turning sqlite:////var/x (an
+    # absolute path) into sqlite://var/x (host "var"). The fragment is left out.
+    authority = f"//{netloc}" if url[len(parts.scheme) + 1:].startswith("//") else ""
+    return (f"{parts.scheme}:" if parts.scheme else "") + authority + parts.path + (
+        f"?{query}" if query else "")

@@ -245,8 +245,6 @@ def start_daemon(settings: Settings) -> Daemon:
     """Build everything `dlpd run` needs; ConfigError/SignatureError for a bad
     configuration (exit 78), StoreError when the database cannot be opened or another
     daemon already runs on it."""
-    if not settings.watch.paths:
-        raise ConfigError("watch.paths", "no directories to watch; list at least one")
     url = database_url(settings)
     if problem := store_directory_problem(url):
         # A daemon running as root must not trust a store that a user can swap.
