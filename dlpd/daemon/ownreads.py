@@ -31,8 +31,11 @@ class OwnReads:
     def others(self, now: float) -> list[tuple[FsEvent, float]]:
         """The opens whose window has passed and that no read of ours explains, with
         when they were seen; forgets what can no longer explain an open."""
+        horizon = now - 3 * WINDOW
         if not self._opens:
-            self._reads.clear()
+            # Not cleared: the open of a read already noted may still be on its way from
+            # the watcher (a crawl notes its read on the crawl thread as the read ends).
+            self._reads = [(p, t) for p, t in self._reads if t >= horizon]
             return []
         ours: dict[str, list[float]] = {}
         for path, t in self._reads:
@@ -45,6 +48,5 @@ class OwnReads:
             elif not any(abs(t - r) <= WINDOW for r in ours.get(ev.path, ())):
                 theirs.append((ev, t))
         self._opens = keep
-        horizon = now - 3 * WINDOW
         self._reads = [(p, t) for p, t in self._reads if t >= horizon]
         return theirs

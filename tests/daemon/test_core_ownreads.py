@@ -32,3 +32,13 @@ def test_reads_are_forgotten_when_nothing_waits() -> None:
     assert own.others(200.0) == []
     own.opened(_open("/r/f", 1000), 100.5)  # a read long forgotten cannot explain it
     assert len(own.others(200.0)) == 1
+
+
+def test_a_read_noted_before_its_open_arrives_still_explains_it() -> None:
+    # A crawl notes its read as the read ends; the watcher's "opened" event for it may
+    # reach the main loop after a settle pass that saw no open waiting.
+    own = OwnReads()
+    own.read(["/r/crawled"], 100.0)
+    assert own.others(100.5) == []  # nothing waits yet: the read must not be dropped
+    own.opened(_open("/r/crawled", 0), 100.7)
+    assert own.others(100.7 + WINDOW + 0.1) == []
