@@ -180,3 +180,138 @@ access = Table(
 )
 
 Index("ix_files_sha256", files.c.sha256)
+
+# -- Labels set by people (migration 0005) ------------------------------------------------
+# A label put on a path (a file, or a directory: everything beneath it, present and
+# future) by a person (`dlpd label set`, source "explicit") or a marker file (".dlpd-label",
+# source "marker"). The system of record: one active row per (host, path, label); removal
+# keeps the row (removed/removed_by) and the history says who and why.
+LABEL_ACTIVE = "removed IS NULL"
+
+label_assignments = Table(
+    "label_assignments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("host", Text, nullable=False),
+    Column("path_key", LargeBinary, nullable=False),
+    Column("path", Text, nullable=False),  # display form of path_key
+    Column("is_dir", Boolean, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("source", String(16), nullable=False),  # explicit | marker
+    Column("set_by", Text, nullable=False),  # user name at the time
+    Column("set_uid", Integer, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("set_at", Float, nullable=False),
+    Column("removed", Float),
+    Column("removed_by", Text),
+    Index("ux_label_assignments_active", "host", "path_key", "label", unique=True,
+          sqlite_where=text(LABEL_ACTIVE), postgresql_where=text(LABEL_ACTIVE)),
+    Index("ix_label_assignments_path_key", "path_key"),
+)
+
+# Every decision on a label, allowed or refused, in order; never updated or deleted.
+label_history = Table(
+    "label_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("time", Float, nullable=False),
+    Column("host", Text, nullable=False),
+    Column("path_key", LargeBinary, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("label", Text, nullable=False),
+    # set | remove | marker-set | marker-deleted | xattr | moved | refused
+    Column("action", String(16), nullable=False),
+    Column("allowed", Boolean, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("actor_uid", Integer),
+    Column("note", Text, nullable=False, default=""),
+    Column("reason", Text),  # why refused, or what else the decision rests on
+    Index("ix_label_history_path_key", "path_key"),
+    Index("ix_label_history_time", "time"),
+)
+
+# A label a file carries because of what it is, not where it is: a "copy" (same sha256 as
+# a fingerprinted source), "derived" (shares text or table rows with one), or "xattr"
+# (user.dlpd.labels on the file) or "moved" (kept from a labelled directory it left). One
+# row per (host, path, label, source file); replaced when the file is read again.
+label_matches = Table(
+    "label_matches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("host", Text, nullable=False),
+    Column("path_key", LargeBinary, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("sha256", String(64)),
+    Column("label", Text, nullable=False),
+    Column("kind", String(16), nullable=False),  # copy | derived | xattr | moved
+    Column("source_id", Integer),  # fp_sources.id for copy/derived
+    Column("source_path", Text),  # display form, for people
+    Column("share", Float),  # derived text: share of the source's prints found
+    Column("rows", Integer),  # derived table: source rows found
+    Column("score", Float),  # derived table: evidence (sum of log2(rows/df) of cells)
+    Column("found", Float, nullable=False),
+    Index("ux_label_matches", "host", "path_key", "label", "kind", "source_id", unique=True),
+)
+
+# -- Fingerprint index (migration 0005) ---------------------------------------------------
+# A labelled file whose content is registered: its sha256 (exact copies), its text prints
+# (winnowed hashes of normalised text) and its table cells (keyed hashes of canonical
+# cells). Prints are integers in [0, 2**63): SQLite's INTEGER is signed 64-bit.
+fp_sources = Table(
+    "fp_sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("host", Text, nullable=False),
+    Column("path_key", LargeBinary, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("labels", Text, nullable=False),  # JSON list: the labels the source carries
+    Column("origin", Text, nullable=False),  # JSON: per label, how it was set (who, when)
+    Column("kind", String(8), nullable=False),  # text | table | binary
+    Column("prints", Integer, nullable=False, default=0),  # text prints registered
+    Column("rows", Integer, nullable=False, default=0),  # table rows registered
+    Column("registered", Float, nullable=False),
+    Index("ux_fp_sources_path", "host", "path_key", unique=True),
+    Index("ix_fp_sources_sha256", "sha256"),
+)
+
+fp_text = Table(
+    "fp_text",
+    metadata,
+    Column("print", BigInteger, primary_key=True),
+    Column("source_id", Integer, ForeignKey("fp_sources.id", ondelete="CASCADE"),
+           primary_key=True),
+    Index("ix_fp_text_source", "source_id"),
+    sqlite_with_rowid=False,
+)
+
+fp_cells = Table(
+    "fp_cells",
+    metadata,
+    Column("print", BigInteger, primary_key=True),
+    Column("source_id", Integer, ForeignKey("fp_sources.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("rows", Integer, nullable=False),  # rows of the source holding this cell
+    Index("ix_fp_cells_source", "source_id"),
+    sqlite_with_rowid=False,
+)
+
+# Prints that must not match: a known template's (a licence text, a lab's report form)
+# or those common to many unrelated sources.
+fp_stop = Table(
+    "fp_stop",
+    metadata,
+    Column("print", BigInteger, primary_key=True),
+    Column("kind", String(8), primary_key=True),  # text | cell
+    Column("reason", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Small values of this installation: the key of the keyed cell hashes (random, created
+# on first use; a table, not a file, so every daemon of a fleet shares it).
+dlpd_meta = Table(
+    "dlpd_meta",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+)
