@@ -268,6 +268,28 @@ class DaemonSettings(_Section):
     shutdown_timeout: Duration = 10.0
     # The host name in alerts; default: this machine's.
     host: str = ""
+    # The Unix socket `dlpd label` talks to while the daemon runs (callers named by
+    # SO_PEERCRED).
+    control_socket: Path = Path("/run/dlpd/control.sock")
+    # Members of this group may remove any label; "" = none (only its setter and root).
+    label_admin_group: str = ""
+
+    @field_validator("control_socket")
+    @classmethod
+    def _absolute_socket(cls, value: Path) -> Path:
+        if not value.is_absolute():
+            raise ValueError(f"{str(value)!r} is not an absolute path")
+        return value
+
+
+class FingerprintSettings(_Section):
+    # Register labelled files' content and check every scanned file against it.
+    enabled: bool = True
+    # A file is "derived" from a labelled one when it holds at least this share of the
+    # labelled file's text prints.
+    min_share: float = Field(default=0.3, gt=0.0, le=1.0)
+    # A print held by more than this many labelled files is boilerplate, not evidence.
+    max_df: int = Field(default=20, ge=1)
 
 
 class Settings(_Section):
@@ -281,6 +303,7 @@ class Settings(_Section):
     sinks: tuple[SinkSettings, ...] = ()
     access: AccessSettings = AccessSettings()
     daemon: DaemonSettings = DaemonSettings()
+    fingerprints: FingerprintSettings = FingerprintSettings()
     # Where this configuration came from (None: embedded defaults); not a TOML key.
     source: Path | None = Field(default=None, exclude=True)
 

@@ -6,7 +6,8 @@
     ├── ExtractionError    a malformed document or archive (contained to its file)
     ├── LimitExceeded      a scan budget ran out (contained to its file, names the limit)
     ├── StoreError         the database could not be opened, migrated or written
-    └── SinkError          a sink could not deliver (retried by the outbox)
+    ├── SinkError          a sink could not deliver (retried by the outbox)
+    └── LabelError         a label request or marker file that cannot be honoured (says why)
 
 Adapters translate library exceptions into these at one point, with ``raise ... from exc``.
 """
@@ -66,3 +67,9 @@ class StoreError(DlpdError):
 
 class SinkError(DlpdError):
     """A sink failed to deliver."""
+
+
+class LabelError(DlpdError):
+    """A label request (or a ``.dlpd-label`` marker) that is malformed or names what is
+    not there: an unknown label, a path outside the watched trees, a symlink in the path.
+    The message is for the person who asked; it never holds file content."""
