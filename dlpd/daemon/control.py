@@ -16,8 +16,8 @@ what they may do. The socket is an attack surface reached by every local account
 - every failure is a JSON error response and a log line; never a traceback to the peer,
   never a dead thread.
 
-Wire format: request ``{"op": "set", ...}\\n`` (``labelling.service``'s requests);
-response one line, ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``.
+Wire format (``labelling.service``): request ``{"op": "set", "paths": [...], ...}`` and a
+newline; response one line, ``{"status": "ok"|"refused"|"error", "error": ..., ...}``.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ _LINGER_BYTES = 1 << 20  # ... or this much
 _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
-# The decoded request and the peer in, the response (``ok`` and more) out. The daemon
+# The decoded request and the caller in, the response (``status`` and more) out. The daemon
 # wires it to ``labelling.service.handle``; it may raise DlpdError for a refusal it
 # cannot express otherwise (answered as an error).
 Responder = Callable[[object, Caller], Mapping[str, object]]
@@ -144,7 +144,8 @@ def listen(path: Path) -> socket.socket:
 
 
 def _error(message: str) -> dict[str, object]:
-    return {"ok": False, "error": message}
+    # The label service's response form (``LabelResponse.to_json``): one parser for both.
+    return {"status": "error", "error": message}
 
 
 class ControlServer:

@@ -10,7 +10,9 @@ Threads and who owns what (each started by its owner and stopped with one deadli
 - the pipeline owns the scan pool (``scheduling.py``), which classifies settled files,
   and the reconciliation thread (``reconcile.py``), which crawls; both put their results
   on the inbox;
-- one sender thread per sink (``senders.py``) drains the outbox.
+- one sender thread per sink (``senders.py``) drains the outbox;
+- the control socket's thread (``control.py``) answers `dlpd label` through
+  ``labelling.service``, each request in its own store transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
@@ -28,6 +31,7 @@ import structlog
 
 from dlpd import __version__
 from dlpd.config import Settings, database_url, load_settings
+from dlpd.daemon.control import ControlServer, ControlSocketError, listen
 from dlpd.daemon.lifecycle import stop_all
 from dlpd.daemon.notify import Notifier
 from dlpd.daemon.pipeline import Pipeline
@@ -36,6 +40,8 @@ from dlpd.daemon.senders import SinkSender
 from dlpd.daemon.status import DaemonStatus, remove_status, runtime_dir, write_status
 from dlpd.daemon.watching import Watching
 from dlpd.errors import ConfigError, DlpdError, StoreError
+from dlpd.labelling.model import Caller
+from dlpd.labelling.service import LabelContext, LabelRequest, handle
 from dlpd.store.db import Engine, sqlite_files, store_directory_problem
 from dlpd.wiring import build_engine
 
@@ -56,6 +62,8 @@ class Daemon:
         self.pipe = Pipeline(runtime, engine, self._wake_senders)
         self._watcher = Watching(runtime, self.pipe.put)
         self._senders: list[SinkSender] = []
+        self._control: ControlServer | None = None
+        self._label_ctx: LabelContext | None = None
         self._stop_requested = False
         self._reload_requested = False
         self._started = time.time()
@@ -72,6 +80,7 @@ class Daemon:
         self.pipe.start()
         self._next_reconcile = time.monotonic() + self.rt.settings.watch.reconcile_interval
         self._write_status()
+        self._start_control()
         self._notifier.ready(self._status_line())
         _log.info("ready", roots=list(self.rt.roots), backend=self._watcher.backend_name(),
                   watched_dirs=self._watcher.watched_dirs(), jobs=self.rt.jobs,
@@ -100,6 +109,36 @@ class Daemon:
             sender.start()
             self._senders.append(sender)
 
+    def _start_control(self) -> None:
+        """Open the control socket (after the first status, so that the runtime directory
+        exists). One that cannot be opened safely is logged, and the daemon watches on
+        without it: labels are then set by root on the store."""
+        path = self.rt.settings.daemon.control_socket
+        try:
+            self._label_ctx = self._label_context(self.rt)
+            sock = listen(path)
+        except (ControlSocketError, ConfigError) as exc:
+            _log.error("control socket not opened; `dlpd label` cannot reach the daemon",
+                       socket=str(path), error=str(exc))
+            return
+        self._control = ControlServer(sock, path, self._label_request)
+        self._control.start()
+        _log.info("control socket open", socket=str(path))
+
+    def _label_context(self, rt: Runtime) -> LabelContext:
+        return LabelContext.from_settings(rt.settings, self._engine, roots=rt.roots)
+
+    def _label_request(self, request: object, caller: Caller) -> Mapping[str, object]:
+        """One request from the control socket (a handler thread): LabelError for a
+        malformed one, answered as an error by the server."""
+        ctx = self._label_ctx
+        assert ctx is not None  # set before the server starts
+        parsed = LabelRequest.from_json(request)
+        response = handle(parsed, caller, ctx)
+        _log.info("label request", op=parsed.op, paths=len(parsed.paths), uid=caller.uid,
+                  pid=caller.pid, status=response.status)
+        return response.to_json()
+
     def _stop_senders(self, deadline: float) -> list[str]:
         """Stop every sender by ``deadline``; returns the names of those still busy with
         a delivery (a hung receiver)."""
@@ -112,7 +151,9 @@ class Daemon:
         crawl and scan pool (what is being scanned is written first), the senders."""
         deadline = time.monotonic() + self.rt.settings.daemon.shutdown_timeout
         self._notifier.stopping()
-        late = stop_all([self._watcher], deadline)
+        # No label request is taken once stopping: the control socket goes first.
+        late = stop_all([self._control] if self._control else [], deadline)
+        late += stop_all([self._watcher], deadline)
         late += self.pipe.stop(deadline)
         late += self._stop_senders(deadline)
         remove_status(self._runtime_dir)
@@ -175,6 +216,7 @@ class Daemon:
             return
         self.rt = new
         self.pipe.configure(new)
+        self._reload_labels(old, new)
         if new.settings.sinks != old.settings.sinks:
             if late := self._stop_senders(time.monotonic() + _RESTART_BOUND):
                 _log.warning("senders still delivering at reload", threads=late)
@@ -190,6 +232,20 @@ class Daemon:
         _log.info("reloaded", config=str(source), rules_version=new.classifier.version,
                   watch_changed=watch_changed)
         self._notifier.ready(self._status_line())
+
+    def _reload_labels(self, old: Runtime, new: Runtime) -> None:
+        """New label names, roots and admin group for the control socket's requests; its
+        path changes only with a restart (researchers' commands know it)."""
+        if new.settings.daemon.control_socket != old.settings.daemon.control_socket:
+            _log.warning("daemon.control_socket changes only on restart",
+                         socket=str(old.settings.daemon.control_socket))
+        if self._control is None:
+            return
+        try:
+            self._label_ctx = self._label_context(new)
+        except ConfigError as exc:
+            _log.error("label settings not reloaded; keeping the running ones",
+                       error=str(exc))
 
     def _is_healthy(self, now: float) -> bool:
         """False once a scan or a crawl has been stuck far beyond the scan budget: then the
