@@ -1,0 +1,452 @@
+"""Table fingerprints in the manner of Exact Data Match: keyed hashes of canonical cells,
+and evidence that a row of one table is a row of another. Pure: standard library only.
+
+A table row is too short for any text-fingerprint guarantee (winnowing needs k characters
+in a row; a row is "k17-r00412, 2026-11-02, 1.85, 412.7"), and an extract reorders rows,
+drops columns and moves between CSV and spreadsheets. So a table is fingerprinted cell by
+cell: each cell canonicalised (``canonical_cell``: NFKC, casefold, 72.40 -> 72.4, ISO
+dates) and hashed with the installation's secret key (blake2b, 8 bytes, 63 bits), so the
+index never holds a guessable hash of a patient's name.
+
+What makes the match precise is co-occurrence. Cells alone are weak: an independent table
+drawn from the same value distributions shares most of its cells with the source (the
+same dates, the same instrument settings, even the same identifiers), only never several
+rare ones *in one row*. The index cannot hold row numbers (a row number of the source says
+nothing to a query), so each source row registers *pair prints*: the hash of each pair
+of its ``K_ANCHORS`` rarest cells (rarest within the source: fewest rows holding them).
+A query row, looked up against one candidate source, picks its own rarest cells by that
+source's counts; a row copied from the source (minus a dropped column) picks the same
+cells, or all but one, and its pairs are found. Cells of the query row that pairwise
+co-occur form a clique; its evidence is the sum of log2(N/df) over its cells (N source
+rows, df rows holding the cell), the Exact Data Match weight: rare cells weigh more.
+
+Under independence the number of source rows that hold all the cells of a clique by
+chance is N * 2**-evidence, so a row matches when evidence - log2(N) reaches
+``ROW_EXCESS_BITS``; with at most 11 cliques per row that is under 1 chance row in 10**5
+query rows, and a table needs ``MIN_ROWS`` such rows. The cost: a source under ~100 rows
+cannot reach the bar with log2(N/df) weights (its rows are not rare enough by this
+measure), so small tables are recognised as exact copies (sha256) only.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
+from itertools import combinations
+
+PRINT_MASK = (1 << 63) - 1  # SQLite's INTEGER is signed 64-bit
+K_ANCHORS = 4  # rarest cells per row whose pairs are registered (6 pair prints a row)
+ROW_EXCESS_BITS = 24.0  # evidence - log2(N) a clique needs: < 2**-24 chance rows each
+MIN_ROWS = 3  # query rows matching source rows for a table to be derived
+MAX_ROWS = 100_000  # rows read from a delimited text
+MAX_COLUMNS = 64  # cells read from one row; wider rows are cut
+MAX_CELL_CHARS = 512  # longer cells are cut before canonicalisation (bounds its cost)
+SNIFF_CHARS = 16 * 1024
+MIN_TABLE_ROWS = 3
+_DELIMITERS = ",\t;|"
+_SIGNIFICANT = 15  # digits a spreadsheet keeps of a float: 72.400000000000006 is 72.4
+_MAX_EXPONENT_DIGITS = 3
+_PLAIN_RANGE = range(-20, 21)  # adjusted exponents written without an exponent
+
+# -- Canonical cells ------------------------------------------------------------------
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+# Cells that say nothing about where a row came from: placeholders, booleans, errors.
+_NO_EVIDENCE = frozenset({
+    "", "-", "--", "---", "\u2014", "\u2013", "n/a", "na", "n.a.", "null", "none", "nan",
+    "nil", "?", "true", "false", "yes", "no", "#n/a", "#div/0!", "#value!", "#ref!",
+    "#name?", "#num!", "#null!",
+})
+_US_NUMBER = re.compile(
+    r"([+-]?)((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)?)(?:\.([0-9]+))?(?:e([+-]?[0-9]+))?"
+)
+_EU_NUMBER = re.compile(r"([+-]?)([0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+),([0-9]+)")
+_ISO_DATE = re.compile(
+    r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})"
+    r"(?:[t ]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]+))?)?)?"
+)
+_DMY_DATE = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})")
+_NAMED_DMY = re.compile(r"([0-9]{1,2})\.?[ -]([a-z]{3,9})\.?[ -],?\s?([0-9]{4})")
+_NAMED_MDY = re.compile(r"([a-z]{3,9})\.? ([0-9]{1,2}),? ([0-9]{4})")
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+         ("dec", "december")), 1)
+    for name in names
+}
+
+
+def canonical_cell(value: str) -> str | None:
+    """The form of a cell that survives CSV, spreadsheets and locales; None when the cell
+    carries no evidence (empty, a placeholder, a boolean, a single character).
+
+    Text: zero-width characters and soft hyphens dropped, NFKC, casefold, whitespace
+    trimmed and collapsed. Numbers: 72.40 -> 72.4, 1,234.5 -> 1234.5, 1.234,5 and 72,4
+    (a decimal comma: a comma not followed by exactly three digits, or after dot groups)
+    -> 1234.5 and 72.4, 1e3 -> 1000, -0 -> 0, leading zeros dropped (a spreadsheet drops
+    them too), fractions rounded to 15 significant digits (a spreadsheet's float); 1,234
+    is one thousand two hundred and thirty-four. Dates to ISO 8601: 2026/11/02, 2.11.2026
+    (day first, as dots are written), 2 Nov 2026, Nov 2, 2026; d/m/y with a slash or dash
+    only when unambiguous (a part over 12, or both parts equal), else kept as dd/mm/yyyy
+    zero-padded, so the same text still meets itself.
+    """
+    text, _ = _canonical(value)
+    return text
+
+
+def _canonical(value: str) -> tuple[str | None, bool]:
+    """(canonical cell, is a number or a date)."""
+    text = _fold(value[:MAX_CELL_CHARS])
+    if text in _NO_EVIDENCE:
+        return None, False
+    typed = _number(text) or _date(text)
+    if typed is not None:
+        text = typed
+    if len(text) <= 1:
+        return None, False
+    return text, typed is not None
+
+
+def _fold(value: str) -> str:
+    text = value.translate(_INVISIBLE)
+    # casefold can leave text that NFKC changes again (and the other way round): go to
+    # the fixed point, so that canonical_cell is idempotent.
+    for _ in range(4):
+        folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+        folded = " ".join(folded.split())
+        if folded == text:
+            break
+        text = folded
+    return text
+
+
+def _number(text: str) -> str | None:
+    parts = _number_parts(text)
+    if parts is None:
+        return None
+    sign, whole, fraction, exponent = parts
+    try:
+        number = Decimal(f"{sign}{whole or '0'}.{fraction or '0'}e{exponent or '0'}")
+    except InvalidOperation:
+        return None
+    if number.is_zero():
+        return "0"
+    if fraction is None and exponent is None:
+        # An integer keeps every digit: a long identifier is not a float.
+        return f"{'-' if sign == '-' else ''}{int(whole)}"
+    number = Context(prec=_SIGNIFICANT, rounding=ROUND_HALF_EVEN).plus(number).normalize()
+    return format(number, "f" if number.adjusted() in _PLAIN_RANGE else "e")
+
+
+def _number_parts(text: str) -> tuple[str, str, str | None, str | None] | None:
+    """(sign, integer digits, fraction digits, exponent) of a number in either notation."""
+    if not text or not (text[0].isdigit() or text[0] in "+-."):
+        return None
+    m = _US_NUMBER.fullmatch(text)
+    if m is not None and (m[2] or m[3]):
+        exponent = m[4]
+        if exponent is not None and len(exponent.lstrip("+-")) > _MAX_EXPONENT_DIGITS:
+            return None  # 1e999999 would be a megabyte of zeros
+        return m[1], m[2].replace(",", ""), m[3], exponent
+    m = _EU_NUMBER.fullmatch(text)
+    if m is None:
+        return None
+    return m[1], m[2].replace(".", ""), m[3], None
+
+
+def _date(text: str) -> str | None:
+    if not text[:1].isalnum():
+        return None
+    m = _ISO_DATE.fullmatch(text)
+    if m is not None:
+        return _iso_date_time(m)
+    m = _DMY_DATE.fullmatch(text)
+    if m is not None:
+        return _numeric_date(int(m[1]), int(m[3]), int(m[4]), day_first=m[2] == ".")
+    m = _NAMED_DMY.fullmatch(text)
+    if m is not None and m[2] in _MONTHS:
+        return _iso(int(m[3]), _MONTHS[m[2]], int(m[1]))
+    m = _NAMED_MDY.fullmatch(text)
+    if m is not None and m[1] in _MONTHS:
+        return _iso(int(m[3]), _MONTHS[m[1]], int(m[2]))
+    return None
+
+
+def _numeric_date(first: int, second: int, year: int, *, day_first: bool) -> str | None:
+    """d/m/y or m/d/y: ISO when only one reading is a date or both read the same."""
+    if day_first or first > 12 or first == second:
+        return _iso(year, second, first)
+    if second > 12:
+        return _iso(year, first, second)
+    return f"{first:02d}/{second:02d}/{year}"  # ambiguous: kept, zero-padded
+
+
+def _iso_date_time(m: re.Match[str]) -> str | None:
+    day = _iso(int(m[1]), int(m[2]), int(m[3]))
+    if day is None or m[4] is None:
+        return day
+    hour, minute, second = int(m[4]), int(m[5]), int(m[6] or 0)
+    if hour > 23 or minute > 59 or second > 60:
+        return None
+    fraction = (m[7] or "").rstrip("0")
+    return f"{day}t{hour:02d}:{minute:02d}:{second:02d}" + (f".{fraction}" if fraction else "")
+
+
+def _iso(year: int, month: int, day: int) -> str | None:
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+# -- Prints ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class TablePrints:
+    """The fingerprint of a table: integers only, never a cell.
+
+    ``rows``: data rows with two or more cells of evidence (a header row is not one).
+    ``cells``: cell print -> number of those rows holding it.
+    ``row_cells``: each such row's distinct cell prints, in row order.
+    ``header``: a header row was recognised and left out. ``cut``: ``max_rows`` was hit.
+    """
+
+    rows: int
+    cells: Mapping[int, int]
+    row_cells: tuple[tuple[int, ...], ...]
+    header: bool = False
+    cut: bool = False
+
+
+def cell_print(cell: str, key: bytes) -> int:
+    """The keyed hash of a canonical cell, in [0, 2**63)."""
+    digest = hashlib.blake2b(cell.encode("utf-8", "surrogatepass"), digest_size=8, key=key,
+                             person=b"dlpd-cell").digest()
+    return int.from_bytes(digest, "big") & PRINT_MASK
+
+
+def pair_print(a: int, b: int) -> int:
+    """The print of two cells in one row (either order). Not keyed again: its inputs are
+    keyed prints, which nobody without the key can make from a guessed value."""
+    low, high = (a, b) if a < b else (b, a)
+    digest = hashlib.blake2b(low.to_bytes(8, "big") + high.to_bytes(8, "big"), digest_size=8,
+                             person=b"dlpd-pair").digest()
+    return int.from_bytes(digest, "big") & PRINT_MASK
+
+
+def table_prints(rows: Iterable[Sequence[str]], key: bytes, *, max_rows: int = MAX_ROWS
+                 ) -> TablePrints:
+    """Fingerprint ``rows`` (cells as text); a first row that reads as a header is skipped."""
+    memo: dict[str, tuple[str | None, bool]] = {}
+    prints: dict[str, int] = {}
+    canonical: list[list[tuple[str, bool]]] = []
+    cut = False
+    for row in rows:
+        if len(canonical) >= max_rows + 1:  # + 1: the header, if there is one
+            cut = True
+            break
+        cells = []
+        for raw in row[:MAX_COLUMNS]:
+            found = memo.get(raw)
+            if found is None:
+                found = memo[raw] = _canonical(raw)
+            if found[0] is not None:
+                cells.append((found[0], found[1]))
+        canonical.append(cells)
+    header = bool(canonical) and _is_header(canonical[0], canonical[1:21])
+    body = canonical[1:] if header else canonical
+    if len(body) > max_rows:
+        body, cut = body[:max_rows], True
+    row_cells: list[tuple[int, ...]] = []
+    counts: Counter[int] = Counter()
+    for cells in body:
+        distinct: dict[int, None] = {}
+        for text, _ in cells:
+            p = prints.get(text)
+            if p is None:
+                p = prints[text] = cell_print(text, key)
+            distinct[p] = None
+        if len(distinct) >= 2:
+            row_cells.append(tuple(distinct))
+            counts.update(distinct)
+    return TablePrints(rows=len(row_cells), cells=dict(counts), row_cells=tuple(row_cells),
+                       header=header, cut=cut)
+
+
+def _is_header(first: Sequence[tuple[str, bool]], sample: Sequence[Sequence[tuple[str, bool]]]
+               ) -> bool:
+    """A first row of distinct words, none a number or a date, above rows that mostly hold
+    one.
+
+    Headers are common across unrelated tables ("date", "sample", "value"): as a row they
+    would be the one row two such tables share. A table of text only keeps its first row
+    (it cannot be told from data); ``MIN_ROWS`` keeps a shared header from matching.
+    """
+    if len(first) < 2 or any(typed for _, typed in first) or not sample:
+        return False
+    if len({text for text, _ in first}) < len(first):
+        return False
+    typed_rows = sum(1 for row in sample if any(typed for _, typed in row))
+    return typed_rows * 2 >= len(sample)
+
+
+# -- Evidence -------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class TableScore:
+    """How much of a query table is rows of one source table.
+
+    ``rows``: query rows whose cells co-occur in one source row with enough evidence.
+    ``score``: bits of evidence, log2(N/df) summed over the distinct cells of those rows'
+    matching cliques. ``shared``: distinct query cells found in the source at all.
+    """
+
+    rows: int
+    score: float
+    shared: int
+
+    @property
+    def is_derived(self) -> bool:
+        return self.rows >= MIN_ROWS
+
+
+RowPlan = tuple[tuple[int, ...], tuple[int, ...]]  # (anchor cells, their pair prints)
+
+
+def _cliques(n: int) -> tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]:
+    """Subsets of ``n`` anchors (two or more) with the indexes, in ``combinations(cells,
+    2)`` order, of the pairs each needs."""
+    pairs = list(combinations(range(n), 2))
+    return tuple(
+        (members, tuple(i for i, pair in enumerate(pairs) if set(pair) <= set(members)))
+        for size in range(2, n + 1) for members in combinations(range(n), size)
+    )
+
+
+_CLIQUES = {n: _cliques(n) for n in range(2, K_ANCHORS + 1)}
+
+
+def anchors(cells: Iterable[int], df: Mapping[int, int], k: int = K_ANCHORS) -> tuple[int, ...]:
+    """The ``k`` rarest of ``cells`` that ``df`` holds (fewest rows, then lowest print)."""
+    present = [(df[c], c) for c in cells if c in df]
+    present.sort()
+    return tuple(c for _, c in present[:k])
+
+
+def _pairs(cells: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(pair_print(a, b) for a, b in combinations(cells, 2))
+
+
+def source_pairs(prints: TablePrints) -> dict[int, int]:
+    """Pair print -> rows holding it, over the anchors of each row: what a source registers."""
+    counts: Counter[int] = Counter()
+    for row in prints.row_cells:
+        counts.update(set(_pairs(anchors(row, prints.cells))))
+    return dict(counts)
+
+
+def pair_plan(query: TablePrints, df: Mapping[int, int], source_rows: int
+              ) -> tuple[RowPlan, ...]:
+    """Per query row that could match a source with ``source_rows`` rows and cell counts
+    ``df``: its anchors by that source's counts and their pair prints. Rows whose anchors
+    together cannot reach the evidence bar are left out (no lookup can help them)."""
+    bar = math.log2(source_rows) + ROW_EXCESS_BITS if source_rows > 0 else math.inf
+    plans = []
+    for row in query.row_cells:
+        cells = anchors(row, df)
+        if len(cells) >= 2 and sum(_weight(source_rows, df[c]) for c in cells) >= bar:
+            plans.append((cells, _pairs(cells)))
+    return tuple(plans)
+
+
+def score(plans: Sequence[RowPlan], found: Set[int], df: Mapping[int, int], source_rows: int,
+          shared: int) -> TableScore:
+    """Rows of the query that are rows of the source, given which pair prints ``found``
+    the source holds."""
+    bar = math.log2(source_rows) + ROW_EXCESS_BITS if source_rows > 0 else math.inf
+    matched = 0
+    evidence_cells: set[int] = set()
+    for cells, pairs in plans:
+        best, members = _best_clique(cells, pairs, found, df, source_rows)
+        if best >= bar:
+            matched += 1
+            evidence_cells.update(members)
+    bits = sum(_weight(source_rows, df[c]) for c in evidence_cells)
+    return TableScore(rows=matched, score=round(bits, 3), shared=shared)
+
+
+def _best_clique(cells: tuple[int, ...], pairs: tuple[int, ...], found: Set[int],
+                 df: Mapping[int, int], source_rows: int) -> tuple[float, tuple[int, ...]]:
+    have = [p in found for p in pairs]
+    if not any(have):
+        return 0.0, ()
+    best: tuple[float, tuple[int, ...]] = (0.0, ())
+    for members, needed in _CLIQUES[len(cells)]:
+        if not all(have[i] for i in needed):
+            continue
+        chosen = tuple(cells[i] for i in members)
+        bits = sum(_weight(source_rows, df[c]) for c in chosen)
+        if bits > best[0]:
+            best = (bits, chosen)
+    return best
+
+
+def _weight(source_rows: int, df: int) -> float:
+    return math.log2(source_rows / df) if 0 < df < source_rows else 0.0
+
+
+# -- Rows from text -------------------------------------------------------------------
+def rows_from_text(text: str, *, max_rows: int = MAX_ROWS) -> list[list[str]] | None:
+    """The rows of delimited text (CSV, TSV, ``;`` or ``|``; a worksheet as dlpd's
+    extractors write it: cells tab-separated, rows newline-separated), or None when the
+    text is not a table. Lines with fewer than two non-empty fields (a sheet's name, a
+    title, a blank line) are skipped; at most ``max_rows`` rows of ``MAX_COLUMNS`` cells.
+    """
+    sample = text[:SNIFF_CHARS]
+    if len(text) > SNIFF_CHARS:
+        sample = sample[:sample.rfind("\n") + 1] or sample
+    delimiter = _delimiter(sample)
+    if delimiter is None:
+        return None
+    rows: list[list[str]] = []
+    try:
+        for fields in csv.reader(io.StringIO(text), delimiter=delimiter):
+            if sum(1 for f in fields[:MAX_COLUMNS] if f.strip()) < 2:
+                continue
+            rows.append(fields[:MAX_COLUMNS])
+            if len(rows) >= max_rows:
+                break
+    except csv.Error:  # a field over csv's limit, a NUL: a table up to there, if any
+        pass
+    return rows if len(rows) >= MIN_TABLE_ROWS else None
+
+
+def _delimiter(sample: str) -> str | None:
+    """The delimiter whose field count is the same on most lines of ``sample``."""
+    lines = [line for line in sample.splitlines()[:64] if line.strip()]
+    if len(lines) < MIN_TABLE_ROWS:
+        return None
+    try:
+        sniffed: str | None = csv.Sniffer().sniff(sample, _DELIMITERS).delimiter
+    except csv.Error:
+        sniffed = None
+    candidates = [sniffed] if sniffed else []
+    candidates += [d for d in _DELIMITERS if d != sniffed]
+    for delimiter in candidates:
+        try:
+            widths = Counter(len(f) for f in csv.reader(lines, delimiter=delimiter))
+        except csv.Error:
+            continue
+        width, n = max(widths.items(), key=lambda item: (item[1], item[0]))
+        if width >= 2 and n * 10 >= len(lines) * 6:
+            return delimiter
+    return None
