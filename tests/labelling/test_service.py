@@ -20,7 +20,15 @@ import pytest
 
 from dlpd.errors import LabelError
 from dlpd.labelling.model import Caller
-from dlpd.labelling.service import LabelContext, LabelRequest, LabelResponse, handle
+from dlpd.labelling.service import (
+    LabelContext,
+    LabelRequest,
+    LabelResponse,
+    apply_marker,
+    handle,
+    marker_deleted,
+    read_marker,
+)
 from dlpd.labelling.xattrs import XATTR
 from dlpd.store import labels as repo
 from dlpd.store.db import Engine, open_engine, transaction
@@ -274,3 +282,92 @@ def test_malformed_requests_are_label_errors(obj: object, says: str) -> None:
     with pytest.raises(LabelError, match=r"^request: ") as info:
         LabelRequest.from_json(obj)
     assert says in str(info.value)
+
+
+def _marker(site: Site, directory: Path, text: bytes, owner: int) -> list[tuple[bool, str]]:
+    marker = directory / ".dlpd-label"
+    marker.write_bytes(text)
+    os.chown(marker, owner, -1)
+    fd = os.open(directory, os.O_PATH | os.O_DIRECTORY)
+    try:
+        found = read_marker(fd)
+        assert found is not None
+        parsed, marker_uid = found
+        with transaction(site.engine) as conn:
+            results = apply_marker(conn, site.ctx, str(directory), os.fstat(fd).st_uid,
+                                   parsed, marker_uid)
+    finally:
+        os.close(fd)
+    return [(r.allowed, r.message) for r in results]
+
+
+def test_marker_by_the_directory_owner_labels_it(site: Site, users: Users) -> None:
+    results = _marker(site, site.alice_dir, b'label = "export-controlled"\nnote = "K-17"\n',
+                      users.alice.uid)
+    assert results == [(True, "labelled")]
+    shown = handle(LabelRequest("show", (str(site.alice_dir / "run" / "table.csv"),)),
+                   users.alice, site.ctx)
+    assert [(s.source, s.via, s.set_by, s.note) for s in shown.sources] == [
+        ("inherited", str(site.alice_dir), users.alice.name, "K-17")]
+    on_dir = handle(LabelRequest("show", (str(site.alice_dir),)), users.alice, site.ctx)
+    assert [s.source for s in on_dir.sources] == ["marker"]
+    # Deleting the marker keeps the label and is recorded.
+    (site.alice_dir / ".dlpd-label").unlink()
+    with transaction(site.engine) as conn:
+        assert marker_deleted(conn, site.ctx, str(site.alice_dir), users.alice.uid) == 1
+    assert _active(site) == [(str(site.alice_dir), EC, users.alice.name)]
+    assert _history(site, site.alice_dir) == [("marker-set", True, users.alice.name),
+                                              ("marker-deleted", True, users.alice.name)]
+
+
+def test_marker_by_another_user_refused_and_audited(site: Site, users: Users) -> None:
+    """Bob can write into Alice's directory (mode 0777 here), but his marker does not
+    label her data; an unknown label in a marker is refused by name."""
+    site.alice_dir.chmod(0o777)
+    results = _marker(site, site.alice_dir, b'label = ["export-controlled", "nope"]\n',
+                      users.bob.uid)
+    assert [allowed for allowed, _ in results] == [False, False]
+    assert "does not own the directory" in results[0][1]
+    assert "unknown label 'nope'" in results[1][1]
+    assert _active(site) == []
+    assert _history(site, site.alice_dir) == [("refused", False, users.bob.name)] * 2
+
+
+def test_marker_not_toml_or_a_symlink(site: Site, users: Users) -> None:
+    marker = site.alice_dir / ".dlpd-label"
+    fd = os.open(site.alice_dir, os.O_PATH | os.O_DIRECTORY)
+    try:
+        assert read_marker(fd) is None
+        marker.write_bytes(b"label: export-controlled\n")
+        with pytest.raises(LabelError, match="not TOML"):
+            read_marker(fd)
+        marker.unlink()
+        marker.symlink_to("/etc/shadow")
+        with pytest.raises(LabelError, match="symlink"):
+            read_marker(fd)
+    finally:
+        os.close(fd)
+
+
+def test_detected_labels_come_from_the_last_scan(site: Site, users: Users,
+                                                 tmp_path: Path) -> None:
+    from dlpd.model import (
+        Confidence,
+        Detection,
+        FileResult,
+        FileStat,
+        Outcome,
+    )
+    from dlpd.store.files import save_results
+
+    path = str(site.alice_dir / "spec.txt")
+    det = Detection(rule="itar_banner", category="export-control",
+                    confidence=Confidence.HIGH, count=1, member=None, previews=(), reasons=())
+    result = FileResult(path=path, outcome=Outcome.OK, size=7, sha256="0" * 64,
+                        mime="text/plain", reason=None, detections=(det,), labels=(EC,),
+                        stat=FileStat(1, 2, 7, 0, 0))
+    with transaction(site.engine) as conn:
+        save_results(conn, [result], rules_version="v", scan_started_ns=0, now=1.0)
+    shown = handle(LabelRequest("show", (path,)), users.alice, site.ctx)
+    assert [(s.label, s.source, s.via) for s in shown.sources] == [
+        (EC, "detected", "export-control")]
