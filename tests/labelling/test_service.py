@@ -19,15 +19,13 @@ from pathlib import Path
 import pytest
 
 from dlpd.errors import LabelError
+from dlpd.labelling.markers import apply_marker, marker_deleted, read_marker
 from dlpd.labelling.model import Caller
 from dlpd.labelling.service import (
     LabelContext,
     LabelRequest,
     LabelResponse,
-    apply_marker,
     handle,
-    marker_deleted,
-    read_marker,
 )
 from dlpd.labelling.xattrs import XATTR
 from dlpd.store import labels as repo
