@@ -27,7 +27,7 @@ from typing import Any, Literal, cast
 
 from dlpd import dirfd
 from dlpd.config import Settings
-from dlpd.errors import LabelError
+from dlpd.errors import ConfigError, LabelError
 from dlpd.labelling import xattrs
 from dlpd.labelling.effective import LabelSource, effective_labels
 from dlpd.labelling.model import Assignment, Caller, HistoryEntry, is_label_name
@@ -70,7 +70,6 @@ class LabelContext:
         try:
             admin_gid = grp.getgrnam(group).gr_gid if group else None
         except KeyError:
-            from dlpd.errors import ConfigError  # noqa: PLC0415 - only on this error
             raise ConfigError("daemon.label_admin_group", f"no group {group!r}") from None
         return cls(engine=engine, labels=tuple(sorted(settings.labels)),
                    roots=settings.watch.paths if roots is None else roots,
