@@ -1,8 +1,9 @@
 """The command line: parse, call one library function, render.
 
 Commands are grouped by who runs them: `scan` (anyone scanning a tree), `daemon` (lab IT:
-run, status, check-config, example-config), `alerts` (security teams: alerts, access) and
-`rules` (whoever writes signatures). This module builds the group and adds them last.
+run, status, check-config, example-config), `alerts` (security teams: alerts, access),
+`labels` (researchers: label set|remove|show|list|history) and `rules` (whoever writes
+signatures). This module builds the group and adds them last.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dlpd import __version__
 from dlpd.cli.alerts import access, alerts
 from dlpd.cli.common import ExitCode, configure_logging, fail
 from dlpd.cli.daemon import check_config, example_config, run, status
+from dlpd.cli.labels import label
 from dlpd.cli.rules import rules
 from dlpd.cli.scan import scan
 
@@ -49,5 +51,6 @@ def cli(ctx: click.Context, log_level: str | None) -> None:
     configure_logging(log_level or "warning")
 
 
-for _command in (scan, check_config, example_config, run, status, alerts, access, rules):
+for _command in (scan, check_config, example_config, run, status, alerts, access, label,
+                 rules):
     cli.add_command(_command)

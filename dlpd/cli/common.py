@@ -34,6 +34,9 @@ class ExitCode(IntEnum):
     NOT_RUNNING = 3
     # LSB: "program or service status is unknown"; the status file is not ours to read.
     UNKNOWN = 4
+    # `dlpd label set|remove`: the permission rule refused a path (nothing changed there;
+    # the history records the refusal). Not ERROR: the request itself was fine.
+    REFUSED = 5
     INTERRUPTED = 130
     CONFIG = 78
 
