@@ -7,8 +7,9 @@ daemon on that socket the same request goes to ``labelling.service.handle`` on t
 store (``--config``), as this process's user. Which one answered is said on stderr ("via
 the daemon" / "local store") and, in JSON, as ``mode``.
 
-Exit status: 0 done; 5 (REFUSED) a path was refused by the permission rule (the others of
-the same command were still done); 2 a bad request (unknown label, no such path) or no
+Exit status: 0 done; 5 (REFUSED) a path was refused: not the caller's, not found, or
+reached through a symlink (the others of the same command were still done, and the
+refusal is in the history); 2 a bad request (unknown label, no --note on remove) or no
 way to answer.
 """
 
