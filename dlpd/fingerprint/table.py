@@ -47,7 +47,7 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from itertools import combinations
 
 PRINT_MASK = (1 << 63) - 1  # SQLite's INTEGER is signed 64-bit
-K_ANCHORS = 5  # rarest cells per row whose pairs are registered (10 pair prints a row)
+K_ANCHORS = 6  # rarest cells per row whose pairs are registered (15 pair prints a row)
 ROW_EXCESS_BITS = 24.0  # evidence - log2(N) a clique needs: < 2**-24 chance rows each
 MIN_ROWS = 3  # query rows matching source rows for a table to be derived
 MAX_ROWS = 100_000  # rows read from a delimited text
