@@ -22,11 +22,12 @@ rows, df rows holding the cell), the Exact Data Match weight: rare cells weigh m
 
 Under independence the number of source rows that hold all the cells of a clique by
 chance is N * 2**-evidence, so a row matches when evidence - log2(N) reaches
-``ROW_EXCESS_BITS``; with at most 26 cliques per row that is under 1 chance row in 6*10**5
-query rows, and a table needs ``MIN_ROWS`` such rows. Measured (tests/fingerprint): 200 of
-5,000 rows with any one of 9 columns dropped all match; of 20,000 rows resampled from the
-source's own column distributions none does, the best chance clique 10 bits below the bar.
-The cost: in a source of N rows a row needs five anchors of about log2(N) bits, so under
+``ROW_EXCESS_BITS``; with at most 57 cliques per row (six anchors) that is under 1 chance
+row in 290,000 query rows, and a table needs ``MIN_ROWS`` such rows. Measured
+(tests/fingerprint/test_table_match.py data): every one of 5,000 rows, with any one of its 9
+columns dropped, clears the bar by 1.3 bits or more; of 20,000 rows resampled from the
+source's own column distributions none does, the best chance clique 7 bits below it.
+The cost: in a source of N rows a row needs anchors of about log2(N) bits each, so under
 ~100 rows only rows with all their rare cells are recognised (log2(N/df) is a modest weight
 when N is small); exact copies are still found by sha256.
 """

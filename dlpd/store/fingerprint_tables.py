@@ -7,23 +7,22 @@ source's rows holding the cell, and pair prints (two anchor cells of one row) wi
 number of rows holding the pair. Every lookup goes through the table's primary key
 (print, source_id): the query's prints, a bounded list at a time, never a scan of the
 index, whose size grows with every labelled table.
+
+The source row itself is ``dlpd.store.fingerprints.register``'s (which also keeps the key,
+``cell_key``); ``register_table`` adds the table prints under the id it returns.
 """
 
 from __future__ import annotations
 
 import math
-import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple, TypeVar
 
 from sqlalchemy import Connection, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dlpd.fingerprint.table import TablePrints, pair_plan, score, source_pairs
-from dlpd.store.schema import dlpd_meta, fp_cells, fp_sources, fp_stop
+from dlpd.store.schema import fp_cells, fp_sources, fp_stop
 
-CELL_KEY = "cell_key"  # dlpd_meta name of the key of the keyed cell hashes
-KEY_BYTES = 32
 # A cell held by more labelled tables than this is a common value ("2024", "control",
 # "ok"), not evidence of any one of them: left out of lookups (and never fetched).
 MAX_SOURCES_PER_CELL = 64
@@ -41,24 +40,10 @@ class TableCandidate(NamedTuple):
     score: float  # bits of evidence of those rows
 
 
-def cell_key(conn: Connection) -> bytes:
-    """The installation's key of the keyed cell hashes: random, made on first use, kept in
-    ``dlpd_meta`` so every daemon of a fleet (one database) hashes alike."""
-    found = conn.execute(select(dlpd_meta.c.value).where(dlpd_meta.c.name == CELL_KEY)).scalar()
-    if found is not None:
-        return bytes(found)
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    conn.execute(dialect_insert(dlpd_meta)
-                 .values(name=CELL_KEY, value=secrets.token_bytes(KEY_BYTES))
-                 .on_conflict_do_nothing(index_elements=["name"]))
-    # Another writer may have won the race: its key is the one.
-    return bytes(conn.execute(
-        select(dlpd_meta.c.value).where(dlpd_meta.c.name == CELL_KEY)).scalar_one())
-
-
 def register_table(conn: Connection, source_id: int, prints: TablePrints) -> int:
     """Replace the table prints of source ``source_id`` (its cells and its rows' pair
-    prints) and record its row count in ``fp_sources.rows``; the number of prints."""
+    prints); the number of prints. ``fp_sources.rows`` is set to ``prints.rows`` as well
+    (``register`` writes the same): every weight log2(N/df) needs the N the counts are of."""
     entries = dict(source_pairs(prints))
     entries.update(prints.cells)  # on a 63-bit collision the cell wins; nothing breaks
     conn.execute(delete(fp_cells).where(fp_cells.c.source_id == source_id))
@@ -148,4 +133,4 @@ def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
         yield items[start:start + size]
 
 
-__all__ = ["TableCandidate", "cell_key", "register_table", "table_candidates"]
+__all__ = ["TableCandidate", "register_table", "table_candidates"]

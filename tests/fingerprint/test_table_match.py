@@ -21,8 +21,9 @@ from dlpd.classify.extract import extract
 from dlpd.classify.limits import Budget, Limits
 from dlpd.fingerprint.table import MIN_ROWS, TablePrints, rows_from_text, table_prints
 from dlpd.store import fingerprint_tables as repo
+from dlpd.store import fingerprints
 from dlpd.store.db import open_engine, transaction
-from dlpd.store.schema import dlpd_meta, fp_cells, fp_sources, fp_stop
+from dlpd.store.schema import fp_cells, fp_sources
 
 HEADER = ["run_id", "date", "mach", "alpha_deg", "pressure_kpa", "temperature_k", "config",
           "operator", "status"]
@@ -80,13 +81,12 @@ def source() -> list[list[str]]:
 
 
 def add_source(conn: sa.Connection, path: str, prints: TablePrints) -> int:
-    """A labelled table in fp_sources (F1's register writes this row), then its prints."""
-    source_id = conn.execute(sa.insert(fp_sources).values(
-        host="h", path_key=path.encode(), path=path, sha256="00" * 32, labels='["ec"]',
-        origin="{}", kind="table", registered=1.0)).inserted_primary_key
-    assert source_id is not None
-    repo.register_table(conn, int(source_id[0]), prints)
-    return int(source_id[0])
+    """A labelled table: its source row (F1's register), then its table prints."""
+    source_id = fingerprints.register(
+        conn, host="h", path=path, sha256="00" * 32, labels=["export-controlled"],
+        origin={}, text=None, table=prints, now=1.0)
+    repo.register_table(conn, source_id, prints)
+    return source_id
 
 
 def prints_of(text: str, key: bytes) -> TablePrints:
@@ -105,7 +105,7 @@ def labelled_store(directory: Path, source: list[list[str]]) -> Store:
     """The run table registered as a labelled CSV file, beside an unrelated table."""
     engine = open_engine(f"sqlite:///{directory}/dlpd.db")
     with transaction(engine) as conn:
-        key = repo.cell_key(conn)
+        key = fingerprints.cell_key(conn)
         sid = add_source(conn, "/data/k17/runs.csv", prints_of(csv_text([HEADER, *source]), key))
         other = run_table(random.Random(99), 3000)
         add_source(conn, "/data/other/runs.csv", prints_of(csv_text([HEADER, *other]), key))
@@ -126,7 +126,7 @@ def own_store(tmp_path: Path, source: list[list[str]]) -> Store:
 
 def lookup(engine: sa.Engine, text: str) -> list[repo.TableCandidate]:
     with transaction(engine) as conn:
-        return repo.table_candidates(conn, prints_of(text, repo.cell_key(conn)))
+        return repo.table_candidates(conn, prints_of(text, fingerprints.cell_key(conn)))
 
 
 @pytest.mark.parametrize("dropped", [0, 4, 6])  # the identifier, a measurement, a choice
@@ -192,17 +192,15 @@ def test_stoplisted_cells_are_left_out(own_store: Store, source: list[list[str]]
     rows = source[:50]
     prints = table_prints(rows, key)
     with transaction(engine) as conn:
-        conn.execute(sa.insert(fp_stop), [{"print": p, "kind": "cell", "reason": "test"}
-                                          for p in prints.cells])
+        fingerprints.stop_prints(conn, prints.cells, "common", kind="cell")
     assert lookup(engine, csv_text(rows)) == []
 
 
-def test_register_replaces_and_the_key_is_kept(own_store: Store, source: list[list[str]]
+def test_register_replaces_the_prints_and_the_key_is_kept(own_store: Store, source: list[list[str]]
                                                 ) -> None:
     engine, sid, key = own_store
     with transaction(engine) as conn:
-        assert repo.cell_key(conn) == key and len(key) == repo.KEY_BYTES
-        assert conn.execute(sa.select(sa.func.count()).select_from(dlpd_meta)).scalar() == 1
+        assert fingerprints.cell_key(conn) == key
         repo.register_table(conn, sid, table_prints(source[:100], key))
         assert conn.execute(sa.select(fp_sources.c.rows).where(fp_sources.c.id == sid)
                             ).scalar() == 100
@@ -248,6 +246,7 @@ def test_lookups_use_the_index_never_a_scan(store: Store, source: list[list[str]
 def test_an_empty_index_finds_nothing(tmp_path: Path) -> None:
     engine = open_engine(f"sqlite:///{tmp_path}/dlpd.db")
     with transaction(engine) as conn:
-        prints = table_prints([["S-1", "2.5", "x1"], ["S-2", "3.5", "x2"]], repo.cell_key(conn))
+        key = fingerprints.cell_key(conn)
+        prints = table_prints([["S-1", "2.5", "x1"], ["S-2", "3.5", "x2"]], key)
         assert repo.table_candidates(conn, prints) == []
         assert conn.execute(sa.select(sa.func.count()).select_from(fp_cells)).scalar() == 0
