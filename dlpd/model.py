@@ -8,9 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dlpd.textsafe import json_text
+
+if TYPE_CHECKING:  # every dlpd process imports this module; only a labelled scan needs them
+    from dlpd.fingerprint.table import TablePrints
+    from dlpd.fingerprint.text import TextPrints
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -165,6 +169,13 @@ class FileResult:
     stat: FileStat | None = None
     cached: bool = False
     scanned_bytes: int = 0
+    # The content's prints, when the classifier computes them (labels are configured):
+    # for the fingerprint index, never shown or exported. A cached result has none.
+    # Not compared (nor hashed: TablePrints holds a dict) and not in repr (thousands of ints).
+    text_prints: TextPrints | None = field(default=None, compare=False, repr=False)
+    table_prints: TablePrints | None = field(default=None, compare=False, repr=False)
+    # Label names read from the file's ``user.dlpd.labels`` (evidence, not trusted).
+    xattr_labels: tuple[str, ...] = ()
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -182,6 +193,7 @@ class FileResult:
             "categories": list(self.categories),
             "detections": [d.to_json() for d in self.detections],
             "cached": self.cached,
+            "xattr_labels": list(self.xattr_labels),
         }
 
 
