@@ -240,12 +240,19 @@ def cell_print(cell: str, key: bytes) -> int:
 
 
 def pair_print(a: int, b: int) -> int:
-    """The print of two cells in one row (either order). Not keyed again: its inputs are
-    keyed prints, which nobody without the key can make from a guessed value."""
+    """The print of two cells in one row (either order): a 64-bit mix (splitmix64's
+    finaliser) of the two. Not a keyed hash again: its inputs are keyed prints, uniform and
+    unknowable without the key, and a lookup makes ~15 of these a row (blake2b would be
+    most of its time)."""
     low, high = (a, b) if a < b else (b, a)
-    digest = hashlib.blake2b(low.to_bytes(8, "big") + high.to_bytes(8, "big"), digest_size=8,
-                             person=b"dlpd-pair").digest()
-    return int.from_bytes(digest, "big") & PRINT_MASK
+    x = (low * _GOLDEN + high) & _M64
+    x = ((x ^ (x >> 30)) * _MIX1) & _M64
+    x = ((x ^ (x >> 27)) * _MIX2) & _M64
+    return (x ^ (x >> 31)) & PRINT_MASK
+
+
+_M64 = (1 << 64) - 1
+_GOLDEN, _MIX1, _MIX2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 
 
 def table_prints(rows: Iterable[Sequence[str]], key: bytes, *, max_rows: int = MAX_ROWS
@@ -327,12 +334,12 @@ class TableScore:
 RowPlan = tuple[tuple[int, ...], tuple[int, ...]]  # (anchor cells, their pair prints)
 
 
-def _cliques(n: int) -> tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]:
-    """Subsets of ``n`` anchors (two or more) with the indexes, in ``combinations(cells,
-    2)`` order, of the pairs each needs."""
+def _cliques(n: int) -> tuple[tuple[tuple[int, ...], int], ...]:
+    """Subsets of ``n`` anchors (two or more), each with the bit mask of the pairs it
+    needs (bit i: the i-th pair of ``combinations(cells, 2)``)."""
     pairs = list(combinations(range(n), 2))
     return tuple(
-        (members, tuple(i for i, pair in enumerate(pairs) if set(pair) <= set(members)))
+        (members, sum(1 << i for i, pair in enumerate(pairs) if set(pair) <= set(members)))
         for size in range(2, n + 1) for members in combinations(range(n), size)
     )
 
@@ -359,14 +366,15 @@ def source_pairs(prints: TablePrints) -> dict[int, int]:
     return dict(counts)
 
 
-def pair_plan(query: TablePrints, df: Mapping[int, int], source_rows: int
+def pair_plan(rows: Iterable[tuple[int, ...]], df: Mapping[int, int], source_rows: int
               ) -> tuple[RowPlan, ...]:
-    """Per query row that could match a source with ``source_rows`` rows and cell counts
-    ``df``: its anchors by that source's counts and their pair prints. Rows whose anchors
-    together cannot reach the evidence bar are left out (no lookup can help them)."""
+    """Per query row (its cell prints) that could match a source with ``source_rows`` rows
+    and cell counts ``df``: its anchors by that source's counts and their pair prints. Rows
+    whose anchors together cannot reach the evidence bar are left out (no lookup can help
+    them)."""
     bar = math.log2(source_rows) + ROW_EXCESS_BITS if source_rows > 0 else math.inf
     plans = []
-    for row in query.row_cells:
+    for row in rows:
         cells = anchors(row, df)
         if len(cells) >= 2 and sum(_weight(source_rows, df[c]) for c in cells) >= bar:
             plans.append((cells, _pairs(cells)))
@@ -391,17 +399,17 @@ def score(plans: Sequence[RowPlan], found: Set[int], df: Mapping[int, int], sour
 
 def _best_clique(cells: tuple[int, ...], pairs: tuple[int, ...], found: Set[int],
                  df: Mapping[int, int], source_rows: int) -> tuple[float, tuple[int, ...]]:
-    have = [p in found for p in pairs]
-    if not any(have):
+    """The heaviest set of anchors that pairwise co-occur in the source."""
+    have = sum(1 << i for i, p in enumerate(pairs) if p in found)
+    if not have:
         return 0.0, ()
+    weights = [_weight(source_rows, df[c]) for c in cells]
     best: tuple[float, tuple[int, ...]] = (0.0, ())
     for members, needed in _CLIQUES[len(cells)]:
-        if not all(have[i] for i in needed):
-            continue
-        chosen = tuple(cells[i] for i in members)
-        bits = sum(_weight(source_rows, df[c]) for c in chosen)
-        if bits > best[0]:
-            best = (bits, chosen)
+        if have & needed == needed:
+            bits = sum(weights[i] for i in members)
+            if bits > best[0]:
+                best = (bits, tuple(cells[i] for i in members))
     return best
 
 

@@ -18,18 +18,18 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple, TypeVar
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, TableClause, column, delete, insert, select, table, text, update
 
 from dlpd.fingerprint.table import TablePrints, pair_plan, score, source_pairs
-from dlpd.store.schema import fp_cells, fp_sources, fp_stop
+from dlpd.store.schema import fp_cells, fp_sources
 
 # A cell held by more labelled tables than this is a common value ("2024", "control",
 # "ok"), not evidence of any one of them: left out of lookups (and never fetched).
 MAX_SOURCES_PER_CELL = 64
-MAX_CANDIDATES = 16  # sources, by cell evidence, whose pair prints a lookup asks for
+MAX_CANDIDATES = 8  # sources, by rare cells shared, a lookup weighs row by row
 MIN_SHARED_CELLS = 2
 _T = TypeVar("_T")
-_CHUNK = 500  # bound parameters per statement (SQLite allows 32766; plans stay cached)
+_BATCH = 5000  # rows per executemany
 
 
 class TableCandidate(NamedTuple):
@@ -48,7 +48,7 @@ def register_table(conn: Connection, source_id: int, prints: TablePrints) -> int
     entries.update(prints.cells)  # on a 63-bit collision the cell wins; nothing breaks
     conn.execute(delete(fp_cells).where(fp_cells.c.source_id == source_id))
     rows = [{"print": p, "source_id": source_id, "rows": n} for p, n in entries.items()]
-    for chunk in _chunks(rows, 5000):
+    for chunk in _chunks(rows, _BATCH):
         conn.execute(insert(fp_cells), chunk)
     conn.execute(update(fp_sources).where(fp_sources.c.id == source_id)
                  .values(rows=prints.rows))
@@ -57,75 +57,136 @@ def register_table(conn: Connection, source_id: int, prints: TablePrints) -> int
 
 def table_candidates(conn: Connection, prints: TablePrints) -> list[TableCandidate]:
     """Labelled tables whose rows ``prints`` holds, most rows first; only those with at
-    least one matching row (``TableScore.is_derived`` says whether there are enough)."""
-    cells = set(prints.cells) - _stopped(conn, prints.cells)
-    by_source = _shared_cells(conn, cells)
-    if not by_source:
+    least one matching row (``TableScore.is_derived`` says whether there are enough).
+
+    Candidates come from the query's rare cells (held by at most ``MAX_SOURCES_PER_CELL``
+    sources, not stoplisted): every copied row has some. For each of the best
+    ``MAX_CANDIDATES``, the rows holding one of its rare cells are weighed in full: the
+    source's counts of all their cells (a date shared by many tables is still evidence
+    inside one), then their pair prints. Three statements in all, each a join of the
+    query's prints (a temporary table) to the index's primary key.
+    """
+    rare = _rare_cells(conn, prints.cells)
+    if not rare:
         return []
-    sizes = dict(conn.execute(
-        select(fp_sources.c.id, fp_sources.c.rows).where(fp_sources.c.id.in_(list(by_source)))
-    ).all())
-
-    def cell_bits(item: tuple[int, dict[int, int]]) -> float:
-        n = sizes.get(item[0], 0)
-        return sum(math.log2(n / df) for df in item[1].values() if 0 < df < n)
-
-    ranked = sorted(
-        (item for item in by_source.items()
-         if len(item[1]) >= MIN_SHARED_CELLS and sizes.get(item[0], 0) > 0),
-        key=lambda item: (-cell_bits(item), item[0]),
-    )[:MAX_CANDIDATES]
+    sizes = {int(i): int(n) for i, n in conn.execute(
+        select(fp_sources.c.id, fp_sources.c.rows).where(fp_sources.c.id.in_(list(rare))))}
+    candidates = _ranked(rare, sizes)
+    rows_of = {sid: [row for row in prints.row_cells if not shared.keys().isdisjoint(row)]
+               for sid, shared in candidates}
+    counts = _probe(conn, [(sid, c) for sid, shared in candidates
+                           for c in {c for row in rows_of[sid] for c in row} - shared.keys()],
+                    cells=True)
+    plans = {}
+    for sid, shared in candidates:
+        df = dict(shared)
+        df.update(counts.get(sid, {}))
+        plans[sid] = (df, pair_plan(rows_of[sid], df, sizes[sid]))
+    held = _probe(conn, [(sid, p) for sid, (_, plan) in plans.items()
+                         for _, pairs in plan for p in pairs], cells=False)
     found: list[TableCandidate] = []
-    for source_id, df in ranked:
-        n = sizes[source_id]
-        plans = pair_plan(prints, df, n)
-        if not plans:
-            continue
-        wanted = {p for _, pairs in plans for p in pairs}
-        held = _held(conn, source_id, wanted)
-        result = score(plans, held, df, n, shared=len(df))
+    for sid, shared in candidates:
+        df, plan = plans[sid]
+        result = score(plan, held.get(sid, {}).keys(), df, sizes[sid], shared=len(shared))
         if result.rows:
-            found.append(TableCandidate(source_id, result.rows, result.score))
+            found.append(TableCandidate(sid, result.rows, result.score))
     found.sort(key=lambda c: (-c.rows, -c.score, c.source_id))
     return found
 
 
-def _stopped(conn: Connection, prints: Iterable[int]) -> set[int]:
-    stopped: set[int] = set()
-    for chunk in _chunks(list(prints), _CHUNK):
-        stopped.update(conn.execute(
-            select(fp_stop.c.print).where(fp_stop.c.kind == "cell", fp_stop.c.print.in_(chunk))
-        ).scalars())
-    return stopped
+def _ranked(rare: dict[int, dict[int, int]], sizes: dict[int, int]
+            ) -> list[tuple[int, dict[int, int]]]:
+    """The ``MAX_CANDIDATES`` sources with the most bits of rare cells shared."""
+    def bits(item: tuple[int, dict[int, int]]) -> float:
+        n = sizes.get(item[0], 0)
+        return sum(math.log2(n / df) for df in item[1].values() if 0 < df < n)
+
+    eligible = [item for item in rare.items()
+                if len(item[1]) >= MIN_SHARED_CELLS and sizes.get(item[0], 0) > 0]
+    return sorted(eligible, key=lambda item: (-bits(item), item[0]))[:MAX_CANDIDATES]
 
 
-def _shared_cells(conn: Connection, cells: Iterable[int]) -> dict[int, dict[int, int]]:
-    """Source id -> {cell print: rows of the source holding it}, over the cells held by
-    at most ``MAX_SOURCES_PER_CELL`` sources (counted on the index before fetching)."""
+# The query's prints go into temporary tables (the connection's own temp schema: other
+# connections and the migrations never see them) and are joined to fp_cells' primary key.
+# Rare cells: the sources holding each are counted once per cell, and only up to the bound.
+_RARE_CELLS = text("""
+SELECT c.print AS print, c.source_id AS source_id, c.rows AS rows
+FROM fp_cell_query AS q CROSS JOIN fp_cells AS c ON c.print = q.print
+WHERE NOT EXISTS (SELECT 1 FROM fp_stop AS s WHERE s.print = q.print AND s.kind = 'cell')
+  AND (SELECT count(*) FROM (SELECT 1 FROM fp_cells AS d WHERE d.print = q.print
+                             LIMIT :cap)) <= :max_sources
+""")
+_PROBE_CELLS = text("""
+SELECT c.source_id AS source_id, c.print AS print, c.rows AS rows
+FROM fp_cell_probe AS q CROSS JOIN fp_cells AS c
+  ON c.print = q.print AND c.source_id = q.source_id
+WHERE NOT EXISTS (SELECT 1 FROM fp_stop AS s WHERE s.print = q.print AND s.kind = 'cell')
+""")
+_PROBE_PAIRS = text("""
+SELECT c.source_id AS source_id, c.print AS print, c.rows AS rows
+FROM fp_cell_probe AS q CROSS JOIN fp_cells AS c
+  ON c.print = q.print AND c.source_id = q.source_id
+""")
+_QUERY = table("fp_cell_query", column("print"))
+_PROBE = table("fp_cell_probe", column("source_id"), column("print"))
+
+
+def _rare_cells(conn: Connection, cells: Iterable[int]) -> dict[int, dict[int, int]]:
+    """Source id -> {cell print: rows of the source holding it} over the query's cells
+    that are neither stoplisted nor held by more than ``MAX_SOURCES_PER_CELL`` sources."""
+    query = sorted(set(cells))
+    if not query:
+        return {}
+    conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS fp_cell_query "
+                         "(print BIGINT PRIMARY KEY)")
+    conn.execute(delete(_QUERY))
     by_source: dict[int, dict[int, int]] = {}
-    for chunk in _chunks(list(cells), _CHUNK):
-        rare = [p for p, n in conn.execute(
-            select(fp_cells.c.print, func.count())
-            .where(fp_cells.c.print.in_(chunk)).group_by(fp_cells.c.print)
-        ) if n <= MAX_SOURCES_PER_CELL]
-        if not rare:
-            continue
+    try:
+        _fill(conn, _QUERY, [(p,) for p in query])
         for p, source_id, n in conn.execute(
-            select(fp_cells.c.print, fp_cells.c.source_id, fp_cells.c.rows)
-            .where(fp_cells.c.print.in_(rare))
-        ):
-            by_source.setdefault(source_id, {})[p] = n
+                _RARE_CELLS, {"cap": MAX_SOURCES_PER_CELL + 1,
+                              "max_sources": MAX_SOURCES_PER_CELL}):
+            by_source.setdefault(int(source_id), {})[int(p)] = int(n)
+    finally:
+        conn.execute(delete(_QUERY))
     return by_source
 
 
-def _held(conn: Connection, source_id: int, wanted: Iterable[int]) -> set[int]:
-    held: set[int] = set()
-    for chunk in _chunks(list(wanted), _CHUNK):
-        held.update(conn.execute(
-            select(fp_cells.c.print)
-            .where(fp_cells.c.source_id == source_id, fp_cells.c.print.in_(chunk))
-        ).scalars())
-    return held
+def _probe(conn: Connection, wanted: Sequence[tuple[int, int]], *, cells: bool
+           ) -> dict[int, dict[int, int]]:
+    """Source id -> {print: rows} for the (source id, print) pairs of ``wanted`` that the
+    index holds; ``cells``: leave out stoplisted cells."""
+    if not wanted:
+        return {}
+    conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS fp_cell_probe "
+                         "(source_id INTEGER, print BIGINT, PRIMARY KEY (source_id, print))")
+    conn.execute(delete(_PROBE))
+    out: dict[int, dict[int, int]] = {}
+    try:
+        _fill(conn, _PROBE, sorted(set(wanted)))
+        for source_id, p, n in conn.execute(_PROBE_CELLS if cells else _PROBE_PAIRS):
+            out.setdefault(int(source_id), {})[int(p)] = int(n)
+    finally:
+        conn.execute(delete(_PROBE))
+    return out
+
+
+def _fill(conn: Connection, temp: TableClause, rows: Sequence[tuple[int, ...]]) -> None:
+    """Insert ``rows`` into a temporary table: through the SQLite driver directly when it is
+    SQLite (SQLAlchemy's per-row parameter handling would be most of a lookup's time)."""
+    raw = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
+    if raw is not None:
+        raw.executemany(_RAW_INSERT[temp.name], rows)
+        return
+    for chunk in _chunks(rows, _BATCH):
+        conn.execute(insert(temp), [dict(zip(temp.columns.keys(), r, strict=True))
+                                    for r in chunk])
+
+
+_RAW_INSERT = {
+    "fp_cell_query": "INSERT INTO fp_cell_query (print) VALUES (?)",
+    "fp_cell_probe": "INSERT INTO fp_cell_probe (source_id, print) VALUES (?, ?)",
+}
 
 
 def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
