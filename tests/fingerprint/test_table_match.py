@@ -180,6 +180,23 @@ def test_a_shared_header_alone_is_not_found(
     assert MIN_ROWS > 1 and lookup(engine, csv_text([HEADER, *words])) == []
 
 
+def test_values_common_to_many_labelled_tables_still_weigh_inside_one(
+        own_store: Store, source: list[list[str]]) -> None:
+    """Dates, settings and names that every run table of the lab holds are no way to pick
+    a candidate (too many sources hold them), but inside the one table they are evidence:
+    without them a row with its identifier dropped falls below the bar."""
+    engine, sid, key = own_store
+    rng = random.Random(8)
+    with transaction(engine) as conn:
+        for i in range(repo.MAX_SOURCES_PER_CELL + 10):
+            rows = [[f"P{i}-{j}", *row[1:4], f"{rng.random():.6f}", f"{rng.random():.6f}",
+                     *row[6:]] for j, row in enumerate(rng.sample(source, 200))]
+            add_source(conn, f"/data/lab/{i}.csv", table_prints(rows, key))
+    rows = random.Random(1).sample(source, 200)
+    (found,) = lookup(engine, csv_text(without([HEADER, *rows], 0)))
+    assert (found.source_id, found.rows) == (sid, 200)
+
+
 def test_few_rows_are_counted_but_not_enough(
         store: Store, source: list[list[str]]) -> None:
     engine, sid, _ = store
