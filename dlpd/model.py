@@ -280,6 +280,42 @@ class AlertNote:
 
 
 @dataclass(frozen=True, slots=True)
+class Origin:
+    """Why a file carries a label that no marking in it shows, as fields a program reads:
+    ``kind`` is ``copy`` (the same bytes as ``source_path``), ``derived`` (``share`` of the
+    source's text or ``rows`` of its table), ``inherited`` (from the directory
+    ``source_path``), ``explicit``/``marker`` (set on the file itself), ``xattr`` or
+    ``moved`` (kept from ``source_path``, a labelled place it left). ``set_by``/``set_at``:
+    who labelled the source, and when."""
+
+    kind: str
+    source_path: str | None = None
+    source_host: str | None = None
+    share: float | None = None
+    rows: int | None = None
+    set_by: str | None = None
+    set_at: float | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"kind": self.kind, "source_path": self.source_path,
+                "source_host": self.source_host, "share": self.share, "rows": self.rows,
+                "set_by": self.set_by, "set_at": self.set_at}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Origin:
+        def opt(key: str) -> Any:
+            return data.get(key)
+
+        return cls(kind=str(data.get("kind") or "unknown"),
+                   source_path=None if opt("source_path") is None else str(opt("source_path")),
+                   source_host=None if opt("source_host") is None else str(opt("source_host")),
+                   share=None if opt("share") is None else float(opt("share")),
+                   rows=None if opt("rows") is None else int(opt("rows")),
+                   set_by=None if opt("set_by") is None else str(opt("set_by")),
+                   set_at=None if opt("set_at") is None else float(opt("set_at")))
+
+
+@dataclass(frozen=True, slots=True)
 class AlertDetails:
     """What the scan knew of the file when the alert was raised, kept with the alert: the
     file may change or go before anyone looks. ``owner``/``group`` are the names of
@@ -294,11 +330,15 @@ class AlertDetails:
     group: str | None = None
     mime: str | None = None
     detections: tuple[Detection, ...] = ()
+    # Why the file carries the alert's label when no detection says it (a copy, an
+    # extract, a labelled directory): None for a label the scan detected.
+    origin: Origin | None = None
 
     def to_json(self) -> dict[str, object]:
         return {"size": self.size, "mtime": self.mtime, "uid": self.uid, "gid": self.gid,
                 "owner": self.owner, "group": self.group, "mime": self.mime,
-                "detections": [d.to_json() for d in self.detections]}
+                "detections": [d.to_json() for d in self.detections],
+                "origin": self.origin.to_json() if self.origin else None}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AlertDetails:
@@ -321,6 +361,7 @@ class AlertDetails:
                 previews=tuple(str(p) for p in d.get("previews", ())),
                 reasons=tuple(str(r) for r in d.get("reasons", ())))
                 for d in data.get("detections", ())),
+            origin=Origin.from_json(data["origin"]) if data.get("origin") else None,
         )
 
 

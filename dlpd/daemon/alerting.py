@@ -11,12 +11,21 @@ from __future__ import annotations
 
 import grp
 import pwd
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import structlog
 
-from dlpd.model import Alert, AlertDetails, AlertStatus, Detection, FileResult, display_path
+from dlpd.model import (
+    Alert,
+    AlertDetails,
+    AlertStatus,
+    Detection,
+    FileResult,
+    Origin,
+    display_path,
+)
 from dlpd.policy.decide import LabelPolicy, approved_for, is_under, violations
 from dlpd.store import alerts as repo
 from dlpd.store import files as files_repo
@@ -98,9 +107,12 @@ class Alerter:
         return bool(self._view(path))
 
     def evaluate(self, conn: Connection, result: FileResult, now: float,
-                 moved_from: str | None = None) -> list[Alert]:
+                 moved_from: str | None = None,
+                 origins: Mapping[str, Origin] | None = None) -> list[Alert]:
         """Raise what ``result`` violates; resolve this path's live alerts it no longer
-        does (content changed, label gone, place now approved). Returns changed alerts."""
+        does (content changed, label gone, place now approved). Returns changed alerts.
+        ``origins``: why the file carries labels no detection gave (labelling.resolve)."""
+        origins = origins or {}
         path = result.path
         if result.sha256 is None:
             return []  # not read (error, skipped): no opinion on the file's alerts
@@ -126,9 +138,12 @@ class Alerter:
                 categories=result.categories,
                 rules=tuple(sorted({d.rule for d in behind})),
                 severity=violation.severity, reason=violation.reason,
-                provenance=self._provenance(conn, path, result.sha256, violation.label,
-                                            moved_from),
-                status=AlertStatus.OPEN, details=details(result, behind),
+                provenance=(provenance_text(origins[violation.label], violation.label)
+                            if violation.label in origins else
+                            self._provenance(conn, path, result.sha256, violation.label,
+                                             moved_from)),
+                status=AlertStatus.OPEN,
+                details=details(result, behind, origins.get(violation.label)),
             ), self.policy.routes)
             # None: already active in the store (our index was stale), or the content is
             # a false positive with this label (a decision taken in the CLI, any path).
@@ -191,7 +206,33 @@ class Alerter:
         return None
 
 
-def details(result: FileResult, behind: Sequence[Detection]) -> AlertDetails:
+def provenance_text(origin: Origin, label: str) -> str:
+    """The sentence an analyst reads: ``contains 31% of /data/itar/k17/spec.docx
+    (export-controlled, set by prof_k on 2026-11-02)``. The fields are in the alert's
+    details (``origin``) for programs."""
+    where = display_path(origin.source_path) if origin.source_path else None
+    if origin.source_host and where:
+        where = f"{origin.source_host}:{where}"
+    what = {
+        "copy": f"copy of {where}",
+        "derived": (f"holds {origin.rows} rows of {where}" if origin.rows is not None
+                    else f"contains {round((origin.share or 0) * 100)}% of {where}"),
+        "inherited": f"inherited from {where}",
+        "moved": f"moved from {where}",
+        "xattr": "labelled by its user.dlpd.labels attribute",
+        "explicit": "labelled on the file itself",
+        "marker": "labelled by a .dlpd-label marker",
+    }.get(origin.kind, origin.kind)
+    who = [label]
+    if origin.set_by:
+        who.append(f"set by {origin.set_by}")
+    if origin.set_at:
+        who[-1] += " on " + time.strftime("%Y-%m-%d", time.localtime(origin.set_at))
+    return f"{what} ({', '.join(who)})"
+
+
+def details(result: FileResult, behind: Sequence[Detection],
+            origin: Origin | None = None) -> AlertDetails:
     """What the scan knew of the file, for the alert (``behind``: the detections behind its
     label). Names are looked up now: a uid's name can change before anyone reads it."""
     st = result.stat
@@ -200,7 +241,7 @@ def details(result: FileResult, behind: Sequence[Detection]) -> AlertDetails:
     return AlertDetails(
         size=result.size, mtime=st.mtime_ns / 1e9 if st is not None else None,
         uid=uid, gid=gid, owner=_user(uid), group=_group(gid), mime=result.mime,
-        detections=tuple(behind))
+        detections=tuple(behind), origin=origin)
 
 
 def _user(uid: int | None) -> str | None:

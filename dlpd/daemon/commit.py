@@ -19,6 +19,7 @@ import structlog
 from dlpd.daemon.access_log import AccessAggregator
 from dlpd.daemon.alerting import Alerter
 from dlpd.errors import DlpdError
+from dlpd.labelling.resolve import Resolver
 from dlpd.model import AccessKind, FileResult
 from dlpd.store import files as files_repo
 from dlpd.store.db import Connection, Engine, transaction
@@ -71,9 +72,13 @@ class StepWriter:
     """
 
     def __init__(self, engine: Engine, alerter: Alerter, access: AccessAggregator,
-                 forget_read: Callable[[str], None]) -> None:
+                 forget_read: Callable[[str], None], resolver: Resolver | None = None
+                 ) -> None:
         self._engine = engine
         self._alerter = alerter
+        # Labels set by people, copies and extracts (labelling.resolve); None: detected
+        # labels only.
+        self.resolver = resolver
         self._access = access
         self._forget_read = forget_read
         self._labelled: dict[str, tuple[str, ...]] = {}
@@ -84,6 +89,8 @@ class StepWriter:
         with transaction(self._engine) as conn:
             self._alerter.load(conn)
             self._labelled = files_repo.labelled_paths(conn)
+            if self.resolver is not None:
+                self.resolver.refresh(conn)
 
     def labels(self, path: str) -> tuple[str, ...] | None:
         """``path``'s labels as the store has them (committed)."""
@@ -123,6 +130,8 @@ class StepWriter:
         effects = _Effects()
         try:
             with transaction(self._engine) as conn:
+                if self.resolver is not None:
+                    self.resolver.refresh(conn)
                 for path, why, is_dir in batch.gone:
                     self._forget(conn, path, why, is_dir, wall, effects)
                 fresh = [s.result for s in batch.results if s.pending is not None]
@@ -170,14 +179,18 @@ class StepWriter:
                 effects: _Effects) -> None:
         result, pending = scanned.result, scanned.pending
         path = result.path
+        moved_from = pending.src_path if pending and pending.src_path else None
+        origins = None
+        if self.resolver is not None and not result.cached:
+            resolution = self.resolver.resolve(conn, result, moved_from=moved_from, now=wall)
+            result, origins = resolution.applied(result), resolution.origins
         if result.labels:
             effects.labelled[path] = result.labels
         elif not result.cached:
             effects.labelled[path] = None
         if not result.labels and not self._alerter.has_alerts(path):
             return
-        moved_from = pending.src_path if pending and pending.src_path else None
-        self._alerter.evaluate(conn, result, wall, moved_from=moved_from)
+        self._alerter.evaluate(conn, result, wall, moved_from=moved_from, origins=origins)
         if pending is not None and result.labels:
             # One row for what happened since the last scan.
             kind = pending.kind
@@ -200,6 +213,9 @@ class StepWriter:
         else:
             self._alerter.gone(conn, path, why, wall)
         for p in gone:
+            if self.resolver is not None and not why.startswith("moved to"):
+                # A move keeps what the file carried: the new path's read takes it over.
+                self.resolver.forget(conn, p)
             self._forget_read(p)
             labels = self._labels(p, effects)
             effects.labelled[p] = None

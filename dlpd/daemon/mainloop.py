@@ -135,6 +135,11 @@ class Daemon:
         assert ctx is not None  # set before the server starts
         parsed = LabelRequest.from_json(request)
         response = handle(parsed, caller, ctx)
+        changed = [r.path for r in response.results if r.allowed and r.changed]
+        if changed and parsed.op in ("set", "remove"):
+            # Read the labelled files again (another thread: the crawl request is locked):
+            # registered, or forgotten, as sources now, not when they next change.
+            self.pipe.relabelled(changed)
         _log.info("label request", op=parsed.op, paths=len(parsed.paths), uid=caller.uid,
                   pid=caller.pid, status=response.status)
         return response.to_json()

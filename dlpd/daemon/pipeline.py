@@ -39,9 +39,11 @@ from dlpd.daemon.scheduling import Scheduler
 from dlpd.daemon.status import CrawlRecord
 from dlpd.dirfd import lexists_below, root_of
 from dlpd.errors import DlpdError
+from dlpd.labelling.resolve import Resolver
+from dlpd.labelling.resolve import must_read as labelled_unregistered
 from dlpd.model import AccessKind, FileResult, Outcome, display_path
 from dlpd.scan.runner import ScanOptions, ScanSummary, run_scan
-from dlpd.store.db import Engine
+from dlpd.store.db import Engine, transaction
 from dlpd.watch.events import FsEvent
 
 _log = structlog.get_logger("dlpd.daemon")
@@ -107,7 +109,7 @@ class Pipeline:
         self._scheduler = Scheduler(runtime.jobs, watch.settle, watch.max_delay,
                                     self._inbox.put)
         self._writer = StepWriter(engine, self._alerter, self._access,
-                                  self._scheduler.forget)
+                                  self._scheduler.forget, Resolver(runtime.resolver))
         self._own = OwnReads()
         self._reconciler = Reconciler(self.crawl)
         self._unwatched: set[str] = set()
@@ -125,12 +127,21 @@ class Pipeline:
         """Take a reloaded configuration: rules, policy, timings."""
         self._rt = runtime
         self._alerter.policy = runtime.policy
+        if self._writer.resolver is not None:
+            self._writer.resolver.settings = runtime.resolver
         self._scheduler.retime(runtime.settings.watch.settle, runtime.settings.watch.max_delay)
         self._access.window = runtime.settings.access.aggregate_window
 
     def load(self) -> None:
         """What the store knows that the pipeline keeps in memory: active alerts, labels."""
         self._writer.load()
+
+    def relabelled(self, paths: Sequence[str]) -> None:
+        """Labels changed on ``paths`` (`dlpd label`): read them again, so that files a
+        person labelled are registered (and unlabelled ones forgotten) without waiting for
+        them to change. Each is a subtree crawl (a file is a subtree of one)."""
+        for path in paths:
+            self._reconciler.request_subtree(path, "labels changed")
 
     def reconcile(self, reason: str) -> None:
         """Crawl every watched root (merged with a crawl already asked for)."""
@@ -351,14 +362,21 @@ class Pipeline:
                 _log.warning("file not read", path=display_path(result.path),
                              reason=result.reason)
             # has_alerts runs on this thread while the main thread may commit: a stale
-            # answer costs one extra item on the inbox or waits for the next crawl.
-            if result.labels or self._alerter.has_alerts(result.path):
+            # answer costs one extra item on the inbox or waits for the next crawl. A file
+            # read while something is labelled goes to the resolver (it may be a copy, or
+            # carry a person's label that no marking shows).
+            resolver = self._writer.resolver
+            if (result.labels or self._alerter.has_alerts(result.path)
+                    or (resolver is not None and not resolver.idle and not result.cached)):
                 self._inbox.put(Scanned(result, None))
 
+        with transaction(self._engine) as conn:
+            must_read = labelled_unregistered(conn, rt.resolver.host)
         summary = run_scan(roots, rt.classifier, self._engine, rt.pathfilter,
                            ScanOptions(jobs=rt.jobs, cancel=cancel,
                                        cross_devices=rt.settings.scan.cross_devices,
-                                       trusted_roots=tuple(rt.roots)), on_result)
+                                       trusted_roots=tuple(rt.roots), must_read=must_read),
+                           on_result)
         if dirs is None and not summary.cancelled:
             # Alerts on files the crawl no longer finds (deleted while unwatched).
             self._inbox.put(_Vanished(tuple(roots)))

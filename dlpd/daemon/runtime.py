@@ -15,6 +15,7 @@ from dlpd.classify.classifier import Classifier
 from dlpd.config import Settings
 from dlpd.config_checks import problems, raise_errors
 from dlpd.daemon.alerting import AlertPolicy
+from dlpd.labelling.resolve import ResolverSettings
 from dlpd.policy.decide import LabelPolicy
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.sinks.base import Sink
@@ -38,6 +39,7 @@ class Runtime:
     policy: AlertPolicy
     jobs: int
     roots: tuple[str, ...]
+    resolver: ResolverSettings
 
 
 def own_files(settings: Settings, runtime_dir: str) -> list[str]:
@@ -61,8 +63,12 @@ def build_runtime(settings: Settings, runtime_dir: str) -> Runtime:
                          categories=dict(settings.categories), routes=sink_routes(settings))
     for finding in findings:
         _log.warning("configuration problem", key=finding.key, problem=finding.message)
+    fp = settings.fingerprints
+    resolver = ResolverSettings(host=policy.host, label_names=frozenset(settings.labels),
+                                min_share=fp.min_share, max_df=fp.max_df, enabled=fp.enabled)
     return Runtime(settings=settings, classifier=classifier, pathfilter=pathfilter,
-                   policy=policy, jobs=default_jobs(settings), roots=settings.watch.paths)
+                   policy=policy, jobs=default_jobs(settings), roots=settings.watch.paths,
+                   resolver=resolver)
 
 
 def build_sinks(settings: Settings, hostname: str) -> list[Sink]:

@@ -46,6 +46,9 @@ class ScanOptions:
     # a scanned root is then reached from its trusted root without following a symlink,
     # and one outside them all is refused. None: the scanned roots are trusted as given.
     trusted_roots: tuple[str, ...] | None = None
+    # Files to read even when the cache says they are unchanged (labelling.resolve:
+    # labelled files not yet registered); None: the cache decides alone.
+    must_read: Callable[[str], bool] | None = None
     # Set by the daemon to stop a crawl early (shutdown): the walk stops, work in flight
     # is finished and stored, and nothing is forgotten (the walk was not complete).
     cancel: threading.Event | None = None
@@ -251,7 +254,8 @@ def run_scan(
                 continue
             cached = cache.pop(entry.path, None)
             if options.use_cache and cached is not None and cached.is_fresh(
-                    file_stat(entry.lstat), version):
+                    file_stat(entry.lstat), version) and not (
+                    options.must_read is not None and options.must_read(entry.path)):
                 emit(repo.cached_result(entry.path, cached, cached_dets.get(cached.id, ())))
                 continue
             pipeline.add(entry.path, root, entry.lstat)

@@ -126,6 +126,12 @@ def sources(conn: Connection, source_ids: Iterable[int]) -> dict[int, Source]:
     return found
 
 
+def registered_paths(conn: Connection, host: str) -> set[str]:
+    """The paths of this host's registered sources."""
+    rows = conn.execute(select(fp_sources.c.path_key).where(fp_sources.c.host == host))
+    return {real(r.path_key) for r in rows}
+
+
 def by_sha256(conn: Connection, sha256: str) -> list[Source]:
     """Every registered source with this content: a file with it is a copy of each."""
     rows = conn.execute(select(fp_sources).where(fp_sources.c.sha256 == sha256)

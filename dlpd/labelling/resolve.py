@@ -1,0 +1,263 @@
+"""The labels a file carries when it is read, and what each rests on: one step shared by
+the daemon and `dlpd scan`, run in the caller's transaction.
+
+For one freshly read ``FileResult`` (its prints and xattr labels come from the classifier):
+
+1. assignments on the path or a directory above it (``explicit``, ``marker``,
+   ``inherited``);
+2. ``user.dlpd.labels`` on the file (``xattr``; configured names only: a user cannot
+   invent labels, and dropping the attribute never removes one);
+3. ``moved``: what the file carried where it was moved from (its assignments there, and
+   the content labels it had there);
+4. ``copy`` (a registered source with the same sha256) and ``derived`` (a share of a
+   source's text prints, or rows of its table);
+5. ``detected``: the categories the scan found (``result.labels`` already).
+
+A file that carries a label set by a person (1) is registered as a fingerprint source, so
+that copies and extracts of it are recognised; one that no longer does is unregistered.
+The content labels (2-4) are written to ``label_matches``: `dlpd label show` reads them.
+
+When nothing is labelled and nothing is registered (``Resolver.idle``), a file costs two
+cached booleans: the cold scan of a tree without labels pays nothing measurable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+
+from dlpd.fingerprint.match import Match, copy_of, text_matches
+from dlpd.fingerprint.table import MIN_ROWS
+from dlpd.labelling.effective import LabelSource
+from dlpd.labelling.model import Assignment, LabelMatch
+from dlpd.model import FileResult, Origin, Outcome
+from dlpd.store import fingerprint_tables as tables_repo
+from dlpd.store import fingerprints as fp_repo
+from dlpd.store import labels as labels_repo
+from dlpd.store.db import Connection
+from dlpd.store.schema import fp_sources, label_assignments
+
+# A person's labels: a file carrying one of these is a source of the fingerprint index.
+_SET_BY_PEOPLE = ("explicit", "marker", "inherited")
+# When a label has several reasons, the alert names the strongest.
+_STRENGTH = ("explicit", "marker", "inherited", "moved", "copy", "derived", "xattr")
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Every label of the file (sorted names) and, per label that no detection gave, the
+    reason an alert names (``Origin``)."""
+
+    labels: tuple[str, ...]
+    origins: Mapping[str, Origin]
+    sources: tuple[LabelSource, ...] = ()
+
+    def applied(self, result: FileResult) -> FileResult:
+        return dataclasses.replace(result, labels=self.labels)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolverSettings:
+    host: str
+    label_names: frozenset[str]
+    min_share: float
+    max_df: int
+    enabled: bool = True
+
+
+class Resolver:
+    """Resolves labels for one store. Not thread-safe: the daemon's main thread, or the
+    scan's writer."""
+
+    def __init__(self, settings: ResolverSettings) -> None:
+        self.settings = settings
+        self._any_assignment = False
+        self._any_source = False
+
+    # -- when is there anything to do -------------------------------------------------
+    def refresh(self, conn: Connection) -> None:
+        """Look again whether anything is labelled or registered (once per batch)."""
+        if not self.settings.enabled:
+            self._any_assignment = self._any_source = False
+            return
+        host = self.settings.host
+        self._any_assignment = bool(conn.execute(select(exists().where(
+            label_assignments.c.host == host, label_assignments.c.removed.is_(None)))).scalar())
+        self._any_source = bool(conn.execute(select(exists().where(
+            fp_sources.c.id.is_not(None)))).scalar())
+
+    @property
+    def idle(self) -> bool:
+        return not (self._any_assignment or self._any_source)
+
+    @property
+    def wants_prints(self) -> bool:
+        """Whether reading a file should compute its prints (something to match or to
+        register)."""
+        return not self.idle
+
+    # -- one file -----------------------------------------------------------------------
+    def resolve(self, conn: Connection, result: FileResult, *, moved_from: str | None = None,
+                now: float | None = None) -> Resolution:
+        detected = tuple(result.labels)
+        if result.sha256 is None or result.outcome is Outcome.SKIPPED:
+            return Resolution(detected, {})
+        xattrs = tuple(x for x in result.xattr_labels if x in self.settings.label_names)
+        if self.idle and not xattrs and moved_from is None:
+            return Resolution(detected, {})
+        now = time.time() if now is None else now
+        host, path = self.settings.host, result.path
+        assigned = [a for a in labels_repo.active_for(conn, host, path)
+                    if a.label in self.settings.label_names]
+        people = _people_sources(path, assigned)
+        matches: list[LabelMatch] = [LabelMatch(path, x, "xattr", result.sha256, found=now)
+                                     for x in xattrs]
+        if moved_from is not None:
+            matches += self._moved(conn, path, moved_from, result.sha256, now,
+                                   {s.label for s in people})
+        matches += self._content(conn, result, now)
+        mine = {s.label for s in people}
+        if people:
+            self._register(conn, result, people, now)
+        else:
+            fp_repo.unregister(conn, host, path)
+        # A source is not derived from itself (its own registration answers the lookup).
+        matches = [m for m in matches if not (m.kind in ("copy", "derived")
+                                              and m.source_path == path)]
+        labels_repo.replace_matches(conn, host, path, result.sha256, matches, now)
+        origins: dict[str, Origin] = {}
+        for src in sorted(people, key=lambda s: _STRENGTH.index(s.source)):
+            origins.setdefault(src.label, Origin(
+                kind=src.source, source_path=src.via, source_host=host if src.via else None,
+                set_by=src.set_by, set_at=src.set_at))
+        for m in sorted(matches, key=lambda m: (_STRENGTH.index(m.kind), -(m.share or 0))):
+            origins.setdefault(m.label, Origin(
+                kind=m.kind, source_path=m.source_path,
+                source_host=host if m.source_path else None, share=m.share, rows=m.rows,
+                set_by=m.set_by, set_at=m.set_at))
+        labels = tuple(sorted(set(detected) | mine | {m.label for m in matches}))
+        # A label the scan detected needs no origin: its detections are the reason.
+        return Resolution(labels, {k: v for k, v in origins.items() if k not in detected},
+                          tuple(people))
+
+    def forget(self, conn: Connection, path: str) -> None:
+        """``path`` is gone: it is no source, and carries nothing."""
+        if self.idle:
+            return
+        fp_repo.unregister(conn, self.settings.host, path)
+        labels_repo.replace_matches(conn, self.settings.host, path, None, ())
+
+    # -- parts --------------------------------------------------------------------------
+    def _register(self, conn: Connection, result: FileResult,
+                  people: Iterable[LabelSource], now: float) -> None:
+        assert result.sha256 is not None
+        origin = {s.label: {"set_by": s.set_by, "set_at": s.set_at, "source": s.source,
+                            "via": s.via} for s in people}
+        source_id = fp_repo.register(
+            conn, host=self.settings.host, path=result.path, sha256=result.sha256,
+            labels=sorted(origin), origin=origin, text=result.text_prints,
+            table=result.table_prints, now=now)
+        if result.table_prints is not None:
+            tables_repo.register_table(conn, source_id, result.table_prints)
+        self._any_source = True
+
+    def _moved(self, conn: Connection, path: str, moved_from: str, sha256: str | None,
+               now: float, here: set[str]) -> list[LabelMatch]:
+        """What the file carried where it was: a person's labels there (not those it still
+        has here), and the content labels it had (their rows move with it)."""
+        host = self.settings.host
+        kept: dict[str, LabelMatch] = {}
+        for a in labels_repo.active_for(conn, host, moved_from):
+            if a.label in self.settings.label_names and a.label not in here:
+                kept.setdefault(a.label, LabelMatch(
+                    path, a.label, "moved", sha256, source_path=moved_from, found=now,
+                    set_by=a.set_by, set_at=a.set_at))
+        for m in labels_repo.matches_for(conn, host, moved_from):
+            if m.label not in here and m.label not in kept:
+                kept[m.label] = LabelMatch(path, m.label, "moved", sha256,
+                                           source_path=moved_from, found=now,
+                                           set_by=m.set_by, set_at=m.set_at)
+        labels_repo.replace_matches(conn, host, moved_from, None, ())
+        return list(kept.values())
+
+    def _content(self, conn: Connection, result: FileResult, now: float) -> list[LabelMatch]:
+        if not self._any_source or result.sha256 is None:
+            return []
+        found: list[Match] = list(copy_of(
+            s.id for s in fp_repo.by_sha256(conn, result.sha256)))
+        copies = {m.source_id for m in found}
+        if result.text_prints is not None and result.text_prints.prints:
+            shared = fp_repo.text_candidates(conn, result.text_prints.prints,
+                                             max_df=self.settings.max_df)
+            if shared:
+                totals = {s.id: s.prints for s in fp_repo.sources(
+                    conn, (sid for sid, _n in shared)).values()}
+                found += text_matches(shared, totals, min_share=self.settings.min_share,
+                                      exclude=copies)
+        if result.table_prints is not None:
+            for cand in tables_repo.table_candidates(conn, result.table_prints):
+                if cand.source_id not in copies and cand.rows >= MIN_ROWS:
+                    found.append(Match(cand.source_id, "derived", rows=cand.rows,
+                                       score=round(cand.score, 1)))
+        if not found:
+            return []
+        sources = fp_repo.sources(conn, (m.source_id for m in found))
+        rows: dict[tuple[str, int], LabelMatch] = {}
+        for m in found:
+            src = sources.get(m.source_id)
+            if src is None or src.path == result.path:
+                continue
+            for label in src.labels:
+                if label not in self.settings.label_names:
+                    continue
+                by, at = _setter(src.origin, label)
+                rows.setdefault((label, src.id), LabelMatch(
+                    result.path, label, m.kind, result.sha256, source_id=src.id,
+                    source_path=src.path, share=m.share, rows=m.rows, score=m.score,
+                    found=now, set_by=by, set_at=at))
+        return list(rows.values())
+
+
+def must_read(conn: Connection, host: str) -> Callable[[str], bool] | None:
+    """For a crawl: which files to read even when the cache knows them unchanged — those
+    under a person's label that are not registered yet (a cached answer has no prints, so
+    a dataset labelled after its files were scanned is registered by its next crawl).
+    None when nothing is labelled."""
+    assigned = labels_repo.list_active(conn, host)
+    if not assigned:
+        return None
+    exact = {a.path for a in assigned}
+    prefixes = tuple({a.path.rstrip("/") + "/" for a in assigned if a.is_dir})
+    registered = fp_repo.registered_paths(conn, host)
+
+    def check(path: str) -> bool:
+        return path not in registered and (path in exact or path.startswith(prefixes))
+
+    return check
+
+
+def _people_sources(path: str, assigned: Iterable[Assignment]) -> list[LabelSource]:
+    found: dict[str, LabelSource] = {}
+    # Nearest first: an assignment on the file beats one on its directory.
+    for a in sorted(assigned, key=lambda a: -len(a.path)):
+        if a.path == path:
+            src = LabelSource(a.label, a.source, None, a.set_by, a.set_at, note=a.note)
+        elif a.is_dir:
+            src = LabelSource(a.label, "inherited", a.path, a.set_by, a.set_at, note=a.note)
+        else:
+            continue
+        found.setdefault(a.label, src)
+    return [s for s in found.values() if s.source in _SET_BY_PEOPLE]
+
+
+def _setter(origin: Mapping[str, object], label: str) -> tuple[str | None, float | None]:
+    entry = origin.get(label)
+    if not isinstance(entry, Mapping):
+        return None, None
+    by, at = entry.get("set_by"), entry.get("set_at")
+    return (by if isinstance(by, str) else None,
+            float(at) if isinstance(at, int | float) else None)
