@@ -13,6 +13,7 @@ from functools import partial
 
 from dlpd.classify.classifier import Classifier
 from dlpd.classify.filetype import MimeTyper
+from dlpd.classify.prints import PrintOptions
 from dlpd.classify.signatures import Ruleset, compile_rules
 from dlpd.classify.validators import REGISTRY
 from dlpd.config import Settings, database_url
@@ -49,7 +50,10 @@ def classification_version(settings: Settings, ruleset: Ruleset) -> str:
     return digest.hexdigest()[:16]
 
 
-def build_classifier(settings: Settings, ruleset: Ruleset | None = None) -> Classifier:
+def build_classifier(settings: Settings, ruleset: Ruleset | None = None, *,
+                     prints: PrintOptions | None = None) -> Classifier:
+    """``prints``: compute content prints and read the label xattr of every file (labels
+    are configured); None costs nothing."""
     ruleset = ruleset if ruleset is not None else build_ruleset(settings)
     return Classifier(
         ruleset=ruleset,
@@ -60,6 +64,7 @@ def build_classifier(settings: Settings, ruleset: Ruleset | None = None) -> Clas
         labels_for=partial(labels_for, mapping=settings.categories),
         version=classification_version(settings, ruleset),
         cross_devices=settings.scan.cross_devices,
+        prints=prints,
     )
 
 

@@ -16,9 +16,10 @@ from typing import BinaryIO
 
 from dlpd.classify.confirm import MAX_PREVIEWS, confirm
 from dlpd.classify.extract import extract
-from dlpd.classify.extract.text import decode_text
+from dlpd.classify.extract.text import decode_text, is_plain_text
 from dlpd.classify.filetype import HEAD_BYTES, MimeTyper
 from dlpd.classify.limits import Budget, Limits
+from dlpd.classify.prints import PrintOptions, PrintText
 from dlpd.classify.reading import (
     NotRegular,
     file_stat,
@@ -33,6 +34,7 @@ from dlpd.classify.sniff import sniff_kind
 from dlpd.classify.validators import Validator
 from dlpd.dirfd import OutsideRoot, stat_below
 from dlpd.errors import ExtractionError, LimitExceeded, os_reason
+from dlpd.labelling.xattrs import read_labels
 from dlpd.model import Confidence, Detection, FileResult, Outcome, RuleHit, RuleMeta
 
 # Bytes carried from one chunk into the next when a big file is matched in pieces, so that
@@ -62,9 +64,11 @@ def member_name(parent: str, name: str) -> str:
 
 @dataclass(slots=True)
 class _Findings:
-    """The ledger of one file's scan: detections merged per (rule, member), problems."""
+    """The ledger of one file's scan: detections merged per (rule, member), problems,
+    and (with content prints on) the text met on the way."""
 
     budget: Budget
+    prints: PrintText | None = None
     detections: dict[tuple[str, str | None], Detection] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     limits: list[str] = field(default_factory=list)
@@ -110,9 +114,13 @@ class Classifier:
         labels_for: Callable[[Iterable[str]], tuple[str, ...]],
         version: str = "",
         cross_devices: bool = False,
+        prints: PrintOptions | None = None,
     ) -> None:
         self.ruleset = ruleset
         self._cross_devices = cross_devices
+        # Content prints and the label xattr (labels are configured); None: neither is
+        # computed nor read, and a file costs what it did before labels existed.
+        self._prints = prints
         # What a stored result was computed with (rules, limits, confidence floor, label
         # map): a stored result of another version is not reused.
         self.version = version or ruleset.version
@@ -187,6 +195,10 @@ class Classifier:
     def _classify_open(self, path: str, fd: int, before: os.stat_result,
                        accept_unstable: bool = False) -> FileResult:
         findings = _Findings(Budget(self._limits))
+        xattr_labels: tuple[str, ...] = ()
+        if self._prints is not None:
+            findings.prints = PrintText(self._prints)
+            xattr_labels = read_labels(fd)
         name = os.path.basename(path)
         limits = self._limits
         if before.st_size <= limits.max_buffer_bytes:
@@ -205,6 +217,10 @@ class Classifier:
             digest, mime, scanned = self._scan_stream(findings, fd, name)
         after = os.fstat(fd)
         result = self._result(path, findings, before.st_size, digest, mime, before, scanned)
+        if findings.prints is not None:
+            text, table = findings.prints.finish()
+            result = replace(result, text_prints=text, table_prints=table,
+                             xattr_labels=xattr_labels)
         if is_same_content(before, after):
             return result
         if not accept_unstable:
@@ -238,7 +254,11 @@ class Classifier:
             if kind is None:
                 decoded = decode_text(chunk)
                 if decoded is not None:
-                    self._match(findings, decoded[0].encode("utf-8"), [name])
+                    text = decoded[0].encode("utf-8")
+                    self._match(findings, text, [name])
+                    self._keep_text(findings, text, continued=True)
+                elif _wants_text(findings) and is_plain_text(chunk):
+                    self._keep_text(findings, chunk, continued=True)
             tail = chunk[-CHUNK_OVERLAP:]
             offset += len(chunk)
             del chunk  # not alive while the next one is read
@@ -260,7 +280,18 @@ class Classifier:
             return
         decoded = decode_text(data)
         if decoded is not None:
-            self._match(findings, decoded[0].encode("utf-8"), chain)
+            text = decoded[0].encode("utf-8")
+            self._match(findings, text, chain)
+            self._keep_text(findings, text)
+        elif _wants_text(findings) and is_plain_text(data):
+            self._keep_text(findings, data)
+
+    @staticmethod
+    def _keep_text(findings: _Findings, text: bytes, *, cells: bool = False,
+                   continued: bool = False) -> None:
+        """Text (UTF-8) for the file's content prints, when they are on."""
+        if findings.prints is not None:
+            findings.prints.add(text, cells=cells, continued=continued)
 
     def _extract(
         self, findings: _Findings, kind: str, stream: BinaryIO, chain: list[str], depth: int
@@ -271,6 +302,7 @@ class Classifier:
             for member in extract(kind, stream, findings.budget):
                 if member.is_text:
                     self._match(findings, member.data, chain)
+                    self._keep_text(findings, member.data, cells=True)
                 elif not member.name and sniff_kind(member.data[:HEAD_BYTES]) == "tar":
                     # A compressed tarball is one thing to people: name its members
                     # `x.tar.gz!a/b`, not `x.tar.gz!x.tar!a/b`.
@@ -350,6 +382,11 @@ class Classifier:
     def _unstable(self, path: str, before: os.stat_result) -> FileResult:
         return FileResult(path, Outcome.UNSTABLE, size=before.st_size,
                           reason="changed while being read", stat=file_stat(before))
+
+
+def _wants_text(findings: _Findings) -> bool:
+    """Content prints are on and still take text (worth telling text from binary)."""
+    return findings.prints is not None and not findings.prints.full
 
 
 def _listed(root: str | None, path: str, cross_devices: bool) -> os.stat_result | None:

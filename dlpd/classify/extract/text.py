@@ -48,6 +48,15 @@ def decode_text(data: bytes) -> tuple[str, str] | None:
     return _decode(data, encoding), encoding
 
 
+def is_plain_text(data: bytes) -> bool:
+    """ASCII or UTF-8 text, not binary: what ``decode_text`` leaves to raw matching. For
+    callers that want the words of a file (content prints), not for every file's scan."""
+    head = data[:_HEAD]
+    if b"\0" in head or _is_binary(head):
+        return False
+    return data.isascii() or _is_utf8(data)
+
+
 def _detect(data: bytes, head: bytes) -> str | None:
     bom = next((encoding for encoding, mark in _BOMS.items() if head.startswith(mark)), None)
     if bom is not None:

@@ -1,0 +1,133 @@
+"""The content prints of one classified file: the text the classifier meets, kept only for
+the length of the call and only up to a bound, turned into integer prints at the end.
+
+Which text: what the classifier already has in hand for matching, in the order it meets
+it: a text file (decoded if it is not UTF-8), the text member of each document (docx,
+xlsx, odt, ods, pdf, doc, xls, an email's parts) and of each document inside an archive.
+One ``TextPrints`` per top-level file over that text joined, and one ``TablePrints`` over
+the rows found in it, when there are rows enough to be a table.
+
+Archives are not skipped: their members' text is joined, up to the bound, like the parts
+of a document. A labelled document zipped with a few others is the plainest way to take
+it out, and joining costs nothing in precision: winnowing is local (a member's prints do
+not depend on its neighbours, only the few windows across a seam change), and a match
+is judged by the share of the *source's* prints the file holds, which unrelated members
+cannot dilute. What lies beyond ``max_text_bytes`` of text is not printed (a large
+archive is recognised by its first 16 MiB of text).
+
+Rows: dlpd's extractors write a table as cells separated by tabs, rows by newlines
+(xmltext.TextBuilder, sheets.SheetText, xls.workbook_lines), so a document's text is split
+back exactly that way, never re-parsed as CSV: a cell holding a comma or a quote stays
+one cell. A plain text file is a table when ``rows_from_text`` finds one (CSV, TSV, ``;``
+or ``|``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dlpd.fingerprint.table import (
+    MAX_COLUMNS,
+    MAX_ROWS,
+    MIN_TABLE_ROWS,
+    TablePrints,
+    rows_from_text,
+    table_prints,
+)
+from dlpd.fingerprint.text import TextPrints, text_prints
+from dlpd.model import MiB
+
+
+@dataclass(frozen=True, slots=True)
+class PrintOptions:
+    """Compute content prints for every file (the label feature is on).
+
+    ``cell_key``: the installation's secret key for table cells (the store's
+    ``fingerprints.cell_key``). ``max_text_bytes``: UTF-8 text of one file taken into its
+    prints (the default is ``[limits] max_text_bytes``'s: prints see what the rules see).
+    ``max_rows``: table rows taken into its table prints.
+    """
+
+    cell_key: bytes
+    max_text_bytes: int = 16 * MiB
+    max_rows: int = MAX_ROWS
+
+
+class PrintText:
+    """The text of one file on its way to prints. One per classify call, not thread-safe.
+
+    Parts are UTF-8 bytes, kept as given (the classifier's own buffers, not copies) until
+    the bound is reached; the part that crosses it is cut on a character boundary.
+    """
+
+    def __init__(self, options: PrintOptions) -> None:
+        self._options = options
+        self._left = options.max_text_bytes
+        # (chunks, cells): chunks joined make one part; cells: tab-separated rows as the
+        # extractors write them (else plain text, read as CSV/TSV if it is one).
+        self._parts: list[tuple[list[bytes], bool]] = []
+        self.cut = False
+
+    @property
+    def full(self) -> bool:
+        """No more text is taken: callers may skip finding it."""
+        return self._left <= 0
+
+    def add(self, data: bytes, *, cells: bool, continued: bool = False) -> None:
+        """Add a part of text (UTF-8); ``continued``: the next chunk of the previous part
+        (a big file read in pieces), joined to it without a line break."""
+        if not data:
+            return
+        if len(data) > self._left:
+            data = _cut(data, self._left)
+            self.cut = True
+        if not data:
+            return
+        self._left -= len(data)
+        if continued and self._parts and not self._parts[-1][1]:
+            self._parts[-1][0].append(data)
+        else:
+            self._parts.append(([data], cells))
+
+    def finish(self) -> tuple[TextPrints | None, TablePrints | None]:
+        """The prints of the text added (None: no text at all; no table); the text goes."""
+        parts = [(b"".join(chunks).decode("utf-8", "replace"), cells)
+                 for chunks, cells in self._parts]
+        self._parts = []
+        if not parts:
+            return None, None
+        text = text_prints("\n".join(part for part, _ in parts))
+        rows: list[list[str]] = []
+        limit = self._options.max_rows + 1  # + 1: the first row may be a header
+        for part, cells in parts:
+            if len(rows) >= limit:
+                break
+            found = _cell_rows(part, limit - len(rows)) if cells else rows_from_text(
+                part, max_rows=limit - len(rows))
+            rows.extend(found or ())
+        if len(rows) < MIN_TABLE_ROWS:
+            return text, None
+        return text, table_prints(rows, self._options.cell_key, max_rows=self._options.max_rows)
+
+
+def _cell_rows(text: str, max_rows: int) -> list[list[str]]:
+    """Rows of two or more non-empty cells in extractor text (cells tab-separated)."""
+    rows: list[list[str]] = []
+    for line in text.split("\n"):
+        if "\t" not in line:
+            continue  # a paragraph, a sheet's name, a property
+        cells = line.split("\t", MAX_COLUMNS)[:MAX_COLUMNS]
+        if sum(1 for cell in cells if cell.strip()) >= 2:
+            rows.append(cells)
+            if len(rows) >= max_rows:
+                break
+    return rows
+
+
+def _cut(data: bytes, size: int) -> bytes:
+    """The first ``size`` bytes of UTF-8 ``data``, less a character cut in two."""
+    if size <= 0:
+        return b""
+    while size > 0 and (data[size] & 0xC0) == 0x80:
+        size -= 1
+    return data[:size]
