@@ -187,8 +187,34 @@ def cef(alert: Mapping[str, Any], version: str) -> str:
     if alert.get("provenance") is not None:
         extension += [("cs4Label", "provenance"), ("cs4", alert["provenance"])]
     extension += [("cs5Label", "status"), ("cs5", alert["status"])]
+    origin = _origin(alert)
+    if origin is not None:
+        # Where the label came from, as fields: the source file, and how much of it.
+        extension += [("cs6Label", "origin"), ("cs6", origin.get("kind"))]
+        if origin.get("source_path") is not None:
+            extension += [("oldFilePath", origin["source_path"])]
+        if origin.get("share") is not None:
+            extension += [("cfp1Label", "share"), ("cfp1", origin["share"])]
+        if origin.get("rows") is not None:
+            extension += [("cn1Label", "rows"), ("cn1", origin["rows"])]
+        if origin.get("set_by") is not None:
+            extension += [("suser", origin["set_by"])]
     ext = " ".join(f"{key}={_cef_value(value)}" for key, value in extension)
     return f"CEF:0|{header}|{ext}"
+
+
+def _origin(alert: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    details = alert.get("details")
+    origin = details.get("origin") if isinstance(details, Mapping) else None
+    return origin if isinstance(origin, Mapping) else None
+
+
+def _ecs_origin(origin: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The label's origin under ``dlpd.origin``, its time ISO 8601 like every other."""
+    if origin is None:
+        return None
+    at = origin.get("set_at")
+    return {**origin, "set_at": None if at is None else rfc3339_ms(float(at))}
 
 
 # -- ECS --------------------------------------------------------------------------------
@@ -270,6 +296,7 @@ def ecs(alert: Mapping[str, Any], version: str) -> dict[str, Any]:
             "updated": rfc3339_ms(float(alert["updated"])),
             "notes": [_ecs_note(n) for n in alert.get("notes", ())],
             "detections": list(details["detections"]) if details else None,
+            "origin": _ecs_origin(_origin(alert)),
         },
     }
 
