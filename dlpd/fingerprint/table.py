@@ -45,7 +45,7 @@ from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
-from itertools import combinations
+from itertools import chain, combinations, islice
 
 PRINT_MASK = (1 << 63) - 1  # SQLite's INTEGER is signed 64-bit
 K_ANCHORS = 6  # rarest cells per row whose pairs are registered (15 pair prints a row)
@@ -53,6 +53,9 @@ ROW_EXCESS_BITS = 24.0  # evidence - log2(N) a clique needs: < 2**-24 chance row
 MIN_ROWS = 3  # query rows matching source rows for a table to be derived
 MAX_ROWS = 100_000  # rows read from a delimited text
 MAX_COLUMNS = 64  # cells read from one row; wider rows are cut
+MAX_CELLS = 2_000_000  # cells of evidence read from one table
+_MEMO = 200_000  # distinct values remembered while reading (then forgotten, not grown)
+_HEADER_SAMPLE = 20  # rows under the first that tell a header from data
 MAX_CELL_CHARS = 512  # longer cells are cut before canonicalisation (bounds its cost)
 SNIFF_CHARS = 16 * 1024
 MIN_TABLE_ROWS = 3
@@ -257,34 +260,27 @@ _GOLDEN, _MIX1, _MIX2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111
 
 def table_prints(rows: Iterable[Sequence[str]], key: bytes, *, max_rows: int = MAX_ROWS
                  ) -> TablePrints:
-    """Fingerprint ``rows`` (cells as text); a first row that reads as a header is skipped."""
-    memo: dict[str, tuple[str | None, bool]] = {}
+    """Fingerprint ``rows`` (cells as text); a first row that reads as a header is skipped.
+    At most ``max_rows`` rows after it and ``MAX_CELLS`` cells in all are read (``cut``)."""
+    canon = _Canonicaliser()
+    source = iter(rows)
+    head = [canon.row(r) for r in islice(source, _HEADER_SAMPLE + 1)]
+    header = bool(head) and _is_header(head[0], head[1:])
+    body = chain(head[1:] if header else head, map(canon.row, source))
     prints: dict[str, int] = {}
-    canonical: list[list[tuple[str, bool]]] = []
-    cut = False
-    for row in rows:
-        if len(canonical) >= max_rows + 1:  # + 1: the header, if there is one
-            cut = True
-            break
-        cells = []
-        for raw in row[:MAX_COLUMNS]:
-            found = memo.get(raw)
-            if found is None:
-                found = memo[raw] = _canonical(raw)
-            if found[0] is not None:
-                cells.append((found[0], found[1]))
-        canonical.append(cells)
-    header = bool(canonical) and _is_header(canonical[0], canonical[1:21])
-    body = canonical[1:] if header else canonical
-    if len(body) > max_rows:
-        body, cut = body[:max_rows], True
     row_cells: list[tuple[int, ...]] = []
     counts: Counter[int] = Counter()
-    for cells in body:
+    cut = False
+    for read, cells in enumerate(body):
+        if read >= max_rows or canon.cells > MAX_CELLS:
+            cut = True
+            break
         distinct: dict[int, None] = {}
         for text, _ in cells:
             p = prints.get(text)
             if p is None:
+                if len(prints) >= _MEMO:
+                    prints.clear()
                 p = prints[text] = cell_print(text, key)
             distinct[p] = None
         if len(distinct) >= 2:
@@ -293,6 +289,30 @@ def table_prints(rows: Iterable[Sequence[str]], key: bytes, *, max_rows: int = M
             counts.update(cells_of_row)
     return TablePrints(rows=len(row_cells), cells=dict(counts), row_cells=tuple(row_cells),
                        header=header, cut=cut)
+
+
+class _Canonicaliser:
+    """Canonical cells of rows, each distinct raw value worked out once (a column of a
+    few settings repeats them thousands of times); counts the cells it has read."""
+
+    def __init__(self) -> None:
+        self._memo: dict[str, tuple[str | None, bool]] = {}
+        self.cells = 0
+
+    def row(self, row: Sequence[str]) -> list[tuple[str, bool]]:
+        memo = self._memo
+        out = []
+        for raw in row[:MAX_COLUMNS]:
+            found = memo.get(raw)
+            if found is None:
+                if len(memo) >= _MEMO:
+                    memo.clear()
+                found = memo[raw] = _canonical(raw)
+            text, typed = found
+            if text is not None:
+                out.append((text, typed))
+        self.cells += len(out)
+        return out
 
 
 def _is_header(first: Sequence[tuple[str, bool]], sample: Sequence[Sequence[tuple[str, bool]]]

@@ -1,12 +1,12 @@
 """Table prints in the store: register a labelled table's cells and pair prints, and find
 the labelled tables a scanned table takes rows from.
 
-``fp_cells`` holds, per source, two kinds of prints in one key space (their hashes are
-domain-separated, see ``dlpd.fingerprint.table``): cell prints with the number of the
-source's rows holding the cell, and pair prints (two anchor cells of one row) with the
-number of rows holding the pair. Every lookup goes through the table's primary key
-(print, source_id): the query's prints, a bounded list at a time, never a scan of the
-index, whose size grows with every labelled table.
+``fp_cells`` holds, per source, two kinds of prints in one 63-bit key space (see
+``dlpd.fingerprint.table``; a cell print and a pair print meet with odds of 2**-63): cell
+prints with the number of the source's rows holding the cell, and pair prints (two anchor
+cells of one row) with the number of rows holding the pair. Every lookup joins the
+query's prints (in a temporary table) to the primary key (print, source_id): never a scan
+of the index, whose size grows with every labelled table.
 
 The source row itself is ``dlpd.store.fingerprints.register``'s (which also keeps the key,
 ``cell_key``); ``register_table`` adds the table prints under the id it returns.
@@ -20,7 +20,7 @@ from typing import NamedTuple, TypeVar
 
 from sqlalchemy import Connection, TableClause, column, delete, insert, select, table, text, update
 
-from dlpd.fingerprint.table import TablePrints, pair_plan, score, source_pairs
+from dlpd.fingerprint.table import MIN_ROWS, TablePrints, pair_plan, score, source_pairs
 from dlpd.store.schema import fp_cells, fp_sources
 
 # A cell held by more labelled tables than this is a common value ("2024", "control",
@@ -30,6 +30,7 @@ MAX_CANDIDATES = 8  # sources, by rare cells shared, a lookup weighs row by row
 MIN_SHARED_CELLS = 2
 _T = TypeVar("_T")
 _BATCH = 5000  # rows per executemany
+_IDS = 500  # source ids per IN list
 
 
 class TableCandidate(NamedTuple):
@@ -38,6 +39,11 @@ class TableCandidate(NamedTuple):
     source_id: int
     rows: int  # query rows found as rows of the source
     score: float  # bits of evidence of those rows
+
+    @property
+    def is_derived(self) -> bool:
+        """Enough rows that the scanned table is derived from the source."""
+        return self.rows >= MIN_ROWS
 
 
 def register_table(conn: Connection, source_id: int, prints: TablePrints) -> int:
@@ -57,7 +63,7 @@ def register_table(conn: Connection, source_id: int, prints: TablePrints) -> int
 
 def table_candidates(conn: Connection, prints: TablePrints) -> list[TableCandidate]:
     """Labelled tables whose rows ``prints`` holds, most rows first; only those with at
-    least one matching row (``TableScore.is_derived`` says whether there are enough).
+    least one matching row (``is_derived`` says whether there are enough).
 
     Candidates come from the query's rare cells (held by at most ``MAX_SOURCES_PER_CELL``
     sources, not stoplisted): every copied row has some. For each of the best
@@ -69,8 +75,9 @@ def table_candidates(conn: Connection, prints: TablePrints) -> list[TableCandida
     rare = _rare_cells(conn, prints.cells)
     if not rare:
         return []
-    sizes = {int(i): int(n) for i, n in conn.execute(
-        select(fp_sources.c.id, fp_sources.c.rows).where(fp_sources.c.id.in_(list(rare))))}
+    sizes = {int(i): int(n) for chunk in _chunks(sorted(rare), _IDS)
+             for i, n in conn.execute(select(fp_sources.c.id, fp_sources.c.rows)
+                                      .where(fp_sources.c.id.in_(chunk)))}
     candidates = _ranked(rare, sizes)
     rows_of = {sid: [row for row in prints.row_cells if not shared.keys().isdisjoint(row)]
                for sid, shared in candidates}

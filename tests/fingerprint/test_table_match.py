@@ -137,6 +137,7 @@ def test_extract_of_200_rows_reordered_one_column_dropped_is_found(
     text = csv_text(without([HEADER, *rows], dropped))
     (found, *rest) = lookup(engine, text)
     assert found.source_id == sid and found.rows == 200 and found.score > 0
+    assert found.is_derived
     assert not rest  # the unrelated table is no candidate
 
 
@@ -201,7 +202,7 @@ def test_few_rows_are_counted_but_not_enough(
         store: Store, source: list[list[str]]) -> None:
     engine, sid, _ = store
     (found,) = lookup(engine, csv_text([HEADER, *source[:MIN_ROWS - 1]]))
-    assert (found.source_id, found.rows) == (sid, MIN_ROWS - 1)
+    assert (found.source_id, found.rows) == (sid, MIN_ROWS - 1) and not found.is_derived
 
 
 def test_stoplisted_cells_are_left_out(own_store: Store, source: list[list[str]]) -> None:
