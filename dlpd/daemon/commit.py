@@ -11,6 +11,7 @@ Main thread only; the clock is an argument.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,9 +19,13 @@ import structlog
 
 from dlpd.daemon.access_log import AccessAggregator
 from dlpd.daemon.alerting import Alerter
-from dlpd.errors import DlpdError
+from dlpd.dirfd import open_below, root_of
+from dlpd.errors import DlpdError, LabelError, os_reason
+from dlpd.labelling.marker import MARKER_NAME
+from dlpd.labelling.markers import apply_marker, marker_deleted, read_marker
 from dlpd.labelling.resolve import Resolver
-from dlpd.model import AccessKind, FileResult
+from dlpd.labelling.service import LabelContext
+from dlpd.model import AccessKind, FileResult, display_path
 from dlpd.store import files as files_repo
 from dlpd.store.db import Connection, Engine, transaction
 from dlpd.watch.settle import Pending
@@ -52,6 +57,7 @@ class _Effects:
     labelled: dict[str, tuple[str, ...] | None] = field(default_factory=dict)  # None: drop
     access: list[tuple[str, AccessKind, tuple[str, ...], str | None]] = field(
         default_factory=list)  # path, kind, labels, src_path
+    relabelled: list[str] = field(default_factory=list)  # directories a marker labelled
 
 
 @dataclass(slots=True)
@@ -79,6 +85,10 @@ class StepWriter:
         # Labels set by people, copies and extracts (labelling.resolve); None: detected
         # labels only.
         self.resolver = resolver
+        # For marker files (.dlpd-label): applied as `label set` by their owner. Set by the
+        # pipeline; ``relabel`` asks for the labelled directory to be read again.
+        self.label_ctx: LabelContext | None = None
+        self.relabel: Callable[[list[str]], None] = lambda _paths: None
         self._access = access
         self._forget_read = forget_read
         self._labelled: dict[str, tuple[str, ...]] = {}
@@ -152,6 +162,8 @@ class StepWriter:
                 self._labelled.pop(path, None)
         for path, kind, labels, src in effects.access:
             self._access.record(path, kind, labels, wall, src_path=src)
+        if effects.relabelled:
+            self.relabel(effects.relabelled)
         self._retry.wait = 0.0
         return True
 
@@ -181,6 +193,8 @@ class StepWriter:
         path = result.path
         moved_from = pending.src_path if pending and pending.src_path else None
         origins = None
+        if os.path.basename(path) == MARKER_NAME and not result.cached:
+            self._marker(conn, os.path.dirname(path), effects)
         if self.resolver is not None and not result.cached:
             resolution = self.resolver.resolve(conn, result, moved_from=moved_from, now=wall)
             result, origins = resolution.applied(result), resolution.origins
@@ -197,6 +211,37 @@ class StepWriter:
             effects.access.append((path, kind, result.labels,
                                    moved_from if kind is AccessKind.MOVED else None))
 
+    def _marker(self, conn: Connection, directory: str, effects: _Effects) -> None:
+        """A marker file was written in ``directory``: apply it as its owner's `label set`
+        (the owner of the marker must own the directory). A bad one is a log line."""
+        ctx = self.label_ctx
+        if ctx is None:
+            return
+        root = root_of(directory, ctx.roots)
+        try:
+            if root is None:
+                raise LabelError("not under a watched tree")
+            fd = open_below(root, directory, cross_devices=ctx.cross_devices)
+            try:
+                found = read_marker(fd)
+                dir_uid = os.fstat(fd).st_uid
+            finally:
+                os.close(fd)
+        except (LabelError, OSError) as exc:
+            _log.warning("label marker not applied", directory=display_path(directory),
+                         error=str(exc) if isinstance(exc, LabelError) else os_reason(exc))
+            return
+        if found is None:
+            return
+        marker, marker_uid = found
+        results = apply_marker(conn, ctx, directory, dir_uid, marker, marker_uid)
+        for r in results:
+            if not r.allowed:
+                _log.warning("label marker refused", directory=display_path(directory),
+                             reason=r.message)
+        if any(r.allowed and r.changed for r in results):
+            effects.relabelled.append(directory)
+
     def _labels(self, path: str, effects: _Effects) -> tuple[str, ...] | None:
         """``path``'s labels as this transaction leaves them."""
         if path in effects.labelled:
@@ -212,6 +257,9 @@ class StepWriter:
             self._alerter.gone_under(conn, path, why, wall)
         else:
             self._alerter.gone(conn, path, why, wall)
+        if not is_dir and os.path.basename(path) == MARKER_NAME and self.label_ctx:
+            # The labels stay (`dlpd label remove` takes them off); the history says so.
+            marker_deleted(conn, self.label_ctx, os.path.dirname(path), None)
         for p in gone:
             if self.resolver is not None and not why.startswith("moved to"):
                 # A move keeps what the file carried: the new path's read takes it over.

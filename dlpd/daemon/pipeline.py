@@ -39,8 +39,10 @@ from dlpd.daemon.scheduling import Scheduler
 from dlpd.daemon.status import CrawlRecord
 from dlpd.dirfd import lexists_below, root_of
 from dlpd.errors import DlpdError
+from dlpd.labelling.marker import MARKER_NAME
 from dlpd.labelling.resolve import Resolver
 from dlpd.labelling.resolve import must_read as labelled_unregistered
+from dlpd.labelling.service import LabelContext
 from dlpd.model import AccessKind, FileResult, Outcome, display_path
 from dlpd.scan.runner import ScanOptions, ScanSummary, run_scan
 from dlpd.store.db import Engine, transaction
@@ -110,6 +112,9 @@ class Pipeline:
                                     self._inbox.put)
         self._writer = StepWriter(engine, self._alerter, self._access,
                                   self._scheduler.forget, Resolver(runtime.resolver))
+        self._writer.label_ctx = LabelContext.from_settings(runtime.settings, engine,
+                                                            roots=runtime.roots)
+        self._writer.relabel = self.relabelled
         self._own = OwnReads()
         self._reconciler = Reconciler(self.crawl)
         self._unwatched: set[str] = set()
@@ -129,6 +134,8 @@ class Pipeline:
         self._alerter.policy = runtime.policy
         if self._writer.resolver is not None:
             self._writer.resolver.settings = runtime.resolver
+        self._writer.label_ctx = LabelContext.from_settings(runtime.settings, self._engine,
+                                                            roots=runtime.roots)
         self._scheduler.retime(runtime.settings.watch.settle, runtime.settings.watch.max_delay)
         self._access.window = runtime.settings.access.aggregate_window
 
@@ -367,7 +374,8 @@ class Pipeline:
             # carry a person's label that no marking shows).
             resolver = self._writer.resolver
             if (result.labels or self._alerter.has_alerts(result.path)
-                    or (resolver is not None and not resolver.idle and not result.cached)):
+                    or (resolver is not None and not resolver.idle and not result.cached)
+                    or (os.path.basename(result.path) == MARKER_NAME and not result.cached)):
                 self._inbox.put(Scanned(result, None))
 
         with transaction(self._engine) as conn:

@@ -28,8 +28,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
-
 from dlpd.fingerprint.match import Match, copy_of, text_matches
 from dlpd.fingerprint.table import MIN_ROWS
 from dlpd.labelling.effective import LabelSource
@@ -39,7 +37,6 @@ from dlpd.store import fingerprint_tables as tables_repo
 from dlpd.store import fingerprints as fp_repo
 from dlpd.store import labels as labels_repo
 from dlpd.store.db import Connection
-from dlpd.store.schema import fp_sources, label_assignments
 
 # A person's labels: a file carrying one of these is a source of the fingerprint index.
 _SET_BY_PEOPLE = ("explicit", "marker", "inherited")
@@ -84,11 +81,8 @@ class Resolver:
         if not self.settings.enabled:
             self._any_assignment = self._any_source = False
             return
-        host = self.settings.host
-        self._any_assignment = bool(conn.execute(select(exists().where(
-            label_assignments.c.host == host, label_assignments.c.removed.is_(None)))).scalar())
-        self._any_source = bool(conn.execute(select(exists().where(
-            fp_sources.c.id.is_not(None)))).scalar())
+        self._any_assignment = labels_repo.any_active(conn, self.settings.host)
+        self._any_source = fp_repo.any_source(conn)
 
     @property
     def idle(self) -> bool:

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, text, update
+from sqlalchemy import Connection, delete, exists, insert, select, text, update
 
 from dlpd.fingerprint.table import TablePrints
 from dlpd.fingerprint.text import TextPrints, text_prints
@@ -124,6 +124,11 @@ def sources(conn: Connection, source_ids: Iterable[int]) -> dict[int, Source]:
             fp_sources.c.id.in_(ids[start:start + 500]))).mappings()
         found.update((int(row["id"]), _source(row)) for row in rows)
     return found
+
+
+def any_source(conn: Connection) -> bool:
+    """Whether any labelled file is registered (on any host: copies cross hosts)."""
+    return bool(conn.execute(select(exists().where(fp_sources.c.id.is_not(None)))).scalar())
 
 
 def registered_paths(conn: Connection, host: str) -> set[str]:
