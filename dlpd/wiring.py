@@ -6,9 +6,12 @@ library classes stay free of hidden work and tests can build them from parts.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
-from collections.abc import Sequence
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 
 from dlpd.classify.classifier import Classifier
@@ -17,10 +20,14 @@ from dlpd.classify.prints import PrintOptions
 from dlpd.classify.signatures import Ruleset, compile_rules
 from dlpd.classify.validators import REGISTRY
 from dlpd.config import Settings, database_url
+from dlpd.labelling.resolve import Resolver, ResolverSettings, must_read
+from dlpd.model import FileResult
 from dlpd.policy.labels import labels_for
 from dlpd.scan.pathfilter import PathFilter
+from dlpd.scan.runner import Resolve
+from dlpd.store import fingerprints as fp_repo
 from dlpd.store.alerts import SinkRoute
-from dlpd.store.db import Engine, open_engine, sqlite_files
+from dlpd.store.db import Connection, Engine, open_engine, sqlite_files, transaction
 
 
 def sink_routes(settings: Settings) -> tuple[SinkRoute, ...]:
@@ -66,6 +73,53 @@ def build_classifier(settings: Settings, ruleset: Ruleset | None = None, *,
         cross_devices=settings.scan.cross_devices,
         prints=prints,
     )
+
+
+def resolver_settings(settings: Settings) -> ResolverSettings:
+    fp = settings.fingerprints
+    return ResolverSettings(host=settings.daemon.host or socket.gethostname(),
+                            label_names=frozenset(settings.labels), min_share=fp.min_share,
+                            max_df=fp.max_df, enabled=fp.enabled)
+
+
+def print_options(settings: Settings, cell_key: bytes,
+                  active: Callable[[], bool] | None = None) -> PrintOptions | None:
+    """Content prints for the classifier, or None when no label is configured or
+    fingerprints are off (then reading a file costs nothing more)."""
+    if not settings.fingerprints.enabled or not settings.labels:
+        return None
+    options = PrintOptions(cell_key=cell_key, max_text_bytes=settings.limits.max_text_bytes)
+    return options if active is None else dataclasses.replace(options, active=active)
+
+
+def cell_key_of(engine: Engine) -> bytes:
+    with transaction(engine) as conn:
+        return fp_repo.cell_key(conn)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanLabelling:
+    """What `dlpd scan` needs for labels: prints to compute, how to resolve a read file,
+    which cached files to read anyway. All None when nothing is labelled or registered."""
+
+    prints: PrintOptions | None = None
+    resolve: Resolve | None = None
+    must_read: Callable[[str], bool] | None = None
+
+
+def scan_labelling(settings: Settings, engine: Engine) -> ScanLabelling:
+    resolver = Resolver(resolver_settings(settings))
+    with transaction(engine) as conn:
+        resolver.refresh(conn)
+        if resolver.idle:
+            return ScanLabelling()
+        key = fp_repo.cell_key(conn)
+        must = must_read(conn, resolver.settings.host)
+
+    def resolve(conn: Connection, result: FileResult) -> FileResult:
+        return resolver.resolve(conn, result).applied(result)
+
+    return ScanLabelling(print_options(settings, key), resolve, must)
 
 
 def build_engine(settings: Settings) -> Engine:

@@ -196,7 +196,7 @@ class Classifier:
                        accept_unstable: bool = False) -> FileResult:
         findings = _Findings(Budget(self._limits))
         xattr_labels: tuple[str, ...] = ()
-        if self._prints is not None:
+        if self._prints is not None and self._prints.active():
             findings.prints = PrintText(self._prints)
             xattr_labels = read_labels(fd)
         name = os.path.basename(path)

@@ -24,7 +24,8 @@ or ``|``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from dlpd.fingerprint.table import (
     MAX_COLUMNS,
@@ -45,12 +46,15 @@ class PrintOptions:
     ``cell_key``: the installation's secret key for table cells (the store's
     ``fingerprints.cell_key``). ``max_text_bytes``: UTF-8 text of one file taken into its
     prints (the default is ``[limits] max_text_bytes``'s: prints see what the rules see).
-    ``max_rows``: table rows taken into its table prints.
+    ``max_rows``: table rows taken into its table prints. ``active``: asked per file;
+    while it says no (nothing labelled, nothing registered: the daemon's resolver is
+    idle) a file costs one call and no prints are made.
     """
 
     cell_key: bytes
     max_text_bytes: int = 16 * MiB
     max_rows: int = MAX_ROWS
+    active: Callable[[], bool] = field(default=lambda: True, compare=False)
 
 
 class PrintText:

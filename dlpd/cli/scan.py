@@ -25,7 +25,13 @@ from dlpd.cli.render import (
 from dlpd.model import FileResult
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.runner import ScanOptions, WalkProgress, count_walk, run_scan
-from dlpd.wiring import build_classifier, build_engine, build_pathfilter, default_jobs
+from dlpd.wiring import (
+    build_classifier,
+    build_engine,
+    build_pathfilter,
+    default_jobs,
+    scan_labelling,
+)
 
 
 def _scan_log() -> Any:
@@ -51,12 +57,15 @@ def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: 
     """Classify the files under PATHS and record the results."""
     settings = settings_or_exit(config_path)
     with errors():
-        classifier = build_classifier(settings)
         engine = build_engine(settings)
+        # Labels set by people and the fingerprint index: resolved only when there are any.
+        labelling = scan_labelling(settings, engine)
+        classifier = build_classifier(settings, prints=labelling.prints)
         pathfilter = build_pathfilter(settings, exclude)
     roots = [str(p.absolute()) for p in paths]
     options = ScanOptions(jobs=jobs or default_jobs(settings), use_cache=not no_cache,
-                          cross_devices=settings.scan.cross_devices)
+                          cross_devices=settings.scan.cross_devices,
+                          resolve=labelling.resolve, must_read=labelling.must_read)
     log = _scan_log()
     results: list[FileResult] = []
     found = False

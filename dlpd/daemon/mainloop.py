@@ -22,6 +22,7 @@ import fcntl
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,7 +44,7 @@ from dlpd.errors import ConfigError, DlpdError, StoreError
 from dlpd.labelling.model import Caller
 from dlpd.labelling.service import LabelContext, LabelRequest, handle
 from dlpd.store.db import Engine, sqlite_files, store_directory_problem
-from dlpd.wiring import build_engine
+from dlpd.wiring import build_engine, cell_key_of
 
 _log = structlog.get_logger("dlpd.daemon")
 
@@ -213,7 +214,11 @@ class Daemon:
             settings = load_settings(source)
             if settings.database.url != old.settings.database.url:
                 raise DlpdError("database.url: cannot change on reload; restart dlpd")
-            new = build_runtime(settings, str(self._runtime_dir))
+            key = old.cell_key
+            if key is None and settings.fingerprints.enabled and settings.labels:
+                key = cell_key_of(self._engine)
+            new = build_runtime(settings, str(self._runtime_dir), cell_key=key,
+                                prints_on=old.prints_on or threading.Event())
         except DlpdError as exc:
             _log.error("reload failed; keeping the running configuration",
                        config=str(source), error=str(exc))
@@ -312,8 +317,10 @@ def start_daemon(settings: Settings) -> Daemon:
         raise ConfigError("database.url", problem)
     directory = runtime_dir(settings)
     lock_fd = _lock_store(settings, directory)
-    runtime = build_runtime(settings, str(directory))
     engine = build_engine(settings)
+    key = cell_key_of(engine) if settings.fingerprints.enabled and settings.labels else None
+    runtime = build_runtime(settings, str(directory), cell_key=key,
+                            prints_on=threading.Event())
     return Daemon(runtime, engine, Notifier.from_env(), directory, lock_fd)
 
 

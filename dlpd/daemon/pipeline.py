@@ -110,8 +110,9 @@ class Pipeline:
         self._access = AccessAggregator(runtime.settings.access.aggregate_window)
         self._scheduler = Scheduler(runtime.jobs, watch.settle, watch.max_delay,
                                     self._inbox.put)
+        resolver = Resolver(runtime.resolver, switch=runtime.prints_on)
         self._writer = StepWriter(engine, self._alerter, self._access,
-                                  self._scheduler.forget, Resolver(runtime.resolver))
+                                  self._scheduler.forget, resolver)
         self._writer.label_ctx = LabelContext.from_settings(runtime.settings, engine,
                                                             roots=runtime.roots)
         self._writer.relabel = self.relabelled
@@ -147,6 +148,8 @@ class Pipeline:
         """Labels changed on ``paths`` (`dlpd label`): read them again, so that files a
         person labelled are registered (and unlabelled ones forgotten) without waiting for
         them to change. Each is a subtree crawl (a file is a subtree of one)."""
+        if self._rt.prints_on is not None:
+            self._rt.prints_on.set()  # before the crawl reads them: prints are wanted now
         for path in paths:
             self._reconciler.request_subtree(path, "labels changed")
 

@@ -7,6 +7,7 @@ does the daemon swap it in, so a broken rule file or config leaves the old one r
 from __future__ import annotations
 
 import socket
+import threading
 from dataclasses import dataclass
 
 import structlog
@@ -25,6 +26,8 @@ from dlpd.wiring import (
     build_pathfilter,
     build_ruleset,
     default_jobs,
+    print_options,
+    resolver_settings,
     sink_routes,
 )
 
@@ -40,6 +43,8 @@ class Runtime:
     jobs: int
     roots: tuple[str, ...]
     resolver: ResolverSettings
+    cell_key: bytes | None = None
+    prints_on: threading.Event | None = None
 
 
 def own_files(settings: Settings, runtime_dir: str) -> list[str]:
@@ -48,13 +53,19 @@ def own_files(settings: Settings, runtime_dir: str) -> list[str]:
     return [*own, runtime_dir.rstrip("/") + "/**"]
 
 
-def build_runtime(settings: Settings, runtime_dir: str) -> Runtime:
+def build_runtime(settings: Settings, runtime_dir: str, *, cell_key: bytes | None = None,
+                  prints_on: threading.Event | None = None) -> Runtime:
     """Compile rules, open libmagic, derive the policy. Raises ConfigError/SignatureError.
-    What `dlpd check-config` calls an error is refused here, and its warnings logged."""
+    What `dlpd check-config` calls an error is refused here, and its warnings logged.
+
+    ``cell_key`` (the store's) and ``prints_on`` (set while anything is labelled or
+    registered; it outlives reloads) switch the classifier's content prints on."""
     findings = problems(settings)
     raise_errors(findings)
     check_sinks(settings)
-    classifier = build_classifier(settings, build_ruleset(settings))
+    prints = (print_options(settings, cell_key, prints_on.is_set)
+              if cell_key is not None and prints_on is not None else None)
+    classifier = build_classifier(settings, build_ruleset(settings), prints=prints)
     pathfilter = build_pathfilter(settings, [*settings.watch.exclude,
                                              *own_files(settings, runtime_dir)])
     labels = {name: LabelPolicy(cfg.severity, cfg.prefixes, nowhere=cfg.is_nowhere)
@@ -63,12 +74,10 @@ def build_runtime(settings: Settings, runtime_dir: str) -> Runtime:
                          categories=dict(settings.categories), routes=sink_routes(settings))
     for finding in findings:
         _log.warning("configuration problem", key=finding.key, problem=finding.message)
-    fp = settings.fingerprints
-    resolver = ResolverSettings(host=policy.host, label_names=frozenset(settings.labels),
-                                min_share=fp.min_share, max_df=fp.max_df, enabled=fp.enabled)
     return Runtime(settings=settings, classifier=classifier, pathfilter=pathfilter,
                    policy=policy, jobs=default_jobs(settings), roots=settings.watch.paths,
-                   resolver=resolver)
+                   resolver=resolver_settings(settings), cell_key=cell_key,
+                   prints_on=prints_on)
 
 
 def build_sinks(settings: Settings, hostname: str) -> list[Sink]:

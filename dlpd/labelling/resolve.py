@@ -24,6 +24,7 @@ cached booleans: the cold scan of a tree without labels pays nothing measurable.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -70,10 +71,14 @@ class Resolver:
     """Resolves labels for one store. Not thread-safe: the daemon's main thread, or the
     scan's writer."""
 
-    def __init__(self, settings: ResolverSettings) -> None:
+    def __init__(self, settings: ResolverSettings,
+                 switch: threading.Event | None = None) -> None:
         self.settings = settings
         self._any_assignment = False
         self._any_source = False
+        # Set while there is anything to match or register: the classifier makes content
+        # prints only then (a tree without labels pays nothing for the feature).
+        self._switch = switch
 
     # -- when is there anything to do -------------------------------------------------
     def refresh(self, conn: Connection) -> None:
@@ -83,6 +88,8 @@ class Resolver:
             return
         self._any_assignment = labels_repo.any_active(conn, self.settings.host)
         self._any_source = fp_repo.any_source(conn)
+        if self._switch is not None:
+            (self._switch.clear if self.idle else self._switch.set)()
 
     @property
     def idle(self) -> bool:

@@ -25,7 +25,7 @@ from dlpd.model import FileResult, Outcome
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.walk import Entry, walk
 from dlpd.store import files as repo
-from dlpd.store.db import Engine, transaction
+from dlpd.store.db import Connection, Engine, transaction
 
 _WRITE_BATCH = 500
 _BATCH_FILES = 32
@@ -46,6 +46,10 @@ class ScanOptions:
     # a scanned root is then reached from its trusted root without following a symlink,
     # and one outside them all is refused. None: the scanned roots are trusted as given.
     trusted_roots: tuple[str, ...] | None = None
+    # `dlpd scan` with labels about: each read file's labels resolved (a person's, copies,
+    # extracts) before it reaches on_result. None: detected labels only (the daemon
+    # resolves on its own thread).
+    resolve: Resolve | None = None
     # Files to read even when the cache says they are unchanged (labelling.resolve:
     # labelled files not yet registered); None: the cache decides alone.
     must_read: Callable[[str], bool] | None = None
@@ -133,29 +137,58 @@ def _walk_error(entry: Entry) -> FileResult:
     return FileResult(entry.path, Outcome.ERROR, reason=os_reason(exc))
 
 
-class _Writer:
-    """Buffers results and writes them in one transaction per batch (single writer)."""
+# A read file's labels beyond those it was found to carry (labelling.resolve: a person's,
+# copies, extracts), decided in the writer's transaction.
+Resolve = Callable[[Connection, FileResult], FileResult]
 
-    def __init__(self, engine: Engine, rules_version: str, started_ns: int) -> None:
+
+class _Writer:
+    """Buffers results and writes them in one transaction per batch (single writer).
+
+    With ``resolve``, a read file's result reaches ``on_result`` from here, resolved in
+    the batch's transaction (so in batches); without, the caller hands it on at once."""
+
+    def __init__(self, engine: Engine, rules_version: str, started_ns: int,
+                 resolve: Resolve | None = None,
+                 on_result: Callable[[FileResult], None] | None = None) -> None:
         self._engine = engine
         self._rules_version = rules_version
         self._started_ns = started_ns
         self._pending: list[FileResult] = []
+        self._resolve = resolve
+        self._on_result = on_result
+        self._held: list[FileResult] = []  # to hand on once resolved
+
+    def holds(self, result: FileResult) -> bool:
+        """Whether this result reaches ``on_result`` through the writer."""
+        return self._resolve is not None and not result.cached
 
     def add(self, result: FileResult) -> None:
+        if self.holds(result):
+            self._held.append(result)
         if result.cached or (result.outcome is Outcome.UNSTABLE and result.sha256 is None):
+            if len(self._held) >= _WRITE_BATCH:
+                self.flush()
             return
         self._pending.append(result)
         if len(self._pending) >= _WRITE_BATCH:
             self.flush()
 
     def flush(self) -> None:
-        if not self._pending:
+        if not self._pending and not self._held:
             return
+        resolved: list[FileResult] = []
         with transaction(self._engine) as conn:
-            repo.save_results(conn, self._pending, rules_version=self._rules_version,
-                              scan_started_ns=self._started_ns, now=time.time())
+            if self._pending:
+                repo.save_results(conn, self._pending, rules_version=self._rules_version,
+                                  scan_started_ns=self._started_ns, now=time.time())
+            if self._resolve is not None:
+                resolved = [self._resolve(conn, r) for r in self._held]
         self._pending.clear()
+        self._held.clear()
+        if self._on_result is not None:
+            for result in resolved:
+                self._on_result(result)
 
 
 class _Pipeline:
@@ -235,12 +268,13 @@ def run_scan(
         scan_id = repo.start_scan(conn, roots, version, summary.started)
         cached_dets = repo.load_detections(
             conn, [c.id for c in cache.values() if c.has_findings]) if options.use_cache else {}
-    writer = _Writer(engine, version, started_ns)
+    writer = _Writer(engine, version, started_ns, options.resolve, on_result)
 
     def emit(result: FileResult) -> None:
         summary.count(result)
         writer.add(result)
-        on_result(result)
+        if not writer.holds(result):
+            on_result(result)
 
     jobs = max(1, options.jobs)
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="dlpd-scan") as pool:
