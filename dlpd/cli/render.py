@@ -161,7 +161,8 @@ def render_table(
     and handed to rich as ``Text``, never parsed as markup, emoji codes or links.
     """
     out = out or sys.stdout
-    notable = [r for r in results if r.detections or r.outcome.value in ("error", "limit_exceeded")]
+    notable = [r for r in results
+               if r.detections or r.labels or r.outcome.value in ("error", "limit_exceeded")]
     if not out.isatty():
         out.writelines(_plain_rows(notable))
         (err or sys.stderr).write(summary_line(summary) + "\n")

@@ -80,11 +80,11 @@ def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: 
 
     def on_result(result: FileResult) -> None:
         nonlocal found
-        found = found or bool(result.detections)
+        found = found or bool(result.detections or result.labels)
         log_result(result)
         if fmt == "jsonl":
             sys.stdout.write(jsonl_line(result) + "\n")
-        elif fmt == "json" or result.detections or result.outcome.value != "ok":
+        elif fmt == "json" or result.detections or result.labels or result.outcome.value != "ok":
             results.append(result)
 
     with errors():

@@ -115,21 +115,35 @@ class Resolver:
         assigned = [a for a in labels_repo.active_for(conn, host, path)
                     if a.label in self.settings.label_names]
         people = _people_sources(path, assigned)
+        if result.cached:
+            # Unchanged since it was read: what that read found still holds (no lookup,
+            # nothing rewritten; a new source finds old copies when they are read again).
+            kept = [m for m in labels_repo.matches_for(conn, host, path)
+                    if m.label in self.settings.label_names]
+            return self._resolution(detected, people, kept, host)
         matches: list[LabelMatch] = [LabelMatch(path, x, "xattr", result.sha256, found=now)
                                      for x in xattrs]
         if moved_from is not None:
             matches += self._moved(conn, path, moved_from, result.sha256, now,
                                    {s.label for s in people})
         matches += self._content(conn, result, now)
-        mine = {s.label for s in people}
-        if people:
-            self._register(conn, result, people, now)
+        # A file that keeps a person's label where it went is a source as well.
+        keepers = people + [LabelSource(m.label, "moved", m.source_path, m.set_by, m.set_at)
+                            for m in matches if m.kind == "moved"]
+        if keepers:
+            self._register(conn, result, keepers, now)
         else:
             fp_repo.unregister(conn, host, path)
         # A source is not derived from itself (its own registration answers the lookup).
         matches = [m for m in matches if not (m.kind in ("copy", "derived")
                                               and m.source_path == path)]
         labels_repo.replace_matches(conn, host, path, result.sha256, matches, now)
+        return self._resolution(detected, people, matches, host)
+
+    @staticmethod
+    def _resolution(detected: tuple[str, ...], people: list[LabelSource],
+                    matches: list[LabelMatch], host: str) -> Resolution:
+        mine = {s.label for s in people}
         origins: dict[str, Origin] = {}
         for src in sorted(people, key=lambda s: _STRENGTH.index(s.source)):
             origins.setdefault(src.label, Origin(

@@ -161,7 +161,7 @@ class _Writer:
 
     def holds(self, result: FileResult) -> bool:
         """Whether this result reaches ``on_result`` through the writer."""
-        return self._resolve is not None and not result.cached
+        return self._resolve is not None
 
     def add(self, result: FileResult) -> None:
         if self.holds(result):
