@@ -2,7 +2,7 @@
 1k/10k labelled tables, index bytes per labelled row, and what is (not) found.
 
     .venv/bin/python bench/fingerprint_tables_bench.py            # 1k, 10k tables of 100 rows
-    .venv/bin/python bench/fingerprint_tables_bench.py --quick    # 1k, 10k tables of 10 rows (< 40 s)
+    .venv/bin/python bench/fingerprint_tables_bench.py --quick    # tables of 10 rows (< 40 s)
 
 One run, medians of repeated lookups, a markdown table on stdout and in
 bench/results/fingerprint-tables-latest.md. The tables are wind-tunnel run tables (an
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import platform
 import random
 import sqlite3
@@ -246,7 +247,8 @@ def main() -> int:
         "# Table fingerprints", "",
         f"{platform.python_implementation()} {platform.python_version()}, "
         f"{platform.machine()}; {K_ANCHORS} anchors a row, a row matches at "
-        f"{ROW_EXCESS_BITS:g} bits over log2(N); {'--quick' if args.quick else 'full run'}", "",
+        f"{ROW_EXCESS_BITS:g} bits over log2(N); {'--quick' if args.quick else 'full run'}; "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start", "",
         "| measure | value |", "|---|---|",
         f"| fingerprint rate, CSV text to prints (5,000-row table) | {rate_text:,.0f} rows/s |",
         f"| fingerprint rate, rows to prints | {rate_rows:,.0f} rows/s |",
