@@ -287,7 +287,7 @@ class FingerprintSettings(_Section):
     enabled: bool = True
     # A file is "derived" from a labelled one when it holds at least this share of the
     # labelled file's text prints.
-    min_share: float = Field(default=0.3, gt=0.0, le=1.0)
+    min_share: float = Field(default=0.2, gt=0.0, le=1.0)
     # A print held by more than this many labelled files is boilerplate, not evidence.
     max_df: int = Field(default=20, ge=1)
 

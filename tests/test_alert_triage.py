@@ -224,7 +224,8 @@ def test_migration_0003_to_0004_keeps_alerts(tmp_path: Path,
     assert shown.returncode == 0, shown.describe()
     assert "file:        not recorded" in shown.stdout and "looking" in shown.stdout
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (db.HEAD_REVISION,)
+        version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        assert version == (db.HEAD_REVISION,)
     res = run_dlpd("alerts", "false-positive", "1", "--author", "eve", "--config", cfg_path)
     assert res.returncode == 0, res.describe()
     with transaction(open_engine(f"sqlite:///{path}")) as conn:

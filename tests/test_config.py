@@ -147,4 +147,4 @@ def test_label_and_fingerprint_defaults() -> None:
     assert str(s.daemon.control_socket) == "/run/dlpd/control.sock"
     assert s.daemon.label_admin_group == ""
     assert (s.fingerprints.enabled, s.fingerprints.min_share, s.fingerprints.max_df) == (
-        True, 0.3, 20)
+        True, 0.2, 20)

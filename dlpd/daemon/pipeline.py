@@ -148,8 +148,9 @@ class Pipeline:
         """Labels changed on ``paths`` (`dlpd label`): read them again, so that files a
         person labelled are registered (and unlabelled ones forgotten) without waiting for
         them to change. Each is a subtree crawl (a file is a subtree of one)."""
-        if self._rt.prints_on is not None:
-            self._rt.prints_on.set()  # before the crawl reads them: prints are wanted now
+        if self._writer.resolver is not None:
+            # Before the crawl reads them: prints are wanted, and its results resolved.
+            self._writer.resolver.expect()
         for path in paths:
             self._reconciler.request_subtree(path, "labels changed")
 

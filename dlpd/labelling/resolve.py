@@ -91,6 +91,13 @@ class Resolver:
         if self._switch is not None:
             (self._switch.clear if self.idle else self._switch.set)()
 
+    def expect(self) -> None:
+        """Labels were just set (another thread: the control socket): act as if the next
+        refresh had seen them, so that the re-read they ask for is resolved."""
+        self._any_assignment = True
+        if self._switch is not None:
+            self._switch.set()
+
     @property
     def idle(self) -> bool:
         return not (self._any_assignment or self._any_source)
