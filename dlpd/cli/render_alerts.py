@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
-from dlpd.model import Alert, AlertDetails
+from dlpd.model import Alert, AlertDetails, Origin
 from dlpd.store.access import AccessRecord
 from dlpd.store.alerts import FalsePositive
 from dlpd.textsafe import json_text, visible
@@ -130,6 +130,7 @@ def alert_details(alert: Alert, out: IO[str] | None = None,
         f"  provenance:  {provenance}",
         f"  host:        {visible(alert.host)}",
         f"  created:     {when(alert.created)}   updated: {when(alert.updated)}",
+        *_origin_lines(alert.details.origin if alert.details else None),
         *_file_lines(alert.details),
         *_decision_lines(decisions),
     ]
@@ -139,6 +140,25 @@ def alert_details(alert: Alert, out: IO[str] | None = None,
             status = f" -> {n.status.value}" if n.status else ""
             lines.append(f"    {when(n.time)}  {visible(n.author)}{status}: {visible(n.text)}")
     out.write("\n".join(lines) + "\n")
+
+
+def _origin_lines(origin: Origin | None) -> list[str]:
+    """Where the label came from when no detection gave it: the fields behind the
+    provenance sentence."""
+    if origin is None:
+        return []
+    parts = [visible(origin.kind)]
+    if origin.source_path:
+        host = f"{visible(origin.source_host)}:" if origin.source_host else ""
+        parts.append(f"source {host}{visible(origin.source_path)}")
+    if origin.share is not None:
+        parts.append(f"share {origin.share:.0%}")
+    if origin.rows is not None:
+        parts.append(f"rows {origin.rows}")
+    if origin.set_by:
+        parts.append(f"set by {visible(origin.set_by)}"
+                     + (f" on {when(origin.set_at)}" if origin.set_at else ""))
+    return [f"  origin:      {'; '.join(parts)}"]
 
 
 def access_table(records: Sequence[AccessRecord], out: IO[str] | None = None) -> None:
