@@ -300,3 +300,41 @@ def label_history(path: str, fmt: str, socket_path: Path | None,
            [(_when(h.time), h.action, h.label, "yes" if h.allowed else "no",
              f"{h.actor} (uid {h.actor_uid})" if h.actor_uid is not None else h.actor,
              h.note or "-", h.reason or "-") for h in response.history], sys.stdout)
+
+
+@label.command("stoplist")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--reason", default="template", show_default=True,
+              help="Why these never count as evidence (kept with the prints).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="TOML config file (default: embedded defaults).")
+def label_stoplist(files: tuple[Path, ...], reason: str, config_path: Path | None) -> None:
+    """Never let FILES' content count as evidence of a copy or extract: a licence text, a
+    lab's report template, a form every dataset carries. Their text prints and table
+    cells go to the stoplist of the store (lab IT: the store's owner runs this)."""
+    from dlpd.store import fingerprints as fp_repo  # noqa: PLC0415 - only this command
+    from dlpd.store.db import transaction  # noqa: PLC0415
+    from dlpd.wiring import build_classifier, cell_key_of, print_options  # noqa: PLC0415
+
+    with errors():
+        settings = load_settings(config_path)
+        engine = open_engine(database_url(settings))
+        prints = print_options(settings, cell_key_of(engine))
+        if prints is None:
+            fail("no [labels.NAME] configured, or [fingerprints] enabled = false: "
+                 "nothing to stoplist against")
+        classifier = build_classifier(settings, prints=prints)
+        for path in files:
+            result = classifier.classify(str(path.absolute()))
+            text = result.text_prints.prints if result.text_prints else frozenset()
+            cells = result.table_prints.cells.keys() if result.table_prints else ()
+            if not text and not cells:
+                click.echo(f"{visible(str(path))}: no text or table to stoplist "
+                           f"({visible(result.outcome.value)})", err=True)
+                continue
+            with transaction(engine) as conn:
+                added = fp_repo.stop_prints(conn, text, reason, kind="text")
+                added += fp_repo.stop_prints(conn, cells, reason, kind="cell")
+            click.echo(f"{visible(str(path))}: {added} prints stoplisted "
+                       f"({len(text)} text, {len(cells)} cells)")
