@@ -9,6 +9,7 @@ import csv
 import dataclasses
 import inspect
 import io
+import json
 import logging
 import os
 import random
@@ -25,10 +26,10 @@ import pytest
 from corpus_formats import docx_bytes, ods_bytes, odt_bytes, pdf_bytes, xlsx_bytes, zip_bytes
 
 from dlpd.classify.classifier import Classifier
-from dlpd.classify.prints import PrintOptions
+from dlpd.classify.prints import PrintOptions, segmented_prints
 from dlpd.config import LimitSettings, Settings
 from dlpd.fingerprint.table import TablePrints
-from dlpd.fingerprint.text import TextPrints
+from dlpd.fingerprint.text import TextPrints, text_prints
 from dlpd.model import FileResult
 from dlpd.wiring import build_classifier, build_ruleset
 
@@ -317,3 +318,33 @@ def test_with_prints_off_nothing_of_them_runs(on: Classifier, off: Classifier,
         # Besides the new fields, the result is the one prints off gives.
         assert dataclasses.replace(printed, xattr_labels=()) == plain, name
         assert printed.text_prints is not None
+
+
+# -- bounded memory ---------------------------------------------------------------------
+@pytest.mark.parametrize("segment", [2_000, 5_000, 50_000])
+def test_segmented_prints_are_the_prints_of_the_whole_text(segment: int) -> None:
+    text = "\n\n".join([PROSE, PROSE.upper().replace(" ", "  "), "Ünïcödé\u00ad " * 400, PROSE])
+    whole = text_prints(text)
+    parts = segmented_prints(text, segment=segment, overlap=1_000)
+    assert parts.prints == whole.prints
+    assert parts.chars == whole.chars
+
+
+def test_a_csv_with_quoted_delimiters_is_still_a_table(on: Classifier, tmp_path: Path) -> None:
+    """The cheap check before rows_from_text takes a quoted field as one, however many
+    commas it holds."""
+    rows = _rows(40)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HEADER)
+    for i, (s, d, p, o, c) in enumerate(rows):
+        writer.writerow((s, d, p, o + ", PhD, MD" * (i % 3), c))
+    table = _table(on.classify(_write(tmp_path, "quoted.csv", out.getvalue().encode())))
+    assert table.rows == 40 and all(len(cells) == 5 for cells in table.row_cells)
+
+
+def test_indented_json_is_no_table(on: Classifier, tmp_path: Path) -> None:
+    data = json.dumps([{"sample": f"k17-r{i:05d}", "value": i * 1.5, "tags": ["a", "b"]}
+                       for i in range(200)], indent=1)
+    result = on.classify(_write(tmp_path, "runs.json", data.encode()))
+    assert result.text_prints is not None and result.table_prints is None
