@@ -290,6 +290,10 @@ class FingerprintSettings(_Section):
     min_share: float = Field(default=0.2, gt=0.0, le=1.0)
     # A print held by more than this many labelled files is boilerplate, not evidence.
     max_df: int = Field(default=20, ge=1)
+    # Of each file read while anything is labelled, this much text and this many table
+    # rows are fingerprinted (pure Python: about 7 MB/s of text, 1-2 MB/s of table cells).
+    max_text_bytes: Size = 4 * 1024 * 1024
+    max_rows: int = Field(default=20_000, ge=1)
 
 
 class Settings(_Section):

@@ -88,7 +88,10 @@ def print_options(settings: Settings, cell_key: bytes,
     fingerprints are off (then reading a file costs nothing more)."""
     if not settings.fingerprints.enabled or not settings.labels:
         return None
-    options = PrintOptions(cell_key=cell_key, max_text_bytes=settings.limits.max_text_bytes)
+    fp = settings.fingerprints
+    options = PrintOptions(cell_key=cell_key,
+                           max_text_bytes=min(fp.max_text_bytes, settings.limits.max_text_bytes),
+                           max_rows=fp.max_rows)
     return options if active is None else dataclasses.replace(options, active=active)
 
 

@@ -126,6 +126,10 @@ def _canonical(value: str) -> tuple[str | None, bool]:
 
 
 def _fold(value: str) -> str:
+    if value.isascii():
+        # NFKC leaves ASCII alone and casefold is lower(): the common cell, in a tenth of
+        # the time.
+        return " ".join(value.lower().split())
     text = value.translate(_INVISIBLE)
     # casefold can leave text that NFKC changes again (and the other way round): go to
     # the fixed point, so that canonical_cell is idempotent.
