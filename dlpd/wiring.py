@@ -20,7 +20,7 @@ from dlpd.classify.prints import PrintOptions
 from dlpd.classify.signatures import Ruleset, compile_rules
 from dlpd.classify.validators import REGISTRY
 from dlpd.config import Settings, database_url
-from dlpd.labelling.resolve import Resolver, ResolverSettings, must_read
+from dlpd.labelling.resolve import PrintPlan, Resolver, ResolverSettings, must_read
 from dlpd.model import FileResult
 from dlpd.policy.labels import labels_for
 from dlpd.scan.pathfilter import PathFilter
@@ -83,7 +83,9 @@ def resolver_settings(settings: Settings) -> ResolverSettings:
 
 
 def print_options(settings: Settings, cell_key: bytes,
-                  active: Callable[[], bool] | None = None) -> PrintOptions | None:
+                  active: Callable[[], bool] | None = None,
+                  kinds: Callable[[str], tuple[bool, bool]] | None = None
+                  ) -> PrintOptions | None:
     """Content prints for the classifier, or None when no label is configured or
     fingerprints are off (then reading a file costs nothing more)."""
     if not settings.fingerprints.enabled or not settings.labels:
@@ -92,7 +94,9 @@ def print_options(settings: Settings, cell_key: bytes,
     options = PrintOptions(cell_key=cell_key,
                            max_text_bytes=min(fp.max_text_bytes, settings.limits.max_text_bytes),
                            max_rows=fp.max_rows)
-    return options if active is None else dataclasses.replace(options, active=active)
+    if active is not None:
+        options = dataclasses.replace(options, active=active)
+    return options if kinds is None else dataclasses.replace(options, kinds=kinds)
 
 
 def cell_key_of(engine: Engine) -> bytes:
@@ -111,7 +115,8 @@ class ScanLabelling:
 
 
 def scan_labelling(settings: Settings, engine: Engine) -> ScanLabelling:
-    resolver = Resolver(resolver_settings(settings))
+    plan = PrintPlan()
+    resolver = Resolver(resolver_settings(settings), plan)
     with transaction(engine) as conn:
         resolver.refresh(conn)
         if resolver.idle:
@@ -122,7 +127,7 @@ def scan_labelling(settings: Settings, engine: Engine) -> ScanLabelling:
     def resolve(conn: Connection, result: FileResult) -> FileResult:
         return resolver.resolve(conn, result).applied(result)
 
-    return ScanLabelling(print_options(settings, key), resolve, must)
+    return ScanLabelling(print_options(settings, key, plan.active, plan.kinds), resolve, must)
 
 
 def build_engine(settings: Settings) -> Engine:

@@ -197,7 +197,10 @@ class Classifier:
         findings = _Findings(Budget(self._limits))
         xattr_labels: tuple[str, ...] = ()
         if self._prints is not None and self._prints.active():
-            findings.prints = PrintText(self._prints)
+            want_text, want_table = (self._prints.kinds(path) if self._prints.kinds
+                                     is not None else (True, True))
+            if want_text or want_table:
+                findings.prints = PrintText(self._prints, text=want_text, table=want_table)
             xattr_labels = read_labels(fd)
         name = os.path.basename(path)
         limits = self._limits

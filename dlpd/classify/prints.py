@@ -58,6 +58,9 @@ class PrintOptions:
     max_text_bytes: int = 16 * MiB
     max_rows: int = MAX_ROWS
     active: Callable[[], bool] = field(default=lambda: True, compare=False)
+    # Per file: (text prints, table prints) worth making (labelling.resolve.PrintPlan);
+    # None: both.
+    kinds: Callable[[str], tuple[bool, bool]] | None = field(default=None, compare=False)
 
 
 class PrintText:
@@ -67,8 +70,11 @@ class PrintText:
     the bound is reached; the part that crosses it is cut on a character boundary.
     """
 
-    def __init__(self, options: PrintOptions) -> None:
+    def __init__(self, options: PrintOptions, *, text: bool = True,
+                 table: bool = True) -> None:
         self._options = options
+        self._text = text
+        self._table = table
         self._left = options.max_text_bytes
         # (chunks, cells): chunks joined make one part; cells: tab-separated rows as the
         # extractors write them (else plain text, read as CSV/TSV if it is one).
@@ -106,7 +112,9 @@ class PrintText:
             del chunks
         if not parts:
             return None, None
-        text = segmented_prints("\n".join(part for part, _ in parts))
+        text = segmented_prints("\n".join(part for part, _ in parts)) if self._text else None
+        if not self._table:
+            return text, None
         rows: list[list[str]] = []
         limit = self._options.max_rows + 1  # + 1: the first row may be a header
         for part, cells in parts:

@@ -22,7 +22,6 @@ import fcntl
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -42,6 +41,7 @@ from dlpd.daemon.status import DaemonStatus, remove_status, runtime_dir, write_s
 from dlpd.daemon.watching import Watching
 from dlpd.errors import ConfigError, DlpdError, StoreError
 from dlpd.labelling.model import Caller
+from dlpd.labelling.resolve import PrintPlan
 from dlpd.labelling.service import LabelContext, LabelRequest, handle
 from dlpd.store.db import Engine, sqlite_files, store_directory_problem
 from dlpd.wiring import build_engine, cell_key_of
@@ -218,7 +218,7 @@ class Daemon:
             if key is None and settings.fingerprints.enabled and settings.labels:
                 key = cell_key_of(self._engine)
             new = build_runtime(settings, str(self._runtime_dir), cell_key=key,
-                                prints_on=old.prints_on or threading.Event())
+                                plan=old.plan or PrintPlan())
         except DlpdError as exc:
             _log.error("reload failed; keeping the running configuration",
                        config=str(source), error=str(exc))
@@ -320,7 +320,7 @@ def start_daemon(settings: Settings) -> Daemon:
     engine = build_engine(settings)
     key = cell_key_of(engine) if settings.fingerprints.enabled and settings.labels else None
     runtime = build_runtime(settings, str(directory), cell_key=key,
-                            prints_on=threading.Event())
+                            plan=PrintPlan())
     return Daemon(runtime, engine, Notifier.from_env(), directory, lock_fd)
 
 

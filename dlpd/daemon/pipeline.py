@@ -110,7 +110,7 @@ class Pipeline:
         self._access = AccessAggregator(runtime.settings.access.aggregate_window)
         self._scheduler = Scheduler(runtime.jobs, watch.settle, watch.max_delay,
                                     self._inbox.put)
-        resolver = Resolver(runtime.resolver, switch=runtime.prints_on)
+        resolver = Resolver(runtime.resolver, plan=runtime.plan)
         self._writer = StepWriter(engine, self._alerter, self._access,
                                   self._scheduler.forget, resolver)
         self._writer.label_ctx = LabelContext.from_settings(runtime.settings, engine,

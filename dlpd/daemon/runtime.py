@@ -7,7 +7,6 @@ does the daemon swap it in, so a broken rule file or config leaves the old one r
 from __future__ import annotations
 
 import socket
-import threading
 from dataclasses import dataclass
 
 import structlog
@@ -16,7 +15,7 @@ from dlpd.classify.classifier import Classifier
 from dlpd.config import Settings
 from dlpd.config_checks import problems, raise_errors
 from dlpd.daemon.alerting import AlertPolicy
-from dlpd.labelling.resolve import ResolverSettings
+from dlpd.labelling.resolve import PrintPlan, ResolverSettings
 from dlpd.policy.decide import LabelPolicy
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.sinks.base import Sink
@@ -44,7 +43,7 @@ class Runtime:
     roots: tuple[str, ...]
     resolver: ResolverSettings
     cell_key: bytes | None = None
-    prints_on: threading.Event | None = None
+    plan: PrintPlan | None = None
 
 
 def own_files(settings: Settings, runtime_dir: str) -> list[str]:
@@ -54,17 +53,17 @@ def own_files(settings: Settings, runtime_dir: str) -> list[str]:
 
 
 def build_runtime(settings: Settings, runtime_dir: str, *, cell_key: bytes | None = None,
-                  prints_on: threading.Event | None = None) -> Runtime:
+                  plan: PrintPlan | None = None) -> Runtime:
     """Compile rules, open libmagic, derive the policy. Raises ConfigError/SignatureError.
     What `dlpd check-config` calls an error is refused here, and its warnings logged.
 
-    ``cell_key`` (the store's) and ``prints_on`` (set while anything is labelled or
-    registered; it outlives reloads) switch the classifier's content prints on."""
+    ``cell_key`` (the store's) and ``plan`` (what to print, as the resolver last saw the
+    store; it outlives reloads) switch the classifier's content prints on."""
     findings = problems(settings)
     raise_errors(findings)
     check_sinks(settings)
-    prints = (print_options(settings, cell_key, prints_on.is_set)
-              if cell_key is not None and prints_on is not None else None)
+    prints = (print_options(settings, cell_key, plan.active, plan.kinds)
+              if cell_key is not None and plan is not None else None)
     classifier = build_classifier(settings, build_ruleset(settings), prints=prints)
     pathfilter = build_pathfilter(settings, [*settings.watch.exclude,
                                              *own_files(settings, runtime_dir)])
@@ -77,7 +76,7 @@ def build_runtime(settings: Settings, runtime_dir: str, *, cell_key: bytes | Non
     return Runtime(settings=settings, classifier=classifier, pathfilter=pathfilter,
                    policy=policy, jobs=default_jobs(settings), roots=settings.watch.paths,
                    resolver=resolver_settings(settings), cell_key=cell_key,
-                   prints_on=prints_on)
+                   plan=plan)
 
 
 def build_sinks(settings: Settings, hostname: str) -> list[Sink]:

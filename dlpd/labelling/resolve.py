@@ -24,7 +24,6 @@ cached booleans: the cold scan of a tree without labels pays nothing measurable.
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -58,6 +57,43 @@ class Resolution:
         return dataclasses.replace(result, labels=self.labels)
 
 
+class PrintPlan:
+    """Which content prints reading a file should make, as the resolver last saw the
+    store: none while nothing is labelled or registered; for a file under a person's
+    label both (it is registered); for any other file only the kinds some source holds
+    (text prints are no use against an index of tables, nor cells against one of text).
+    Updated by the main thread, read by the scan threads: one tuple, swapped whole."""
+
+    def __init__(self) -> None:
+        self._state: tuple[bool, bool, frozenset[str], tuple[str, ...]] = (
+            False, False, frozenset(), ())
+
+    def update(self, *, text: bool, table: bool, exact: frozenset[str],
+               prefixes: tuple[str, ...]) -> None:
+        self._state = (text, table, exact, prefixes)
+
+    def registered(self, *, text: bool, table: bool) -> None:
+        """A source of these kinds was just registered: files read from now on are
+        printed for them (not only after the next look at the store)."""
+        old_text, old_table, exact, prefixes = self._state
+        self._state = (old_text or text or table, old_table or table, exact, prefixes)
+
+    def everything(self) -> None:
+        """Labels were just set: every kind, for every file, until the next look."""
+        self._state = (True, True, frozenset(), ())
+
+    def active(self) -> bool:
+        text, table, exact, prefixes = self._state
+        return text or table or bool(exact) or bool(prefixes)
+
+    def kinds(self, path: str) -> tuple[bool, bool]:
+        """(text prints, table prints) for the file at ``path``."""
+        text, table, exact, prefixes = self._state
+        if path in exact or (prefixes and path.startswith(prefixes)):
+            return True, True
+        return text, table
+
+
 @dataclass(frozen=True, slots=True)
 class ResolverSettings:
     host: str
@@ -71,14 +107,12 @@ class Resolver:
     """Resolves labels for one store. Not thread-safe: the daemon's main thread, or the
     scan's writer."""
 
-    def __init__(self, settings: ResolverSettings,
-                 switch: threading.Event | None = None) -> None:
+    def __init__(self, settings: ResolverSettings, plan: PrintPlan | None = None) -> None:
         self.settings = settings
         self._any_assignment = False
         self._any_source = False
-        # Set while there is anything to match or register: the classifier makes content
-        # prints only then (a tree without labels pays nothing for the feature).
-        self._switch = switch
+        # What the classifier prints (a tree without labels pays nothing for the feature).
+        self._plan = plan
 
     # -- when is there anything to do -------------------------------------------------
     def refresh(self, conn: Connection) -> None:
@@ -87,16 +121,23 @@ class Resolver:
             self._any_assignment = self._any_source = False
             return
         self._any_assignment = labels_repo.any_active(conn, self.settings.host)
-        self._any_source = fp_repo.any_source(conn)
-        if self._switch is not None:
-            (self._switch.clear if self.idle else self._switch.set)()
+        kinds = fp_repo.source_kinds(conn)
+        self._any_source = bool(kinds)
+        if self._plan is not None:
+            assigned = (labels_repo.list_active(conn, self.settings.host)
+                        if self._any_assignment else [])
+            self._plan.update(
+                text="text" in kinds or "table" in kinds,  # a table's source is text too
+                table="table" in kinds,
+                exact=frozenset(a.path for a in assigned),
+                prefixes=tuple({a.path.rstrip("/") + "/" for a in assigned if a.is_dir}))
 
     def expect(self) -> None:
         """Labels were just set (another thread: the control socket): act as if the next
         refresh had seen them, so that the re-read they ask for is resolved."""
         self._any_assignment = True
-        if self._switch is not None:
-            self._switch.set()
+        if self._plan is not None:
+            self._plan.everything()
 
     @property
     def idle(self) -> bool:
@@ -186,6 +227,9 @@ class Resolver:
         if result.table_prints is not None:
             tables_repo.register_table(conn, source_id, result.table_prints)
         self._any_source = True
+        if self._plan is not None:
+            self._plan.registered(text=bool(result.text_prints and result.text_prints.prints),
+                                  table=result.table_prints is not None)
 
     def _moved(self, conn: Connection, path: str, moved_from: str, sha256: str | None,
                now: float, here: set[str]) -> list[LabelMatch]:
