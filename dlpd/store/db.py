@@ -140,9 +140,24 @@ def _create_private(db_path: Path) -> None:
 
 
 def migrate(engine: Engine) -> None:
-    """Upgrade to the newest schema; cheap when already there (alembic is not loaded)."""
+    """Upgrade to the newest schema; cheap when already there (alembic is not loaded). A
+    new, empty database is created from ``schema.py`` and stamped with the head revision
+    (Alembic's "create_all, then stamp" for new databases): no migration script is read,
+    so a user whose store is new needs nothing of alembic's (a test checks that the
+    migrations build the same schema)."""
     if current_revision(engine) == HEAD_REVISION:
         return
+    with engine.begin() as conn:
+        if not inspect(conn).get_table_names():
+            from dlpd.store.schema import metadata  # noqa: PLC0415 - a new store only
+
+            metadata.create_all(conn)
+            conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT "
+                              "NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY "
+                              "(version_num))"))
+            conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"),
+                         {"v": HEAD_REVISION})
+            return
     from alembic import command  # noqa: PLC0415 - see HEAD_REVISION
     from alembic.config import Config  # noqa: PLC0415
 

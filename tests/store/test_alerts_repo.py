@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from dlpd.model import Alert, AlertStatus, Severity
 from dlpd.store import alerts as repo
-from dlpd.store import outbox
+from dlpd.store import db, outbox
 from dlpd.store.db import StoreError, open_engine, transaction
 from dlpd.store.schema import metadata
 
@@ -120,10 +120,36 @@ def test_query_filters(engine: sa.Engine) -> None:
         assert repo.open_counts(conn) == {"low": 1, "high": 1, "critical": 1}
 
 
-def test_migrations_build_the_schema_the_code_declares(engine: sa.Engine) -> None:
+def test_migrations_build_the_schema_the_code_declares(tmp_path: Path) -> None:
+    # A new store is created from schema.py and stamped; the migrations must build the
+    # same schema for the stores that are upgraded. Run them all on an empty database.
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
+    from alembic.migration import MigrationContext
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/migrated.db")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    cfg.attributes["engine"] = engine
+    command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == \
+            db.HEAD_REVISION
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == [], f"schema.py and the migrations disagree: {diff}"
+
+
+def test_a_new_store_is_created_at_the_head_revision(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == \
+            db.HEAD_REVISION
+        diff = compare_metadata_of(conn)
+    assert diff == []
+
+
+def compare_metadata_of(conn: sa.Connection) -> list[object]:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
-    assert diff == [], f"schema.py and the migrations disagree: {diff}"
+    return list(compare_metadata(MigrationContext.configure(conn), metadata))
