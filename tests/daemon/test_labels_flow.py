@@ -16,6 +16,7 @@ before the label: it is registered only if the daemon reads the tree again after
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -165,8 +166,9 @@ class Flow(NamedTuple):
             WAIT, f"{path.name} registered as a fingerprint source")
 
     def wait_read(self, path: Path) -> None:
-        """The daemon read ``path`` as it is now and committed its decision (the file's
-        row, its labels and its alerts are written in one transaction)."""
+        """The daemon read ``path`` as it is now. An event's read writes the file's row,
+        labels and alerts in one transaction; a crawl's read writes the row first and the
+        decision after (wait for an alert, not for this, where one is expected)."""
         sha = hashlib.sha256(path.read_bytes()).hexdigest()
         self.daemon.wait_for(
             lambda: self.daemon.query("SELECT id FROM files WHERE path = ? AND sha256 = ?",
@@ -373,10 +375,14 @@ def test_a_third_of_a_labelled_docx_pasted_into_a_new_docx_is_derived(flow: Flow
     draft_bytes = docx_bytes([[p] for p in [*paragraphs("argparse")[:40], pasted,
                                             *paragraphs("shutil")[:20]]])
     share = share_of(spec_text, docx_text(draft_bytes))
-    print(f"30% docx paste: {share:.3f} of the source's prints (min_share 0.3)")
+    print(f"30% docx paste: {share:.3f} of the source's prints (min_share 0.2)")
     draft = flow.mkdir(flow.elsewhere / "thesis", flow.other) / "draft.docx"
     flow.place(draft, draft_bytes, flow.other)
     flow.wait_read(draft)
+    # A crawl of the new directory may have read it: a crawl writes the file's row before
+    # the main thread decides on it. Wait for the decision before saying what was found.
+    with contextlib.suppress(AssertionError):
+        flow.wait_alert(draft)
     assert flow.alerts(draft), (
         f"no alert on a 30% paste; its share is {share:.3f} of the source's prints, "
         f"matches: {flow.matches(draft)}")

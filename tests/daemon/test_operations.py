@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy
 
 from .harness import ITAR_TEXT, Daemon, config_text, sensitive_text
 
@@ -67,6 +68,24 @@ def start(tree: dict[str, Path], tmp_path: Path) -> Iterator[Callable[..., Daemo
         d.close()
 
 
+def _store_at(path: Path, revision: str) -> None:
+    """A store left at an older ``revision``: opening it runs alembic's upgrade, whose
+    log records (the standard library's, not dlpd's) must leave as JSON too. A new store
+    is created from the schema without alembic."""
+    from alembic import command
+    from alembic.config import Config
+
+    from dlpd.store import db
+
+    engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    cfg.attributes["engine"] = engine
+    command.upgrade(cfg, revision)
+    engine.dispose()
+    path.chmod(0o600)
+
+
 def _json_lines(text: str, what: str) -> list[dict[str, Any]]:
     """Every non-empty line of ``text`` as a JSON object naming its logger and level."""
     records = []
@@ -89,6 +108,7 @@ def _json_lines(text: str, what: str) -> list[dict[str, Any]]:
 
 def test_daemon_log_is_json_from_its_first_line_with_tracebacks(
         start: Callable[..., Daemon], tree: dict[str, Path]) -> None:
+    _store_at(tree["state"] / "dlpd.db", "0004")
     d = start(extra='[[sinks]]\ntype = "syslog"\naddress = "udp://127.0.0.1:9"\n')
     with contextlib.closing(sqlite3.connect(d.db)) as conn:
         conn.execute(_BREAK_OUTBOX)
@@ -101,7 +121,7 @@ def test_daemon_log_is_json_from_its_first_line_with_tracebacks(
     assert d.stop() == 0
     records = _json_lines(d.log.read_text(), "daemon output")
     loggers = {r["logger"] for r in records}
-    # The migration of the fresh store went through the formatter, its plugin chatter not
+    # The migration of the old store went through the formatter, its plugin chatter not
     # at all; the daemon's own lines name their module's logger.
     assert any(r["event"].startswith("Running upgrade") for r in records
                if r["logger"] == "alembic.runtime.migration"), loggers
@@ -115,7 +135,7 @@ def test_daemon_log_is_json_from_its_first_line_with_tracebacks(
     assert ITAR_TEXT.splitlines()[1] not in d.log.read_text()  # never content
 
 
-def test_scan_jsonl_stdout_stays_pure_at_debug_on_a_fresh_store(
+def test_scan_jsonl_stdout_stays_pure_at_debug_while_the_store_is_upgraded(
         tmp_path: Path, run_dlpd: Callable[..., Any],
         dlpd_config: Callable[..., Path]) -> None:
     data = tmp_path / "data"
@@ -123,6 +143,7 @@ def test_scan_jsonl_stdout_stays_pure_at_debug_on_a_fresh_store(
     (data / "design.txt").write_text(sensitive_text(2))
     (data / "notes.txt").write_text("milk, eggs\n")
     cfg = dlpd_config(tmp_path / "state")
+    _store_at(tmp_path / "state" / "dlpd.db", "0004")
     res = run_dlpd("--log-level", "debug", "scan", data, "--format", "jsonl", "--config", cfg)
     assert res.returncode == 1, res.describe()
     assert sorted(Path(r["path"]).name for r in res.records()) == ["design.txt", "notes.txt"]
