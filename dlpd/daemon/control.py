@@ -223,6 +223,7 @@ class ControlServer:
                          limit=MAX_CONNECTIONS)
             self._reply(conn, _error(f"busy: {MAX_CONNECTIONS} requests are being "
                                      "served; try again"))
+            _drop_buffered(conn)
             conn.close()
             return
         handler.start()
@@ -263,6 +264,20 @@ class ControlServer:
         except OSError as exc:
             # The caller left or does not read: its loss, not ours.
             _log.info("control reply not delivered", error=exc.strerror or str(exc))
+
+
+def _drop_buffered(conn: socket.socket) -> None:
+    """Without waiting (the accept loop calls this): drop what the peer has already sent,
+    so that closing does not reset the connection before it reads our answer."""
+    with contextlib.suppress(OSError):
+        conn.shutdown(socket.SHUT_WR)
+        conn.setblocking(False)
+        dropped = 0
+        while dropped < _LINGER_BYTES:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            dropped += len(chunk)
 
 
 def _linger(conn: socket.socket) -> None:
