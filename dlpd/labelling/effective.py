@@ -49,7 +49,9 @@ def ancestors(path: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _from_assignment(path: str, a: Assignment) -> LabelSource | None:
+def from_assignment(path: str, a: Assignment) -> LabelSource | None:
+    """What assignment ``a`` gives ``path``: its own label, one inherited from a directory
+    above, or nothing (removed, another file, a directory not above it)."""
     if not a.is_active:
         return None
     if a.path == path:
@@ -71,7 +73,7 @@ def effective_labels(
     several ways is listed once per way: each is a reason someone may need to see."""
     found: set[LabelSource] = set()
     for a in assignments:
-        src = _from_assignment(path, a)
+        src = from_assignment(path, a)
         if src is not None:
             found.add(src)
     for m in matches:

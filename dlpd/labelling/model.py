@@ -7,6 +7,7 @@ Pure (standard library only): the store builds these from its rows, the decision
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,6 +22,17 @@ MatchKind = Literal["copy", "derived", "xattr", "moved"]
 
 def is_label_name(name: str) -> bool:
     return len(name) <= MAX_NAME and NAME_PATTERN.fullmatch(name) is not None
+
+
+def setter_of(origin: Mapping[str, object], label: str) -> tuple[str | None, float | None]:
+    """Who labelled a fingerprinted source with ``label``, and when, from its origin (per
+    label a mapping with ``set_by`` and ``set_at``), as far as it says."""
+    entry = origin.get(label)
+    if not isinstance(entry, Mapping):
+        return None, None
+    by, at = entry.get("set_by"), entry.get("set_at")
+    return (by if isinstance(by, str) else None,
+            float(at) if isinstance(at, int | float) else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 from dlpd.fingerprint.match import Match, copy_of, text_matches
 from dlpd.fingerprint.table import MIN_ROWS
-from dlpd.labelling.effective import LabelSource
-from dlpd.labelling.model import Assignment, LabelMatch
+from dlpd.labelling.effective import LabelSource, from_assignment
+from dlpd.labelling.model import Assignment, LabelMatch, setter_of
 from dlpd.model import FileResult, Origin, Outcome
 from dlpd.store import fingerprint_tables as tables_repo
 from dlpd.store import fingerprints as fp_repo
@@ -124,13 +124,11 @@ class Resolver:
         kinds = fp_repo.source_kinds(conn)
         self._any_source = bool(kinds)
         if self._plan is not None:
-            assigned = (labels_repo.list_active(conn, self.settings.host)
-                        if self._any_assignment else [])
+            exact, prefixes = _coverage(labels_repo.list_active(conn, self.settings.host)
+                                        if self._any_assignment else ())
             self._plan.update(
                 text="text" in kinds or "table" in kinds,  # a table's source is text too
-                table="table" in kinds,
-                exact=frozenset(a.path for a in assigned),
-                prefixes=tuple({a.path.rstrip("/") + "/" for a in assigned if a.is_dir}))
+                table="table" in kinds, exact=exact, prefixes=prefixes)
 
     def expect(self) -> None:
         """Labels were just set (another thread: the control socket): act as if the next
@@ -256,12 +254,13 @@ class Resolver:
         found: list[Match] = list(copy_of(
             s.id for s in fp_repo.by_sha256(conn, result.sha256)))
         copies = {m.source_id for m in found}
+        sources: dict[int, fp_repo.Source] = {}  # fetched once per lookup
         if result.text_prints is not None and result.text_prints.prints:
             shared = fp_repo.text_candidates(conn, result.text_prints.prints,
                                              max_df=self.settings.max_df)
             if shared:
-                totals = {s.id: s.prints for s in fp_repo.sources(
-                    conn, (sid for sid, _n in shared)).values()}
+                sources.update(fp_repo.sources(conn, (sid for sid, _n in shared)))
+                totals = {sid: src.prints for sid, src in sources.items()}
                 found += text_matches(shared, totals, min_share=self.settings.min_share,
                                       exclude=copies)
         if result.table_prints is not None:
@@ -271,7 +270,8 @@ class Resolver:
                                        score=round(cand.score, 1)))
         if not found:
             return []
-        sources = fp_repo.sources(conn, (m.source_id for m in found))
+        sources.update(fp_repo.sources(
+            conn, {m.source_id for m in found} - sources.keys()))
         rows: dict[tuple[str, int], LabelMatch] = {}
         for m in found:
             src = sources.get(m.source_id)
@@ -280,7 +280,7 @@ class Resolver:
             for label in src.labels:
                 if label not in self.settings.label_names:
                     continue
-                by, at = _setter(src.origin, label)
+                by, at = setter_of(src.origin, label)
                 rows.setdefault((label, src.id), LabelMatch(
                     result.path, label, m.kind, result.sha256, source_id=src.id,
                     source_path=src.path, share=m.share, rows=m.rows, score=m.score,
@@ -296,8 +296,7 @@ def must_read(conn: Connection, host: str) -> Callable[[str], bool] | None:
     assigned = labels_repo.list_active(conn, host)
     if not assigned:
         return None
-    exact = {a.path for a in assigned}
-    prefixes = tuple({a.path.rstrip("/") + "/" for a in assigned if a.is_dir})
+    exact, prefixes = _coverage(assigned)
     registered = fp_repo.registered_paths(conn, host)
 
     def check(path: str) -> bool:
@@ -310,20 +309,14 @@ def _people_sources(path: str, assigned: Iterable[Assignment]) -> list[LabelSour
     found: dict[str, LabelSource] = {}
     # Nearest first: an assignment on the file beats one on its directory.
     for a in sorted(assigned, key=lambda a: -len(a.path)):
-        if a.path == path:
-            src = LabelSource(a.label, a.source, None, a.set_by, a.set_at, note=a.note)
-        elif a.is_dir:
-            src = LabelSource(a.label, "inherited", a.path, a.set_by, a.set_at, note=a.note)
-        else:
-            continue
-        found.setdefault(a.label, src)
+        src = from_assignment(path, a)
+        if src is not None:
+            found.setdefault(a.label, src)
     return [s for s in found.values() if s.source in _SET_BY_PEOPLE]
 
 
-def _setter(origin: Mapping[str, object], label: str) -> tuple[str | None, float | None]:
-    entry = origin.get(label)
-    if not isinstance(entry, Mapping):
-        return None, None
-    by, at = entry.get("set_by"), entry.get("set_at")
-    return (by if isinstance(by, str) else None,
-            float(at) if isinstance(at, int | float) else None)
+def _coverage(assigned: Iterable[Assignment]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The paths assignments cover: (labelled paths, prefixes of labelled directories)."""
+    assigned = list(assigned)
+    return (frozenset(a.path for a in assigned),
+            tuple({a.path.rstrip("/") + "/" for a in assigned if a.is_dir}))

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, delete, exists, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dlpd.labelling.effective import ancestors
-from dlpd.labelling.model import Assignment, HistoryEntry, LabelMatch
+from dlpd.labelling.model import Assignment, HistoryEntry, LabelMatch, setter_of
 from dlpd.store.paths import display_path, key, real, under
 from dlpd.store.schema import (
     LABEL_ACTIVE,
@@ -159,12 +159,10 @@ def _origin(raw: object, label: str) -> tuple[str | None, float | None]:
     """Who labelled a fingerprinted source, from its ``origin`` JSON (per label: a mapping
     with ``set_by`` and ``set_at``), when it says so."""
     try:
-        entry = json.loads(str(raw)).get(label)
-        by, at = entry.get("set_by"), entry.get("set_at")
-    except (ValueError, AttributeError, TypeError):
+        origin = json.loads(str(raw))
+    except ValueError:
         return None, None
-    return (by if isinstance(by, str) else None,
-            float(at) if isinstance(at, int | float) else None)
+    return setter_of(origin, label) if isinstance(origin, dict) else (None, None)
 
 
 def matches_for(conn: Connection, host: str, path: str) -> list[LabelMatch]:
