@@ -296,10 +296,46 @@ class FingerprintSettings(_Section):
     max_rows: int = Field(default=20_000, ge=1)
 
 
+class ExtractSettings(_Section):
+    # OCR of scanned documents (image-only PDF pages, TIFF/PNG/JPEG page scans) with
+    # Tesseract: "auto" reads them when tesseract and its language data are installed.
+    ocr: Literal["auto", "on", "off"] | bool = "auto"
+    # Tesseract language data to read with, in the order given (jpn+eng by default).
+    ocr_languages: tuple[str, ...] = ("jpn", "eng")
+    # One page's OCR, and all pages of one file: past them the rest is not read and the
+    # file's outcome says so (limit_exceeded).
+    ocr_page_timeout: Duration = 30.0
+    ocr_file_timeout: Duration = 120.0
+    ocr_max_pages: int = Field(default=20, ge=1, le=10_000)
+    # Rows read from one database table (SQLite, Parquet, Arrow/Feather); more: cut.
+    max_table_rows: int = Field(default=10_000, ge=1)
+
+    @field_validator("ocr_languages")
+    @classmethod
+    def _language_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # Names are passed to tesseract's -l: letters, digits and underscores only.
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z0-9_]{1,32}", name):
+                raise ValueError(f"{name!r} is not a tesseract language name (e.g. jpn, eng)")
+        if not value:
+            raise ValueError("name at least one language (e.g. [\"jpn\", \"eng\"])")
+        return value
+
+    @property
+    def ocr_wanted(self) -> bool | None:
+        """True: on (an error at start if it cannot run); None: when installed; False."""
+        if self.ocr in (True, "on"):
+            return True
+        if self.ocr in (False, "off"):
+            return False
+        return None
+
+
 class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     scan: ScanSettings = ScanSettings()
     limits: LimitSettings = LimitSettings()
+    extract: ExtractSettings = ExtractSettings()
     signatures: SignatureSettings = SignatureSettings()
     categories: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CATEGORY_LABELS))
     labels: dict[str, LabelSettings] = Field(default_factory=dict)

@@ -83,6 +83,35 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class OcrOptions:
+    """How scanned pages and images are read (the config's ``[extract]`` OCR keys).
+
+    Each page's OCR is a separate process with its own time bound; a file's pages share
+    ``file_timeout``. Pages past ``max_pages`` are not read, and the outcome says so.
+    """
+
+    languages: tuple[str, ...] = ("jpn", "eng")
+    page_timeout: float = 30.0
+    file_timeout: float = 120.0
+    max_pages: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractOptions:
+    """What extractors read beyond the budgets of ``Limits``: the config's ``[extract]``.
+
+    ``ocr`` None: images and image-only PDF pages are not read (no OCR engine, or turned
+    off). ``max_table_rows``: rows read from one database table (SQLite, Parquet); a
+    table with more is cut there and the outcome is ``limit_exceeded``.
+    """
+
+    ocr: OcrOptions | None = None
+    max_table_rows: int = 10_000
+    # Bytes of one database cell matched (a BLOB of a photo is not text to read whole).
+    max_cell_bytes: int = 4 * KiB
+
+
+@dataclass(frozen=True, slots=True)
 class RuleMeta:
     """What dlpd reads from a signature's ``meta:`` block."""
 

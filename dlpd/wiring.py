@@ -16,12 +16,14 @@ from functools import partial
 
 from dlpd.classify.classifier import Classifier
 from dlpd.classify.filetype import MimeTyper
+from dlpd.classify.ocr import missing as ocr_missing
 from dlpd.classify.prints import PrintOptions
 from dlpd.classify.signatures import Ruleset, compile_rules
 from dlpd.classify.validators import REGISTRY
 from dlpd.config import Settings, database_url
+from dlpd.errors import ConfigError
 from dlpd.labelling.resolve import PrintPlan, Resolver, ResolverSettings, must_read
-from dlpd.model import FileResult
+from dlpd.model import ExtractOptions, FileResult, OcrOptions
 from dlpd.policy.labels import labels_for
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.runner import Resolve
@@ -51,6 +53,7 @@ def classification_version(settings: Settings, ruleset: Ruleset) -> str:
     changes, the incremental cache must not answer for the file."""
     digest = hashlib.sha256()
     for part in (ruleset.version, repr(settings.limits.to_limits()),
+                 repr(extract_options(settings)),
                  settings.scan.min_confidence, repr(sorted(settings.categories.items()))):
         digest.update(part.encode())
         digest.update(b"\0")
@@ -72,7 +75,26 @@ def build_classifier(settings: Settings, ruleset: Ruleset | None = None, *,
         version=classification_version(settings, ruleset),
         cross_devices=settings.scan.cross_devices,
         prints=prints,
+        options=extract_options(settings),
     )
+
+
+def extract_options(settings: Settings) -> ExtractOptions:
+    """``[extract]`` as the classifier takes it; OCR resolved against what is installed.
+
+    ``ocr = "on"`` without a usable engine is a ConfigError naming the key; ``"auto"``
+    quietly goes without (``dlpd check-config`` says so)."""
+    ex = settings.extract
+    ocr: OcrOptions | None = None
+    wanted = ex.ocr_wanted
+    if wanted is not False:
+        missing = ocr_missing(ex.ocr_languages)
+        if missing is None:
+            ocr = OcrOptions(languages=ex.ocr_languages, page_timeout=ex.ocr_page_timeout,
+                             file_timeout=ex.ocr_file_timeout, max_pages=ex.ocr_max_pages)
+        elif wanted:
+            raise ConfigError("extract.ocr", f"OCR is on but cannot run: {missing}")
+    return ExtractOptions(ocr=ocr, max_table_rows=ex.max_table_rows)
 
 
 def resolver_settings(settings: Settings) -> ResolverSettings:

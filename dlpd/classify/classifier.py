@@ -35,7 +35,15 @@ from dlpd.classify.validators import Validator
 from dlpd.dirfd import OutsideRoot, stat_below
 from dlpd.errors import ExtractionError, LimitExceeded, os_reason
 from dlpd.labelling.xattrs import read_labels
-from dlpd.model import Confidence, Detection, FileResult, Outcome, RuleHit, RuleMeta
+from dlpd.model import (
+    Confidence,
+    Detection,
+    ExtractOptions,
+    FileResult,
+    Outcome,
+    RuleHit,
+    RuleMeta,
+)
 
 # Bytes carried from one chunk into the next when a big file is matched in pieces, so that
 # a marking or key straddling the cut is still seen whole.
@@ -46,6 +54,13 @@ STREAM_CHUNK = 8 * 1024 * 1024
 # Kinds whose members are extracted and matched on their own (PDF is not here: its raw
 # bytes may hold text that a damaged text layer would lose).
 _ARCHIVES = frozenset({"zip", "tar", "gzip", "bzip2", "xz"})
+# Kinds whose raw bytes are not matched at all: their extractor yields every string they
+# hold, decoded (a notebook's cells), and the raw JSON would report each finding twice,
+# once escaped and unnamed. An extractor of such a kind that fails yields the raw text.
+_DECODED_ONLY = frozenset({"notebook"})
+# Text kinds whose extractor adds a decoded view (JSON strings behind escapes): the text
+# itself is matched and printed as any text file's is, then the view.
+_TEXT_VIEWS = frozenset({"json"})
 CONTAINER_VIEW = 64 * 1024
 _COMPRESSOR_SUFFIXES = {".gz": "", ".tgz": ".tar", ".bgz": "", ".bz2": "", ".tbz2": ".tar",
                         ".xz": "", ".txz": ".tar"}
@@ -115,8 +130,11 @@ class Classifier:
         version: str = "",
         cross_devices: bool = False,
         prints: PrintOptions | None = None,
+        options: ExtractOptions | None = None,
     ) -> None:
         self.ruleset = ruleset
+        # What extractors read beyond the budgets (OCR, database rows).
+        self._options = options if options is not None else ExtractOptions()
         self._cross_devices = cross_devices
         # Content prints and the label xattr (labels are configured); None: neither is
         # computed nor read, and a file costs what it did before labels existed.
@@ -194,7 +212,7 @@ class Classifier:
     # -- one open file ---------------------------------------------------------------
     def _classify_open(self, path: str, fd: int, before: os.stat_result,
                        accept_unstable: bool = False) -> FileResult:
-        findings = _Findings(Budget(self._limits))
+        findings = _Findings(Budget(self._limits, options=self._options))
         xattr_labels: tuple[str, ...] = ()
         if self._prints is not None and self._prints.active():
             want_text, want_table = (self._prints.kinds(path) if self._prints.kinds
@@ -252,9 +270,11 @@ class Classifier:
             if kind in _ARCHIVES:
                 if offset == 0:
                     self._match(findings, chunk[:CONTAINER_VIEW], [name])
+            elif kind in _DECODED_ONLY:
+                pass
             else:
                 self._match(findings, tail + chunk if tail else chunk, [name])
-            if kind is None:
+            if kind is None or kind in _TEXT_VIEWS:
                 decoded = decode_text(chunk)
                 if decoded is not None:
                     text = decoded[0].encode("utf-8")
@@ -278,9 +298,11 @@ class Classifier:
     def _scan_buffer(self, findings: _Findings, data: bytes, chain: list[str], depth: int) -> None:
         kind = sniff_kind(data[:HEAD_BYTES])
         self._match(findings, _raw_view(data, kind), chain)
-        if kind is not None:
+        if kind is not None and kind not in _TEXT_VIEWS:
             self._extract(findings, kind, io.BytesIO(data), chain, depth + 1)
             return
+        if kind is not None:
+            self._extract(findings, kind, io.BytesIO(data), chain, depth + 1)
         decoded = decode_text(data)
         if decoded is not None:
             text = decoded[0].encode("utf-8")
@@ -304,7 +326,8 @@ class Classifier:
             findings.budget.check_depth(depth)
             for member in extract(kind, stream, findings.budget):
                 if member.is_text:
-                    self._match(findings, member.data, chain)
+                    where_text = [*chain, member.name] if member.part else chain
+                    self._match(findings, member.data, where_text, via=member.via)
                     self._keep_text(findings, member.data, cells=True)
                 elif not member.name and sniff_kind(member.data[:HEAD_BYTES]) == "tar":
                     # A compressed tarball is one thing to people: name its members
@@ -325,7 +348,10 @@ class Classifier:
             label = where or chain[0]
             findings.errors.append(f"{label}: {kind} extractor failed ({type(exc).__name__})")
 
-    def _match(self, findings: _Findings, data: bytes, chain: list[str]) -> None:
+    def _match(self, findings: _Findings, data: bytes, chain: list[str],
+               via: str | None = None) -> None:
+        """Match ``data`` and confirm; ``via`` (``"ocr"``) is added to the reasons of
+        what is found in it."""
         if not data:
             return
         member = _member(chain) if len(chain) > 1 else None
@@ -337,12 +363,16 @@ class Classifier:
         for hit in hits:
             found = confirm(hit, data, member, self._validators)
             if found is not None and found.confidence >= self._min_confidence:
+                if via is not None:
+                    found = replace(found, reasons=(*found.reasons, via))
                 findings.add(found)
         if self._sweep:
-            self._sweep_without_keywords(findings, data, member, {h.meta.rule for h in hits})
+            self._sweep_without_keywords(findings, data, member, {h.meta.rule for h in hits},
+                                         via)
 
     def _sweep_without_keywords(
-        self, findings: _Findings, data: bytes, member: str | None, fired: set[str]
+        self, findings: _Findings, data: bytes, member: str | None, fired: set[str],
+        via: str | None = None,
     ) -> None:
         """At ``min_confidence = "low"``, look for validated numbers (cards, IBANs, SSNs)
         even where no keyword made their rule fire: such finds are low confidence, and the
@@ -352,8 +382,8 @@ class Classifier:
                 continue
             found = confirm(RuleHit(meta, ()), data, member, self._validators)
             if found is not None:
-                findings.add(replace(found, confidence=Confidence.LOW,
-                                     reasons=(*found.reasons, "no keyword in the text")))
+                reasons = (*found.reasons, "no keyword in the text", *((via,) if via else ()))
+                findings.add(replace(found, confidence=Confidence.LOW, reasons=reasons))
 
     # -- results ---------------------------------------------------------------------
     def _result(
@@ -412,6 +442,8 @@ def _raw_view(data: bytes, kind: str | None) -> bytes:
     signatures look: the start, and the end where a zip's central directory names its
     members (a PyTorch checkpoint's ``data.pkl``/``version``).
     """
+    if kind in _DECODED_ONLY:
+        return b""
     if kind not in _ARCHIVES or len(data) <= 2 * CONTAINER_VIEW:
         return data
     return data[:CONTAINER_VIEW] + data[-CONTAINER_VIEW:]

@@ -19,16 +19,19 @@ import time
 from collections.abc import Callable
 
 from dlpd.errors import LimitExceeded
-from dlpd.model import GiB, KiB, Limits, MiB
+from dlpd.model import ExtractOptions, GiB, KiB, Limits, MiB
 
-__all__ = ["Budget", "GiB", "KiB", "Limits", "MiB"]
+__all__ = ["Budget", "ExtractOptions", "GiB", "KiB", "Limits", "MiB"]
 
 
 class Budget:
     """The running ledger of one top-level file's scan. Not thread-safe: one per file."""
 
-    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic,
+                 options: ExtractOptions | None = None) -> None:
         self.limits = limits
+        # What extractors read beyond the budgets (OCR, table rows): same for every file.
+        self.options = options if options is not None else ExtractOptions()
         self._clock = clock
         self._deadline = clock() + limits.scan_timeout
         self.members = 0

@@ -15,7 +15,23 @@ _PREFIXES: tuple[tuple[bytes, str], ...] = (
     (b"BZh", "bzip2"),
     (b"\xfd7zXZ\x00", "xz"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole"),  # .doc .xls .ppt .msg
+    (b"SQLite format 3\x00", "sqlite"),
+    (b"PAR1", "parquet"),
+    (b"ARROW1\x00\x00", "arrow"),  # Arrow IPC file = Feather v2
+    (b"FEA1", "arrow"),  # Feather v1
+    (b"\x89PNG\r\n\x1a\n", "image"),
+    (b"II*\x00", "image"),  # TIFF, little-endian
+    (b"MM\x00*", "image"),  # TIFF, big-endian
+    (b"\xff\xd8\xff", "image"),  # JPEG
 )
+
+# A Jupyter notebook: a JSON object whose first keys are nbformat's ("cells" first, as
+# Jupyter writes them sorted; "metadata"/"worksheets" in nbformat 3), with a cell or the
+# format's name in the head.
+_NOTEBOOK = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"(?:cells|metadata|nbformat|worksheets)"\s*:')
+# JSON (or JSON Lines): an object or array that opens with a string, a nested value or
+# its end. Strings in it may hide content behind escapes ("\n", "\u0041").
+_JSON = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*[\[{]\s*["\[{\]}]')
 
 
 _MAIL_HEADER = re.compile(
@@ -38,8 +54,8 @@ def is_encoded_mail(head: bytes) -> bool:
 
 
 def sniff_kind(head: bytes) -> str | None:
-    """``zip|gzip|bzip2|xz|ole|tar|mail|pdf`` for containers and documents dlpd opens,
-    else None."""
+    """``zip|gzip|bzip2|xz|ole|tar|mail|pdf|sqlite|parquet|arrow|image|notebook|json``
+    for containers and documents dlpd opens, else None."""
     for prefix, kind in _PREFIXES:
         if head.startswith(prefix):
             return kind
@@ -50,4 +66,10 @@ def sniff_kind(head: bytes) -> str | None:
     # PDF readers accept the header anywhere in the first KiB (and so do attackers).
     if b"%PDF-" in head[:1024]:
         return "pdf"
-    return None
+    return _json_kind(head)
+
+
+def _json_kind(head: bytes) -> str | None:
+    if _NOTEBOOK.match(head) and (b'"cell_type"' in head or b'"nbformat"' in head):
+        return "notebook"
+    return "json" if _JSON.match(head) else None

@@ -86,7 +86,8 @@ def set_flag(data: bytes, name: bytes, flag: int) -> bytes:
 
 # -- entry point ------------------------------------------------------------------------
 def test_extractors_are_keyed_by_kind() -> None:
-    assert set(EXTRACTORS) == {"zip", "tar", "gzip", "bzip2", "xz", "pdf", "ole", "mail"}
+    assert set(EXTRACTORS) == {"zip", "tar", "gzip", "bzip2", "xz", "pdf", "ole", "mail",
+                               "notebook", "json", "sqlite", "parquet", "arrow", "image"}
 
 
 def test_unknown_kind_is_an_extraction_error() -> None:

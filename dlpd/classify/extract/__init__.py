@@ -9,7 +9,11 @@ sniffer called the stream. What comes out, by name:
 - a zip that is a document: one text member named after the main part
   (``word/document.xml``, ``xl/workbook.xml``, ``ppt/presentation.xml``, ``content.xml``
   for ODF), then embedded files (``word/embeddings/...``) as raw members;
-- pdf: one text member named ``"text"``.
+- pdf: one text member named ``"text"`` (with OCR on, the text of image-only pages too);
+- notebook: one text part per cell (``cell-12``), then ``metadata``;
+- json: one text member of the strings that escapes hid (``"\\n"``, ``"\\u0041"``), decoded;
+- sqlite, parquet, arrow: one text part per table, a row a line, ``column=value``;
+- image: one text member read by OCR (when OCR is on and the image looks like a page).
 
 Failures: ``ExtractionError`` for unreadable input; problems with single members are
 raised after the last member was yielded; ``LimitExceeded`` when a hard budget runs out,
@@ -39,6 +43,38 @@ def _extract_pdf(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
     return extract_pdf(stream, budget)
 
 
+# The extractors below import what only their kind needs (sqlite3, pyarrow, the OCR
+# runner) when a file of that kind is met.
+def _extract_notebook(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
+    from dlpd.classify.extract.notebook import extract_notebook  # noqa: PLC0415
+
+    return extract_notebook(stream, budget)
+
+
+def _extract_json(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
+    from dlpd.classify.extract.notebook import extract_json  # noqa: PLC0415
+
+    return extract_json(stream, budget)
+
+
+def _extract_sqlite(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
+    from dlpd.classify.extract.sqlite import extract_sqlite  # noqa: PLC0415
+
+    return extract_sqlite(stream, budget)
+
+
+def _extract_columnar(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
+    from dlpd.classify.extract.columnar import extract_columnar  # noqa: PLC0415
+
+    return extract_columnar(stream, budget)
+
+
+def _extract_image(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
+    from dlpd.classify.extract.image import extract_image  # noqa: PLC0415
+
+    return extract_image(stream, budget)
+
+
 EXTRACTORS: Mapping[str, Extractor] = MappingProxyType(
     {
         "zip": extract_zip,
@@ -49,6 +85,12 @@ EXTRACTORS: Mapping[str, Extractor] = MappingProxyType(
         "pdf": _extract_pdf,
         "ole": extract_ole,
         "mail": extract_mail,
+        "notebook": _extract_notebook,
+        "json": _extract_json,
+        "sqlite": _extract_sqlite,
+        "parquet": _extract_columnar,
+        "arrow": _extract_columnar,
+        "image": _extract_image,
     }
 )
 
