@@ -7,7 +7,8 @@ label approved anywhere by omission, watch paths and approved places that are no
 `dlpd check-config` prints these and `dlpd run` acts on the same tuple at start (refusing
 on an error, logging each warning), so the two cannot disagree.
 
-Pure but for one question to the file system, ``kind_of(path)``, passed in.
+Pure but for two questions to the host, passed in: ``kind_of(path)`` (the file system)
+and ``ocr_missing(languages)`` (is the OCR engine installed, ``classify/ocr.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+from dlpd.classify.ocr import missing
 from dlpd.config import ANYWHERE, NOWHERE, Settings
 from dlpd.errors import ConfigError
 from dlpd.policy.decide import is_under
@@ -60,11 +62,14 @@ def is_daemon_config(settings: Settings) -> bool:
 
 
 def problems(settings: Settings, *, daemon: bool = True,
-             kind_of: Callable[[str], PathKind] = kind_of) -> tuple[Finding, ...]:
+             kind_of: Callable[[str], PathKind] = kind_of,
+             ocr_missing: Callable[[tuple[str, ...]], str | None] = missing,
+             ) -> tuple[Finding, ...]:
     """Every finding, errors first. ``daemon``: judge it as `dlpd run` would (an empty
     ``watch.paths`` is an error, labels without a policy are worth a warning); else it is
     a `dlpd scan` configuration, for which an empty ``watch.paths`` is only a warning."""
-    found = [*_watch(settings, daemon, kind_of), *_labels(settings, daemon, kind_of)]
+    found = [*_watch(settings, daemon, kind_of), *_labels(settings, daemon, kind_of),
+             *_ocr(settings, ocr_missing)]
     return tuple(sorted(found, key=lambda f: f.level != Level.ERROR))
 
 
@@ -100,6 +105,21 @@ def _watch(settings: Settings, daemon: bool,
             found.append(Finding(Level.WARNING, "watch.paths",
                                  f"{path} is inside {outer}, which is already watched"))
     return found
+
+
+def _ocr(settings: Settings,
+         ocr_missing: Callable[[tuple[str, ...]], str | None]) -> list[Finding]:
+    """``ocr = "auto"`` goes without OCR where it cannot run: scanned documents are then
+    never read, and only the remark in each such file's result says so. (``"on"`` is
+    refused at start: ``wiring.extract_options``.)"""
+    if settings.extract.ocr_wanted is not None:
+        return []
+    why = ocr_missing(settings.extract.ocr_languages)
+    if why is None:
+        return []
+    return [Finding(Level.WARNING, "extract.ocr",
+                    f'"auto", but OCR cannot run here: {why}; scanned documents '
+                    f"(image-only PDF pages, TIFF/PNG/JPEG scans) are not read")]
 
 
 def _labels(settings: Settings, daemon: bool,
