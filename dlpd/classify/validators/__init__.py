@@ -9,7 +9,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from dlpd.classify.validators import api_token, aws, iban, luhn, mynumber, password, pem, ssn
+from dlpd.classify.validators import (
+    api_token,
+    aws,
+    genotype,
+    iban,
+    luhn,
+    mynumber,
+    password,
+    pem,
+    plink,
+    sam,
+    ssn,
+)
 from dlpd.classify.validators.base import Validator, generic_redact
 
 __all__ = ["REGISTRY", "Validator", "generic_redact", "get_validator"]
@@ -27,6 +39,10 @@ REGISTRY: Mapping[str, Validator] = MappingProxyType(
             pem.VALIDATOR,
             aws.VALIDATOR,
             api_token.VALIDATOR,
+            genotype.VALIDATOR,
+            plink.FAM_VALIDATOR,
+            plink.BIM_VALIDATOR,
+            sam.VALIDATOR,
         )
     }
 )

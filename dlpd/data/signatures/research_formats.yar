@@ -14,16 +14,25 @@ rule genomic_fastq
         description = "FASTQ reads: '@' header, a line of bases, a '+' separator line"
     condition:
         uint8(0) == 0x40 and
-        for any i in (1..512) : (
+        // Illumina headers with comments and long-read headers (runid=, start_time=) run
+        // past 512 bytes. A byte that is no newline costs one comparison.
+        for any i in (1..4096) : (
             uint8(i) == 0x0A and
             // eight bases open the sequence line; OR 0x20 folds case (A/a C/c G/g T/t N/n)
             for all j in (1..8) : (
                 (uint8(i + j) | 0x20) == 0x61 or (uint8(i + j) | 0x20) == 0x63 or
                 (uint8(i + j) | 0x20) == 0x67 or (uint8(i + j) | 0x20) == 0x74 or
                 (uint8(i + j) | 0x20) == 0x6E
-            ) and
-            // the "+" separator line follows the sequence ("\n+" read as little-endian)
-            for any k in (i + 9 .. i + 1024) : ( uint16(k) == 0x2B0A )
+            ) and (
+                // the "+" separator line follows the sequence ("\n+" read as little-endian)
+                for any k in (i + 9 .. i + 1024) : ( uint16(k) == 0x2B0A ) or
+                // or a long read (nanopore, PacBio) runs on: 1024 bases and no line end
+                for all j in (9..1024) : (
+                    (uint8(i + j) | 0x20) == 0x61 or (uint8(i + j) | 0x20) == 0x63 or
+                    (uint8(i + j) | 0x20) == 0x67 or (uint8(i + j) | 0x20) == 0x74 or
+                    (uint8(i + j) | 0x20) == 0x6E
+                )
+            )
         )
 }
 
