@@ -99,6 +99,7 @@ class PageReader:
         self._file_deadline = clock() + options.file_timeout
         self._text_left = budget.limits.max_text_bytes
         self.pages = 0  # pages handed to the engine, read or not
+        self._page_started = 0.0
 
     def stop_reason(self) -> str | None:
         """Why no further page may be read, or None."""
@@ -116,18 +117,21 @@ class PageReader:
         """The text of the image at file descriptor ``image`` (read from its current
         offset); ``page``: that page of a multi-page TIFF (0 first)."""
         self.pages += 1
+        self._page_started = self._clock()
         return self._ocr(image, self._page_deadline(), page, dpi)
 
     def read_pdf_page(self, pdf: int, number: int, dpi: int) -> str:
         """Draw page ``number`` (1 first) of the PDF at file descriptor ``pdf`` in grey,
         then read it; both within the page's one time bound."""
         self.pages += 1
+        self._page_started = self._clock()
         deadline = self._page_deadline()
         program = _program("pdftoppm")
         args = [program, "-r", str(dpi), "-gray", "-f", str(number), "-l", str(number),
                 f"/dev/fd/{pdf}"]
         raster = _run(args, stdin=None, pass_fds=(pdf,), deadline=deadline,
-                      max_output=_RASTER_BYTES, clock=self._clock, what="drawing the page")
+                      started=self._page_started, max_output=_RASTER_BYTES,
+                      clock=self._clock, what="drawing the page")
         try:
             if os.fstat(raster).st_size == 0:
                 raise OcrFailed("the page drew nothing")
@@ -149,7 +153,8 @@ class PageReader:
             args += ["-c", f"tessedit_page_number={page}"]
         os.lseek(image, 0, os.SEEK_SET)
         out = _run(args, stdin=image, pass_fds=(), deadline=deadline,
-                   max_output=max(1, self._text_left), clock=self._clock, what="OCR")
+                   started=self._page_started, max_output=max(1, self._text_left),
+                   clock=self._clock, what="OCR")
         try:
             data = _read_all(out, max(1, self._text_left))
         finally:
@@ -199,9 +204,10 @@ def _environment() -> dict[str, str]:
 
 
 def _run(args: list[str], *, stdin: int | None, pass_fds: tuple[int, ...], deadline: float,
-         max_output: int, clock: Callable[[], float], what: str) -> int:
+         started: float, max_output: int, clock: Callable[[], float], what: str) -> int:
     """Run ``args`` under resource limits until ``deadline``; its stdout as a memfd
-    (the caller closes it). ``OcrFailed`` when it times out, fails or writes too much."""
+    (the caller closes it). ``OcrFailed`` when it times out, fails or writes too much;
+    a timeout is said as the page's whole bound (the page ``started`` then)."""
     seconds = deadline - clock()
     if seconds <= 0:
         raise OcrFailed(f"{what}: no time left")
@@ -223,7 +229,7 @@ def _run(args: list[str], *, stdin: int | None, pass_fds: tuple[int, ...], deadl
         proc.kill()
         proc.wait()
         os.close(out)
-        raise OcrFailed(f"{what} timed out after {seconds:.2g}s") from None
+        raise OcrFailed(f"{what} timed out after {deadline - started:.2g}s") from None
     if status != 0:
         os.close(out)
         raise OcrFailed(f"{what} failed ({_status(status)})")
