@@ -122,6 +122,12 @@ class RuleMeta:
     proximity: int = 300
     require_keyword: bool = False
     description: str = ""
+    # A marking rule: where a hit sits in its text decides whether it marks this material
+    # or only mentions the subject. "stamp": the marking's own wording (EXPORT
+    # CONTROLLED, CUI//..., 社外秘), a marking alone on its line; "reference": a
+    # regulation's name or a classification code, a marking only in a field or a
+    # statement about the material. None: not a marking rule.
+    marking: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,12 @@ OFFICE = Path(__file__).resolve().parent / "data" / "office"
 REPORT = {"credit-card", "cui", "export-control", "iban", "jp-confidential", "jp-my-number"}
 PATIENTS = {"credit-card", "cui", "export-control", "jp-confidential", "jp-my-number"}
 BRIEFING = {"credit-card", "cui", "export-control", "jp-confidential", "jp-my-number"}
+# The PDF has neither the comment "ITAR controlled" nor the custom property CUI//SP-EXPT:
+# what is left of export control in it are mentions (EAR99, which means not controlled,
+# and "外為法に基づく該非判定を実施済み" in running text), which are not markings (issue 10).
+REPORT_PDF = REPORT - {"export-control"}
 EXPECTED = {
-    "report.docx": REPORT, "report.odt": REPORT, "report.pdf": REPORT, "report.doc": REPORT,
+    "report.docx": REPORT, "report.odt": REPORT, "report.pdf": REPORT_PDF, "report.doc": REPORT,
     "patients.xlsx": PATIENTS, "patients.ods": PATIENTS,
     "patients.xls": PATIENTS,
     "briefing.pptx": BRIEFING, "briefing.odp": BRIEFING, "briefing.ppt": BRIEFING,

@@ -95,10 +95,11 @@ class _Findings:
             self.detections[key] = found
             return
         previews = tuple(dict.fromkeys(seen.previews + found.previews))[:MAX_PREVIEWS]
+        # The surer find says why: its reasons (a banner) explain the confidence kept.
+        surer = found if found.confidence > seen.confidence else seen
         self.detections[key] = replace(
-            seen,
+            surer,
             count=seen.count + found.count,
-            confidence=max(seen.confidence, found.confidence),
             previews=previews,
         )
 

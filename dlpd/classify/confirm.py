@@ -19,8 +19,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import accumulate, islice
 
+from dlpd.classify import markings
 from dlpd.classify.validators import Validator, generic_redact
-from dlpd.model import Detection, RuleHit, StringHit
+from dlpd.model import Confidence, Detection, RuleHit, StringHit
 
 # Bounds the validator calls (and the finder) on adversarial input: one file full of
 # card-shaped numbers costs at most this many checks per rule.
@@ -169,6 +170,20 @@ def _marker_detection(hit: RuleHit, member: str | None) -> Detection:
     )
 
 
+def _placement(candidates: list[StringHit], buffer: bytes, *,
+               stamp: bool) -> markings.Assessment:
+    """Where a marking rule's hits sit: the first that marks the material, else the
+    first hit's placement (a mention)."""
+    ordered = sorted(candidates, key=lambda s: s.offset)[: markings.MAX_ASSESSED]
+    found = []
+    for cand in ordered:
+        placed = markings.assess(buffer, cand.offset, cand.offset + len(cand.data), stamp=stamp)
+        if placed.placement.is_marking:
+            return placed
+        found.append(placed)
+    return markings.best(found)
+
+
 def confirm(
     hit: RuleHit,
     buffer: bytes,
@@ -214,6 +229,11 @@ def confirm(
     if screening.any_near and keyword_hits:
         confidence = confidence.raised()
         reasons.append(f"keyword within {meta.proximity} bytes")
+    if meta.marking:
+        placed = _placement(candidates, buffer, stamp=meta.marking == "stamp")
+        reasons.append(placed.reason)
+        if not placed.placement.is_marking:
+            confidence = Confidence.LOW
     return Detection(
         rule=meta.rule,
         category=meta.category,

@@ -47,7 +47,8 @@ def _problem(text: str) -> str:
     return f"{m['file']}:{m['line']}: {m['message']}" if m else text
 
 
-def _meta(rule: str, namespace: str, raw: dict[str, Any]) -> RuleMeta:
+def rule_meta(rule: str, namespace: str, raw: dict[str, Any]) -> RuleMeta:
+    """A rule's ``meta:`` block as dlpd reads it; SignatureError naming the rule."""
     where = f"{namespace}: rule {rule}"
     category = raw.get("category")
     if category not in CATEGORIES:
@@ -59,6 +60,9 @@ def _meta(rule: str, namespace: str, raw: dict[str, Any]) -> RuleMeta:
     proximity = raw.get("proximity", 300)
     if not isinstance(proximity, int) or isinstance(proximity, bool) or proximity < 0:
         raise SignatureError([f"{where}: meta proximity must be a non-negative integer"])
+    marking = raw.get("marking")
+    if marking not in (None, "stamp", "reference"):
+        raise SignatureError([f"{where}: meta marking must be \"stamp\" or \"reference\""])
     validator = raw.get("validator")
     if validator is not None and not isinstance(validator, str):
         raise SignatureError([f"{where}: meta validator must be a string"])
@@ -70,6 +74,7 @@ def _meta(rule: str, namespace: str, raw: dict[str, Any]) -> RuleMeta:
         proximity=proximity,
         require_keyword=bool(raw.get("require_keyword", False)),
         description=str(raw.get("description", "")),
+        marking=marking,
     )
 
 
@@ -139,7 +144,7 @@ def compile_rules(
             continue
         for rule in single:
             try:
-                meta = _meta(rule.identifier, path, dict(rule.meta))
+                meta = rule_meta(rule.identifier, path, dict(rule.meta))
             except SignatureError as exc:
                 problems.extend(exc.problems)
                 continue

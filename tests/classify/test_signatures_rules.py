@@ -26,6 +26,7 @@ import pytest
 import yara
 
 from dlpd.classify.confirm import confirm, is_keyword
+from dlpd.classify.signatures import rule_meta
 from dlpd.classify.validators import REGISTRY
 from dlpd.model import CATEGORIES, Confidence, Detection, RuleHit, RuleMeta, StringHit
 
@@ -33,23 +34,12 @@ SIGNATURES = Path(__file__).resolve().parents[2] / "dlpd" / "data" / "signatures
 RULE_FILES = sorted(SIGNATURES.glob("*.yar"))
 META_KEYS = {
     "category", "confidence", "validator", "proximity", "require_keyword", "description",
-    "author", "reference",
+    "author", "reference", "marking",
 }  # fmt: skip
 
 
 def _meta(rule: str, raw: dict[str, object]) -> RuleMeta:
-    proximity = raw.get("proximity", 300)
-    assert isinstance(proximity, int)
-    validator = raw.get("validator")
-    return RuleMeta(
-        rule=rule,
-        category=str(raw["category"]),
-        confidence=Confidence.parse(str(raw.get("confidence", "medium"))),
-        validator=None if validator is None else str(validator),
-        proximity=proximity,
-        require_keyword=bool(raw.get("require_keyword", False)),
-        description=str(raw.get("description", "")),
-    )
+    return rule_meta(rule, "test", dict(raw))
 
 
 @cache
@@ -461,18 +451,25 @@ def test_private_key_look_alikes(text: bytes) -> None:
         (b"This item is subject to the EAR.", Confidence.HIGH),
         ("該非判定書を添付します".encode(), Confidence.HIGH),
         ("本製品はリスト規制に該当します".encode(), Confidence.HIGH),
-        (b"Questions about ITAR go to the export office.", Confidence.MEDIUM),
-        (b"as defined in 22 CFR 120.10", Confidence.MEDIUM),
-        (b"see 22 C.F.R. Parts 120-130", Confidence.MEDIUM),
+        # References mark material only as a classification field or in a statement
+        # about it; in running text, or as a heading, they are mentions: low (issue 10).
+        (b"Questions about ITAR go to the export office.", Confidence.LOW),
+        (b"as defined in 22 CFR 120.10", Confidence.LOW),
+        (b"This drawing is subject to 22 CFR 120-130.", Confidence.MEDIUM),
+        (b"see 22 C.F.R. Parts 120-130", Confidence.LOW),
         (b"ECCN: 3A001", Confidence.MEDIUM),
-        (b"classified ECCN 5D002.c.1", Confidence.MEDIUM),
-        (b"Classification: EAR99", Confidence.MEDIUM),
-        (b"under 15 CFR 734.3", Confidence.MEDIUM),
-        (b"the Export Administration Regulations apply", Confidence.MEDIUM),
-        ("外為法に基づく手続き".encode(), Confidence.MEDIUM),
-        ("外国為替及び外国貿易法".encode(), Confidence.MEDIUM),
-        ("キャッチオール規制の確認".encode(), Confidence.MEDIUM),
-        ("輸出令別表第1の16項".encode(), Confidence.MEDIUM),
+        (b"classified ECCN 5D002.c.1", Confidence.LOW),
+        (b"Export controlled, ECCN 5D002.c.1", Confidence.MEDIUM),
+        (b"Classification: EAR99", Confidence.LOW),  # EAR99: not controlled
+        (b"under 15 CFR 734.3", Confidence.LOW),
+        (b"the Export Administration Regulations apply", Confidence.LOW),
+        (b"The Export Administration Regulations apply to this report.", Confidence.MEDIUM),
+        ("外為法に基づく手続き".encode(), Confidence.LOW),
+        ("外国為替及び外国貿易法".encode(), Confidence.LOW),
+        ("本資料は外国為替及び外国貿易法の規制対象技術を含む".encode(), Confidence.MEDIUM),
+        ("キャッチオール規制の確認".encode(), Confidence.LOW),
+        ("輸出令別表第1の16項".encode(), Confidence.LOW),
+        ("該当項番：輸出令別表第1の16項".encode(), Confidence.MEDIUM),
     ],
 )
 def test_export_control_positives(text: bytes, confidence: Confidence) -> None:

@@ -9,6 +9,7 @@ rule cui_banner
 {
     meta:
         category = "cui"
+        marking = "stamp"
         confidence = "high"
         description = "CUI banner with a category or limited dissemination control, or the spelled-out banner"
     strings:
@@ -25,6 +26,7 @@ rule cui_designation
 {
     meta:
         category = "cui"
+        marking = "stamp"
         confidence = "medium"
         proximity = 500
         description = "Bare CUI banner line or a CUI designation indicator block"
@@ -42,6 +44,7 @@ rule cui_mention
 {
     meta:
         category = "cui"
+        marking = "reference"
         confidence = "low"
         description = "The phrase Controlled Unclassified Information in running text"
     strings:

@@ -11,6 +11,7 @@ rule export_control_marking
 {
     meta:
         category = "export-control"
+        marking = "stamp"
         confidence = "high"
         description = "Export-control marking or distribution warning on a document"
     strings:
@@ -20,6 +21,9 @@ rule export_control_marking
         $ear_controlled = /\bEAR[ \-](controlled|Controlled|CONTROLLED)/
         $subject_to_acronym = /subject to (the )?(ITAR|EAR)\b/
         $subject_to_regulation = /subject to (the )?(International Traffic in Arms Regulations|Export Administration Regulations)/ nocase
+        // The destination control statement (15 CFR 758.6) on invoices of controlled items.
+        $dcs = /Diversion contrary to U\.S\. law (is )?prohibited/ nocase
+        $dcs_controlled = /controlled by the U\.S\. Government and authorized for export only/ nocase
         $ja_gaihi_hanteisho = "該非判定書"
         $ja_list_gaitou = /リスト規制(に|の)?該当/
     condition:
@@ -30,6 +34,7 @@ rule export_control_itar
 {
     meta:
         category = "export-control"
+        marking = "reference"
         confidence = "medium"
         description = "ITAR reference: the regulation's name, 22 CFR 120-130, the USML"
     strings:
@@ -48,6 +53,7 @@ rule export_control_itar_acronym
 {
     meta:
         category = "export-control"
+        marking = "reference"
         confidence = "low"
         proximity = 200
         description = "The acronym ITAR: medium only with export-control words near it (IANA's ITAR is a DNSSEC trust-anchor repository)"
@@ -72,6 +78,7 @@ rule export_control_ear
 {
     meta:
         category = "export-control"
+        marking = "reference"
         confidence = "medium"
         description = "EAR reference: the regulation's name, EAR99, 15 CFR 730-774, an ECCN"
     strings:
@@ -90,6 +97,7 @@ rule export_control_jp
 {
     meta:
         category = "export-control"
+        marking = "reference"
         confidence = "medium"
         description = "Japanese security export control (外為法) terms"
     strings:
@@ -104,6 +112,21 @@ rule export_control_jp
         $minashi = "みなし輸出"
         $anzen_hosho = /安全保障(貿易|輸出)管理/
         $yushutsu_kyoka = "輸出許可"
+    condition:
+        any of them
+}
+
+rule export_control_cui_category
+{
+    meta:
+        category = "export-control"
+        marking = "stamp"
+        confidence = "high"
+        description = "CUI banner of an export-control category: SP-EXPT (Export Controlled) or EXPTR (Export Controlled Research)"
+    strings:
+        // CUI//SP-EXPT, CUI//SP-CTI/SP-EXPT//NOFORN, CUI//EXPTR; "&C" is an Excel header's.
+        $banner = /CUI\/\/([A-Z][A-Z\-]{1,20}\/){0,4}(SP-)?EXPTR?\b/
+        $portion = /\(CUI\/\/([A-Z][A-Z\-]{1,20}\/){0,4}(SP-)?EXPTR?\)/
     condition:
         any of them
 }

@@ -11,6 +11,7 @@ rule jp_confidential_marking
 {
     meta:
         category = "jp-confidential"
+        marking = "stamp"
         confidence = "high"
         description = "極秘, 社外秘, 部外秘, 関係者外秘, 厳秘, ㊙, a bracketed 秘 or a 秘密区分 line"
     strings:
@@ -33,6 +34,7 @@ rule jp_confidential_handling
 {
     meta:
         category = "jp-confidential"
+        marking = "stamp"
         confidence = "medium"
         description = "取扱注意 and internal-only stamps, or 秘 alone on a line"
     strings:
@@ -40,6 +42,22 @@ rule jp_confidential_handling
         $shanai_kagiri = /社内(限り|限定|専用)/
         $gaibuhi = "外部秘"
         $hi_line = /(^|\n)([ \t]|　){0,8}秘([ \t]|　){0,8}\r?\n/
+    condition:
+        any of them
+}
+
+rule jp_confidential_nda
+{
+    meta:
+        category = "jp-confidential"
+        marking = "reference"
+        confidence = "high"
+        description = "Disclosed under a non-disclosure agreement (秘密保持契約に基づき開示): confidential without a stamp"
+    strings:
+        $nda_ja = /(秘密保持|機密保持|守秘義務|守秘)(契約|義務|合意)(書)?(に基づ(き|いて|く)|の対象|により)/
+        $nda_acronym_ja = /NDA(契約)?(に基づ(き|いて|く)|締結先(限り|以外)|の対象)/
+        $nda_en = /(disclosed|provided|furnished|shared|delivered) (to you )?(under|pursuant to|subject to|in accordance with) (the terms of )?(the|a|an|our|your) (mutual )?(non-?disclosure|confidentiality|NDA) ?(agreement)?/ nocase
+        $nda_subject_en = /subject to (the|a|an|our) (mutual )?(non-?disclosure|confidentiality) agreement/ nocase
     condition:
         any of them
 }
