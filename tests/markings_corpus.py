@@ -915,6 +915,32 @@ def _export_tsu() -> bytes:
     ])
 
 
+@doc("mention/en/copyright")
+def _copyright_crypto() -> bytes:
+    """A package copyright file whose export paragraph says downloading may be an export
+    subject to the EAR: a licence notice shipped with public software, not a marking."""
+    return text([
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/",
+        "Upstream-Name: tinykrb",
+        "Source: https://tinykrb.example.org/",
+        "",
+        "Files: *",
+        "Copyright: 2003-2024 The tinykrb project contributors",
+        "License: BSD-3-Clause",
+        "",
+        "Export notice from upstream:",
+        " Obtaining or redistributing this software may amount to an export of cryptographic",
+        " software from the United States, which is subject to the U.S. Export Administration",
+        " Regulations (EAR), 15 CFR 730-774. Other laws may also apply. Whoever exports the",
+        " software is responsible for complying with them, including obtaining any license the",
+        " U.S. government requires.",
+        "",
+        "License: BSD-3-Clause",
+        " Redistribution and use in source and binary forms, with or without modification, are",
+        " permitted provided that the conditions of the BSD 3-clause license are met.",
+    ])
+
+
 @doc("mention/ja/README.ja.md")
 def _readme_ja() -> bytes:
     """A Japanese open-source README: 外為法上の該非判定は非該当."""
