@@ -96,9 +96,10 @@ rule credential_huggingface_token
         category = "credential"
         confidence = "high"
         validator = "api_token"
-        description = "Hugging Face user access token"
+        description = "Hugging Face user access or organization API token"
     strings:
-        $token = /\bhf_[A-Za-z]{34}\b/
+        // hf_ + 34 characters (gitleaks: letters; trufflehog also allows digits).
+        $token = /\b(hf|api_org)_[A-Za-z0-9]{34}\b/
     condition:
         $token
 }
@@ -128,6 +129,40 @@ rule credential_anthropic_key
         $key = /\bsk-ant-(api|admin)[0-9]{2}-[A-Za-z0-9_\-]{80,120}/
     condition:
         $key
+}
+
+rule credential_ml_platform_token
+{
+    meta:
+        category = "credential"
+        confidence = "high"
+        validator = "api_token"
+        description = "ML platform token: Replicate, Databricks, LangSmith, Pinecone"
+    strings:
+        // Shapes as gitleaks (databricks-api-token) and trufflehog (replicate, langsmith,
+        // pinecone) detect them from the vendors' documented prefixes.
+        $replicate = /\br8_[0-9A-Za-z_\-]{37}\b/
+        $databricks = /\bdapi[0-9a-f]{32}(-[0-9])?\b/
+        $langsmith = /\blsv2_(pt|sk)_[0-9a-f]{32}_[0-9a-f]{10}\b/
+        $pinecone = /\bpcsk_[0-9A-Za-z]{4,8}_[0-9A-Za-z]{50,80}\b/
+    condition:
+        any of them
+}
+
+rule credential_llm_api_key
+{
+    meta:
+        category = "credential"
+        confidence = "high"
+        validator = "api_token"
+        description = "LLM API key: Groq, xAI, Perplexity"
+    strings:
+        // Groq gsk_ + 52, xAI xai- + 80 (trufflehog); Perplexity pplx- + 48 (gitleaks).
+        $groq = /\bgsk_[0-9A-Za-z]{52}\b/
+        $xai = /\bxai-[0-9A-Za-z_]{80}\b/
+        $perplexity = /\bpplx-[0-9A-Za-z]{48}\b/
+    condition:
+        any of them
 }
 
 rule credential_azure_storage_key
