@@ -109,14 +109,17 @@ def _watch(settings: Settings, daemon: bool,
 
 def _ocr(settings: Settings,
          ocr_missing: Callable[[tuple[str, ...]], str | None]) -> list[Finding]:
-    """``ocr = "auto"`` goes without OCR where it cannot run: scanned documents are then
-    never read, and only the remark in each such file's result says so. (``"on"`` is
-    refused at start: ``wiring.extract_options``.)"""
-    if settings.extract.ocr_wanted is not None:
+    """``ocr = "on"`` where it cannot run is refused (``wiring.extract_options`` says the
+    same at every start); ``"auto"`` goes without: scanned documents are then never
+    read, and only the remark in each such file's result says so."""
+    wanted = settings.extract.ocr_wanted
+    if wanted is False:
         return []
     why = ocr_missing(settings.extract.ocr_languages)
     if why is None:
         return []
+    if wanted:
+        return [Finding(Level.ERROR, "extract.ocr", f"OCR is on but cannot run: {why}")]
     return [Finding(Level.WARNING, "extract.ocr",
                     f'"auto", but OCR cannot run here: {why}; scanned documents '
                     f"(image-only PDF pages, TIFF/PNG/JPEG scans) are not read")]
