@@ -12,6 +12,7 @@ without a backslash costs one ``bytes.find``.
 from __future__ import annotations
 
 import io
+import json
 import re
 from _json import scanstring  # the C decoder json.loads uses
 from collections.abc import Iterator
@@ -34,6 +35,8 @@ _PLAIN_RUN = re.compile(rb'(?:[^"]++|"[^"\\]*+")*+')
 _ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|(.))", re.S)
 _SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r",
            "t": "\t"}
+_LIST = json.JSONDecoder(strict=False)  # control characters in strings: as Jupyter reads
+_ITEM = re.compile(rb'"([^"\\]*+(?:\\.[^"\\]*+)*+)"', re.S)
 _HIGH_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}")
 
 
@@ -69,6 +72,14 @@ class StringDecoder:
         except UnicodeDecodeError:
             text = self._foreign(raw)
         return unescape(text) if "\\" in text else text
+
+    def items(self, run: bytes) -> list[str]:
+        """The strings of a run of array items, ``"a", "b", `` (each with its comma)."""
+        try:  # the C decoder, when every item is valid JSON in UTF-8
+            items = _LIST.decode("[" + run.decode("utf-8").rstrip()[:-1] + "]")
+        except ValueError:  # UnicodeDecodeError included: one by one, leniently
+            return [self.text(item.group(1)) for item in _ITEM.finditer(run)]
+        return items if isinstance(items, list) else []
 
     def plain(self, raw: bytes) -> str:
         """Bytes that are not a literal body (a file's rest) as text; a character cut at
@@ -106,7 +117,7 @@ def safe_cut(buf: bytes, start: int, end: int) -> int:
                 cut = last
             if cut == last and last - 6 >= start and _HIGH_SURROGATE.match(buf, last - 6):
                 cut = last - 6  # the low half would be cut from its high half
-    while cut > start and (buf[cut] & 0xC0) == 0x80:  # a UTF-8 continuation byte
+    while start < cut < len(buf) and (buf[cut] & 0xC0) == 0x80:  # a UTF-8 continuation byte
         cut -= 1
     return cut if cut > start else end
 
@@ -126,6 +137,11 @@ def key_before(buf: bytes, at: int, decoder: StringDecoder) -> str | None:
     if open_ < 0:
         return None
     return decoder.text(window[open_ + 1 : close])[:MAX_KEY]
+
+
+def _line(text: str) -> str:
+    """A literal's text ends its line (a line of source in a list already does)."""
+    return text if text.endswith("\n") else text + "\n"
 
 
 def _escaped(buf: bytes, at: int) -> bool:
@@ -155,7 +171,7 @@ def escaped_strings(stream: BinaryIO, budget: Budget) -> Iterator[str]:
             if inside and pos < len(buf):  # the file ends inside a literal
                 raw = buf[pos:]
                 if emitting or b"\\" in raw:
-                    yield (prefix if not emitting else "") + decoder.text(raw) + "\n"
+                    yield _line((prefix if not emitting else "") + decoder.text(raw))
             return
         keep = max(0, pos - MAX_KEY - 64)  # the bytes before a literal hold its key
         buf = buf[keep:] + chunk
@@ -173,7 +189,7 @@ def escaped_strings(stream: BinaryIO, budget: Budget) -> Iterator[str]:
             if end < len(buf) and buf[end] == 0x22:  # closed
                 raw = buf[pos:end]
                 if emitting or b"\\" in raw:
-                    yield (prefix if not emitting else "") + decoder.text(raw) + "\n"
+                    yield _line((prefix if not emitting else "") + decoder.text(raw))
                 inside = False
                 pos = end + 1
                 continue

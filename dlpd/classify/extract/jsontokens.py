@@ -21,8 +21,10 @@ from typing import BinaryIO
 from dlpd.classify.extract.jsonstrings import BODY, CHUNK, MAX_KEY, PIECE, safe_cut
 from dlpd.classify.limits import Budget
 
-# Event kinds; an event is ``(kind, raw, flags)``.
-OBJECT, ARRAY, CLOSE, KEY, STRING, SCALAR = range(6)
+# Event kinds; an event is ``(kind, raw, flags)``. STRINGS: a run of whole string items of
+# an array, each followed by its comma (``"a\\n", "b\\n", ``): the lines of a notebook's
+# source or output, handed over at once so that Python does not run once a line.
+OBJECT, ARRAY, CLOSE, KEY, STRING, SCALAR, STRINGS = range(7)
 # Flags of a STRING event: the literal's first piece, its last piece (both: a whole one).
 FIRST, LAST = 1, 2
 MAX_DEPTH = 128
@@ -30,6 +32,7 @@ MAX_DEPTH = 128
 _MAX_SCALAR = 1024
 
 _SEPARATORS = re.compile(rb"[ \t\r\n,:]*+")
+_STRING_RUN = re.compile(rb'(?:"[^"\\]*+(?:\\.[^"\\]*+)*+"[ \t\r\n]*+,[ \t\r\n]*+)++', re.S)
 _SCALAR = re.compile(rb"-?[0-9][0-9.eE+-]*+|true|false|null|NaN|-?Infinity")
 _OPEN_OBJECT, _OPEN_ARRAY, _CLOSE_OBJECT, _CLOSE_ARRAY, _QUOTE = b"{[}]\""
 
@@ -65,6 +68,8 @@ class JsonTokens:
         self._literal = -1  # KEY or STRING while a literal is being read
         self._flags = FIRST
         self._key = b""
+        # File offset of the open literal's quote, or of its first byte not handed over.
+        self._literal_at = 0
 
     def __iter__(self) -> Iterator[Event]:
         while True:
@@ -109,9 +114,10 @@ class JsonTokens:
                 self._key = (self._key + buf[pos:cut])[:MAX_KEY]
                 return _NONE
             flags, self._flags = self._flags, 0
+            self._literal_at = self._base + cut
             return STRING, buf[pos:cut], flags
-        if self._eof:
-            raise self._malformed("truncated in a string")
+        if self._eof:  # the rest is read again from the literal's start (or what is left)
+            raise Malformed("truncated in a string", self._literal_at)
         return self._fill()
 
     def _token_step(self) -> Event | None:
@@ -130,16 +136,25 @@ class JsonTokens:
         if self._expect_key and char not in (_QUOTE, _CLOSE_OBJECT):
             raise self._malformed("an object key that is not a string")
         if char == _QUOTE:
-            self._started = True
-            self._literal = KEY if self._expect_key else STRING
-            self._flags, self._key = FIRST, b""
-            self._pos = pos + 1
-            return _NONE
+            return self._string_start(buf, pos)
         if char in (_OPEN_OBJECT, _OPEN_ARRAY):
             return self._open(char == _OPEN_OBJECT)
         if char in (_CLOSE_OBJECT, _CLOSE_ARRAY):
             return self._close(char == _CLOSE_OBJECT)
         return self._scalar()
+
+    def _string_start(self, buf: bytes, pos: int) -> Event:
+        if self._stack and not self._stack[-1]:  # in an array: its run of whole items
+            run = _STRING_RUN.match(buf, pos)
+            if run is not None:
+                self._pos = run.end()
+                return STRINGS, run.group(), 0
+        self._started = True
+        self._literal = KEY if self._expect_key else STRING
+        self._flags, self._key = FIRST, b""
+        self._literal_at = self._base + pos
+        self._pos = pos + 1
+        return _NONE
 
     def _open(self, is_object: bool) -> Event:
         if len(self._stack) >= self._max_depth:

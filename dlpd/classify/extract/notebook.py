@@ -34,6 +34,7 @@ from dlpd.classify.extract.jsontokens import (
     LAST,
     OBJECT,
     SCALAR,
+    STRINGS,
     JsonTokens,
     Malformed,
 )
@@ -183,6 +184,9 @@ class _NotebookReader:
             if self._string != SKIP and raw[:1] not in (b"t", b"f", b"n"):
                 self._piece(raw.decode("ascii", "replace"), FIRST | LAST, parent, key)
             return None
+        if kind == STRINGS:
+            self._items(raw, parent)
+            return None
         if flags & FIRST:
             self._string = self._route(parent, key)
         if self._string != SKIP:  # base64 images stream past without being decoded
@@ -212,6 +216,20 @@ class _NotebookReader:
                 cell.newline()
             # else: an item of a field's list of lines ("source": ["a\n", "b\n"]): joined
         cell.add(text)
+
+    def _items(self, run: bytes, parent: _Frame | None) -> None:
+        """A run of string items of an array: a field's lines joined at once."""
+        self._string = self._route(parent, None)
+        if self._string == SKIP:
+            return
+        items = self._decoder.items(run)
+        if (self._string == TEXT and parent is not None and parent.route == TEXT
+                and parent.level == 0 and self._cell is not None):
+            joined = "\n".join(items) if parent.key == "traceback" else "".join(items)
+            self._piece(joined, FIRST | LAST, parent, None)
+            return
+        for item in items:
+            self._piece(item, FIRST | LAST, parent, None)
 
     def _meta_line(self, line: str) -> None:
         self._meta.newline()
