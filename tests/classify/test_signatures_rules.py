@@ -158,7 +158,11 @@ def _string_identifiers(path: Path) -> dict[str, list[str]]:
 
 
 def test_finder_rules_carry_keywords_only() -> None:
-    """A rule whose validator has a finder gets candidates from it, never from YARA."""
+    """A rule whose validator has a finder gets candidates from it, never from YARA.
+
+    Its strings are context keywords, or it has none: the genotype rules are
+    condition-only triggers on the first bytes, whose finders are anchored at the start.
+    """
     _, metas = _compiled()
     identifiers = {
         rule: ids for path in RULE_FILES for rule, ids in _string_identifiers(path).items()
@@ -167,7 +171,6 @@ def test_finder_rules_carry_keywords_only() -> None:
     finder_rules = [m.rule for m in metas.values() if m.validator and REGISTRY[m.validator].finder]
     assert len(finder_rules) >= 5
     for rule in finder_rules:
-        assert identifiers[rule], rule
         assert all(is_keyword(i) for i in identifiers[rule]), rule
 
 
