@@ -32,7 +32,7 @@ MIN_HOMOZYGOUS = 2
 MIN_CALLED = ROWS // 2
 
 _Q = rb'"?'
-_SEP = rb"(?:\t|,|;| +)"
+_SEP = rb"(?:\t|,|;| ++)"  # possessive: a run of spaces is never given back
 _ID = rb"[A-Za-z][A-Za-z0-9_:.\-]{0,63}"
 _CHR = rb"(?:chr)?(?:1[0-9]|2[0-6]|[1-9]|XY|X|Y|MT|M)"
 _POS = rb"[0-9]{1,10}"

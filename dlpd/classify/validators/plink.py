@@ -21,7 +21,7 @@ from dlpd.classify.validators.base import Validator
 
 ROWS = 20
 
-_WS = rb"[ \t]+"
+_WS = rb"[ \t]++"  # possessive: a run of blanks is never given back
 _TOKEN = rb"[^\s]{1,64}"
 _NUMBER = rb"-?[0-9]{1,12}(?:\.[0-9]{1,12})?(?:[eE][+-]?[0-9]{1,3})?"
 _END = rb"[ \t]*\r?\n"
