@@ -94,7 +94,12 @@ _CONTROLLED_CODE = re.compile(
 )
 _CONTROLLED_WORDS = re.compile(
     r"\bexport[- ]controlled\b|\bcontrolled\s+(?:under|by)\b|\blicen[cs]e\s+(?:is\s+)?required\b"
-    r"|\bITAR\b|該当",
+    r"|\brequires?\s+an?\s+(?:export\s+)?licen[cs]e\b|\bsubject\s+to\b|\bITAR\b|該当",
+    re.IGNORECASE,
+)
+_QUESTION = re.compile(r"[?？]\s*$")
+_HEDGE = re.compile(
+    r"\b(?:may|might|could)\s+(?:\w+\s+){0,2}?(?:constitute|be|require|need|apply|involve)\b",
     re.IGNORECASE,
 )
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "「": "」", "『": "』", "`": "`", "«": "»"}
@@ -109,7 +114,10 @@ _THIS = re.compile(
     r"(?:[\w-]+\s+){0,3}?(?:document|report|drawing|file|data|information|item|items|"
     r"commodit(?:y|ies)|software|material|materials|presentation|slides?|pages?|"
     r"specifications?|design|e-?mail|message|attachment|dataset|spreadsheet|notebook|"
-    r"model|contents?|technology|product|equipment|hardware|code|drawings|deliverables?)\b"
+    r"model|contents?|technology|product|equipment|hardware|code|drawings|deliverables?|"
+    r"package|archive|folder|directory|repository|submission|proposal|records?)\b"
+    r"|\bthe\s+(?:[\w-]+\s+){0,3}?(?:data|information|document|drawing|files?)\s+"
+    r"(?:below|above|herein|attached|enclosed)\b"
     r"|\b(?:contained\s+|included\s+)?(?:herein|hereto|hereunder)\b|\bin\s+this\s+(?:document|file|report)\b",
     re.IGNORECASE,
 )
@@ -120,6 +128,7 @@ _THIS_JA = re.compile(
 # Openers of legends: a sentence that starts so is about the page it is printed on.
 _LEGEND_OPENER = re.compile(
     r"^(?:WARNING|NOTICE|CAUTION|EXPORT\s+WARNING|Export\s+Warning|Subject\s+to|Contains|"
+    r"(?:Disclosed|Provided|Furnished|Shared|Delivered)\s+(?:to\s+you\s+)?(?:under|pursuant)|"
     r"Distribution\s+(?:authorized|statement)|Diversion\s+contrary|Export\s+of\s+(?:this|these)|"
     r"These\s+(?:items|commodities))\b",
     re.IGNORECASE,
@@ -128,7 +137,7 @@ _LEGEND_OPENER = re.compile(
 _FIELD_LABEL = re.compile(
     r"^[\s\W]{0,4}(?:(?:export\s+)?classification|classif\w*|marking|category|categories|"
     r"distribution|handling|dissemination|control(?:led)?\s+by|ECCN|jurisdiction|"
-    r"subject|security|sensitivity|label|区分|秘密区分|機密区分|判定|該非判定|該非|分類|該当項番|項番|"
+    r"security|sensitivity|label|区分|秘密区分|機密区分|判定|該非判定|該非|分類|該当項番|項番|"
     r"取扱(?:い)?|取り扱い|管理区分|輸出管理)[\w\s()（）]{0,24}?(?:[:：]|\t)",
     re.IGNORECASE,
 )
@@ -146,6 +155,12 @@ _JA_LEVELS = re.compile(
     r"極秘|厳秘|社外秘|部外秘|関係者外秘|社内限り|取扱注意|(?<![密神便])秘(?![書訣密境話蔵])"
 )
 _CUI_BANNERS = re.compile(r"CUI//[A-Z][A-Z\-/]*")
+# A policy's definitions: "極秘：経営に重大な影響を与える情報" line after line.
+_DEFINED_LEVEL = re.compile(
+    r"(?m)^[\s　・\-*•（(0-9０-９.)）]{0,6}(極秘|厳秘|社外秘|部外秘|関係者外秘|秘|社内限り|取扱注意"
+    r"|CUI(?://[A-Z][A-Z\-/]*)?|Top Secret|Secret|Confidential|Internal|Public|公開|社内)"
+    r"\s*[:：]\s*\S"
+)
 _LIST_SEPARATORS = re.compile(r"[、,，・/／]|\band\b|\bor\b|および|及び|または|又は|と|や")
 # Japanese: a stamp stands alone; a particle after it makes it a word in a sentence.
 _JA_PARTICLE_AFTER = re.compile(r"\A(?:の|を|に|と|は|が|で|について|とは|する|した|という)")
@@ -162,8 +177,11 @@ _HEADER_CODE = re.compile(r"\A\s*(?:&\S{0,40})?&[LCR]\Z")
 _TAG = re.compile(r"<[^<>]{0,200}>")
 _ENTITY = re.compile(r"&(?:[A-Za-z]{2,8}|#[0-9]{1,6}|#x[0-9A-Fa-f]{1,5});")
 _SENTENCE_END = re.compile(r"(?:[.!?](?=\s)|[。！？]|\n[ \t]*\n|\n)")
-# Lines at least this long may be a paragraph wrapped by its writer: read on.
+# Lines at least this wide may be a paragraph wrapped by its writer: read on.
 _WRAPPED_LINE = 60
+_WIDE = re.compile(
+    r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +193,7 @@ class _Around:
     at: tuple[int, int]  # the hit within ``line``
     sentence: str  # its sentence, wrapped lines joined
     before: str  # the sentence up to the hit's end
+    window: str  # all that was read around it
 
 
 def assess(buffer: bytes, start: int, end: int, *, stamp: bool = True) -> Assessment:
@@ -217,6 +236,8 @@ def _quoted(a: _Around) -> Assessment | None:
 def _listed(a: _Around) -> Assessment | None:
     if _is_listed(a.sentence):
         return Assessment(Placement.LISTED, "one of several levels in a list")
+    if len({m.group(1) for m in _DEFINED_LEVEL.finditer(a.window)}) >= 2:
+        return Assessment(Placement.LISTED, "one of several levels defined line by line")
     return None
 
 
@@ -225,9 +246,11 @@ def _shaped(a: _Around) -> Assessment | None:
 
 
 def _about_this(a: _Around) -> Assessment | None:
+    if _QUESTION.search(a.sentence) or _HEDGE.search(a.before):
+        return None  # a question or a "may constitute" is no statement of fact
     if _THIS.search(a.sentence) or _THIS_JA.search(a.sentence):
         return Assessment(Placement.STATEMENT, "a statement about this material")
-    if _CONTROLLED_CODE.search(a.sentence) and _CONTROLLED_WORDS.search(a.sentence):
+    if _states_controlled(a.sentence):
         return Assessment(Placement.STATEMENT, "states a controlled classification")
     if _LEGEND_OPENER.search(a.sentence.lstrip(" \t\r\n-–—*•・(")):
         return Assessment(Placement.STATEMENT, "a legend")
@@ -239,11 +262,25 @@ def _about_this(a: _Around) -> Assessment | None:
 _CHECKS = (_negated, _quoted, _listed, _shaped, _about_this)
 
 
+def _states_controlled(sentence: str) -> bool:
+    """A controlling classification with the words that say so right before it:
+    "export controlled, ECCN 5D002", "subject to the EAR (ECCN 9E003)"."""
+    for code in _CONTROLLED_CODE.finditer(sentence):
+        lead = sentence[max(0, code.start() - 30):code.start()]
+        if _CONTROLLED_WORDS.search(lead) and not _EXAMPLE.search(lead):
+            return True
+    return False
+
+
 def _around(buffer: bytes, start: int, end: int) -> _Around:
     text, hit_start, hit_end = _window(buffer, start, end)
     line_start = text.rfind("\n", 0, hit_start) + 1
     line_end = text.find("\n", hit_end)
     line_end = len(text) if line_end < 0 else line_end
+    if not _is_japanese(text[hit_start:hit_end]):
+        # The whole token: "CUI//S" matched, "CUI//SP-PRVCY" is what the text says.
+        while hit_end < len(text) and _TOKEN_CHAR.match(text[hit_end]):
+            hit_end += 1
     sentence, before = _sentence(text, hit_start, hit_end)
     return _Around(
         hit=text[hit_start:hit_end],
@@ -251,6 +288,7 @@ def _around(buffer: bytes, start: int, end: int) -> _Around:
         at=(hit_start - line_start, hit_end - line_start),
         sentence=sentence,
         before=before,
+        window=text,
     )
 
 
@@ -297,8 +335,13 @@ def _ends(text: str, lo: int, hi: int) -> Iterator[int]:
             yield found.end()
             continue
         line_start = text.rfind("\n", 0, found.start()) + 1
-        if found.start() - line_start < _WRAPPED_LINE:
+        if _width(text[line_start:found.start()]) < _WRAPPED_LINE:
             yield found.end()
+
+
+def _width(line: str) -> int:
+    """Columns a line takes: a full-width (CJK) character is two."""
+    return len(line) + len(_WIDE.findall(line))
 
 
 def _plain(line: str) -> str:
@@ -343,7 +386,8 @@ def _line_shape(line: str, hit: str) -> Assessment | None:
         return None
     japanese = _is_japanese(hit)
     label = _FIELD_LABEL.match(line)
-    if label is not None and _residual(line[label.end():].replace(hit, " ", 1)) <= 12:
+    if (label is not None and not _QUESTION.search(line)
+            and _residual(line[label.end():].replace(hit, " ", 1)) <= _MAX_OTHER_LETTERS // 2 + 2):
         return Assessment(Placement.FIELD, "the value of a classification field")
     if japanese:
         if not (_is_bracketed(hit) or _stands_alone(line[:at], line[at + len(hit):])):

@@ -680,7 +680,8 @@ def test_format_look_alikes(data: bytes) -> None:
     [
         (b"remove ITAR scripts; use the IANA ITAR repository", Confidence.LOW),
         (b"This drawing is ITAR controlled.", Confidence.HIGH),  # the marking rule
-        (b"Subject: ITAR\nThe technical data below is export restricted.", Confidence.MEDIUM),
+        # The second line is the marking (a statement about the data): high since issue 10.
+        (b"Subject: ITAR\nThe technical data below is export restricted.", Confidence.HIGH),
     ],
 )
 def test_bare_itar_needs_export_words_near_it(text: bytes, expected: Confidence) -> None:

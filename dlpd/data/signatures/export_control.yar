@@ -19,6 +19,7 @@ rule export_control_marking
         $dod_warning = /whose export is restricted by the (Arms Export Control Act|Export Administration Act)/ nocase
         $itar_controlled = /\bITAR[ \-](controlled|Controlled|CONTROLLED|restricted|Restricted|RESTRICTED)/
         $ear_controlled = /\bEAR[ \-](controlled|Controlled|CONTROLLED)/
+        $export_restricted = /\b(is|are) export[ \-]restricted\b/
         $subject_to_acronym = /subject to (the )?(ITAR|EAR)\b/
         $subject_to_regulation = /subject to (the )?(International Traffic in Arms Regulations|Export Administration Regulations)/ nocase
         // The destination control statement (15 CFR 758.6) on invoices of controlled items.
