@@ -26,9 +26,11 @@ _PREFIXES: tuple[tuple[bytes, str], ...] = (
 )
 
 # A Jupyter notebook: a JSON object whose first keys are nbformat's ("cells" first, as
-# Jupyter writes them sorted; "metadata"/"worksheets" in nbformat 3), with a cell or the
-# format's name in the head.
-_NOTEBOOK = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"(?:cells|metadata|nbformat|worksheets)"\s*:')
+# Jupyter writes them sorted; "metadata"/"worksheets" in nbformat 3; "nbformat" or
+# "nbformat_minor" from writers that put the version first), with a cell or the format's
+# name in the head.
+_NOTEBOOK = re.compile(
+    rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"(?:cells|metadata|nbformat(?:_minor)?|worksheets)"\s*:')
 # JSON (or JSON Lines): an object or array that opens with a string, a nested value or
 # its end. Strings in it may hide content behind escapes ("\n", "\u0041").
 _JSON = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*[\[{]\s*["\[{\]}]')

@@ -7,6 +7,7 @@ sort_keys=True, ensure_ascii=False)``, sources as lists of lines); nbformat 3 wi
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import random
@@ -173,6 +174,19 @@ def test_nbformat_3_worksheets_number_cells_across_worksheets() -> None:
     assert "<Figure>" in got["cell-2"] and "iVBORw0KGgo" not in got["cell-2"]
     assert "y = 2" in got["cell-3"]
     assert "name: old" in got["metadata"]
+
+
+def test_notebooks_with_the_version_first_or_a_bom_are_read_as_notebooks(
+    classifier: Classifier, tmp_path: Path
+) -> None:
+    cells = [code(f'token = "{HF_TOKEN}"\n')]
+    version_first = json.dumps({"nbformat_minor": 0, "nbformat": 4, "metadata": {},
+                                "cells": cells}, indent=2).encode()
+    bom = codecs.BOM_UTF8 + notebook(*cells)
+    for name, data in (("colab.ipynb", version_first), ("bom.ipynb", bom)):
+        result = classify(classifier, tmp_path, name, data)
+        assert result.outcome is Outcome.OK, result.reason
+        assert found(result) == {("credential", f"{name}!cell-1")}
 
 
 # -- what the classifier finds in notebooks -------------------------------------------

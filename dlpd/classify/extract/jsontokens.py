@@ -14,6 +14,7 @@ the unread rest begins, after the events of everything before it.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -88,6 +89,8 @@ class JsonTokens:
             self._base += self._pos
             self._buf = self._buf[self._pos :] + chunk
             self._pos = 0
+            if self._base == 0 and self._buf.startswith(codecs.BOM_UTF8):
+                self._pos = len(codecs.BOM_UTF8)  # as a Windows editor saves it
         return _NONE
 
     def _malformed(self, reason: str) -> Malformed:
