@@ -270,6 +270,17 @@ def test_memory_does_not_grow_with_the_notebook(tmp_path: Path) -> None:
     assert peak < 12 * MiB, peak
 
 
+def test_a_notebook_is_read_to_max_scan_bytes_and_says_so() -> None:
+    data = notebook(*(code(f"x_{i} = {i}  # " + "." * 1000 + "\n") for i in range(3000)))
+    assert len(data) > 3 * MiB
+    budget = Budget(Limits(max_scan_bytes=1 * MiB))
+    got = list(extract("notebook", io.BufferedReader(io.BytesIO(data)), budget))
+    assert 500 < len(got) < 1100 and got[-1].name != "rest"
+    assert [limit for limit, _ in budget.notes] == ["max_scan_bytes"]
+    assert all(f"x_{n - 1} = {n - 1}" in m.data.decode()
+               for m in got for n in [int(m.name.removeprefix("cell-"))])
+
+
 def test_a_string_longer_than_a_piece_is_joined_whole() -> None:
     filler = "a" * (3 * MiB)
     data = notebook(code(f'x = "{filler}"\nKEY = """{PEM}"""\n'))

@@ -164,8 +164,10 @@ def escaped_strings(stream: BinaryIO, budget: Budget) -> Iterator[str]:
     inside = False  # a literal is open at ``pos``
     emitting = False  # and part of it was handed over
     prefix = ""
+    left = budget.stream_cap()  # read to max_scan_bytes, as the raw bytes are
     while True:
-        chunk = stream.read(CHUNK)
+        chunk = stream.read(min(CHUNK, left))
+        left -= len(chunk)
         budget.check_time()
         if not chunk:
             if inside and pos < len(buf):  # the file ends inside a literal

@@ -63,6 +63,9 @@ class JsonTokens:
         self._pos = 0
         self._base = 0  # file offset of _buf[0]
         self._eof = False
+        # Bytes still to read: a file is read to max_scan_bytes, as its raw bytes are.
+        self._left = budget.stream_cap()
+        self.cut = False  # the stream had more than that
         self._stack: list[bool] = []  # a level each: True for an object
         self._expect_key = False
         self._started = False
@@ -81,11 +84,13 @@ class JsonTokens:
                 yield event
 
     def _fill(self) -> Event:
-        chunk = self._stream.read(CHUNK)
+        chunk = self._stream.read(min(CHUNK, self._left)) if self._left > 0 else b""
         self._budget.check_time()
         if not chunk:
             self._eof = True
+            self.cut = self._left <= 0 and bool(self._stream.read(1))
         else:
+            self._left -= len(chunk)
             self._base += self._pos
             self._buf = self._buf[self._pos :] + chunk
             self._pos = 0

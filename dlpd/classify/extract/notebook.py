@@ -263,8 +263,9 @@ class _NotebookReader:
 
 def extract_notebook(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
     reader = _NotebookReader(budget)
+    tokens = JsonTokens(stream, budget)
     try:
-        for kind, raw, flags in JsonTokens(stream, budget):
+        for kind, raw, flags in tokens:
             cell = reader.feed(kind, raw, flags)
             if cell is not None:
                 yield from hand_over(budget, cell)
@@ -275,6 +276,9 @@ def extract_notebook(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
         for part in (reader.unfinished(), reader.metadata(final=True)):
             if part is not None:
                 yield from hand_over(budget, part)
+        if tokens.cut:  # not malformed: read to the scan budget
+            budget.note("max_scan_bytes", f"notebook read to its first {exc.offset} bytes")
+            return
         yield from _rest(stream, exc.offset, budget)
         raise ExtractionError(f"malformed notebook ({exc.reason} at byte {exc.offset})") from None
     meta = reader.metadata(final=True)
