@@ -33,6 +33,7 @@ from dlpd.classify.extract.jsontokens import (
     LAST,
     OBJECT,
     SCALAR,
+    SCALARS,
     STRING,
     STRINGS,
     JsonTokens,
@@ -152,9 +153,14 @@ def test_metadata_holds_cell_metadata_and_attachment_names_not_their_bytes() -> 
 
 
 def test_json_data_outputs_keep_their_keys() -> None:
-    data = notebook(code("r", execute_result({"application/json": {"patient": {"ssn": SSN}},
-                                      "text/plain": ["<IPython.core.display.JSON object>"]})))
-    assert f"ssn: {SSN}" in texts(members("notebook", data))["cell-1"]
+    data = notebook(code("r", execute_result({
+                             "application/json": {"patient": {"ssn": SSN}},
+                             "text/plain": ["<IPython.core.display.JSON object>"]}),
+                         execute_result({"application/vnd.plotly.v1+json": {
+                             "data": [{"x": [1, 2.5, -3e-4], "type": "scatter"}]}})))
+    text = texts(members("notebook", data))["cell-1"]
+    assert f"ssn: {SSN}" in text
+    assert "1, 2.5,\n-0.0003" in text and "type: scatter" in text
 
 
 def test_nbformat_3_worksheets_number_cells_across_worksheets() -> None:
@@ -453,6 +459,9 @@ def _rebuild(events: Iterator[tuple[int, bytes, int]], decoder: StringDecoder) -
                 pieces.clear()
         elif kind == SCALAR:
             put(json.loads(raw))
+        elif kind == SCALARS:
+            for item in json.loads(b"[" + raw.rstrip().rstrip(b",") + b"]"):
+                put(item)
         elif kind == STRINGS:
             for item in decoder.items(raw):
                 put(item)

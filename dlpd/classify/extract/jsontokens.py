@@ -25,7 +25,8 @@ from dlpd.classify.limits import Budget
 # Event kinds; an event is ``(kind, raw, flags)``. STRINGS: a run of whole string items of
 # an array, each followed by its comma (``"a\\n", "b\\n", ``): the lines of a notebook's
 # source or output, handed over at once so that Python does not run once a line.
-OBJECT, ARRAY, CLOSE, KEY, STRING, SCALAR, STRINGS = range(7)
+# SCALARS: the same for numbers (a plot's data: ``0.1, 0.2, ``).
+OBJECT, ARRAY, CLOSE, KEY, STRING, SCALAR, STRINGS, SCALARS = range(8)
 # Flags of a STRING event: the literal's first piece, its last piece (both: a whole one).
 FIRST, LAST = 1, 2
 MAX_DEPTH = 128
@@ -35,6 +36,8 @@ _MAX_SCALAR = 1024
 _SEPARATORS = re.compile(rb"[ \t\r\n,:]*+")
 _STRING_RUN = re.compile(rb'(?:"[^"\\]*+(?:\\.[^"\\]*+)*+"[ \t\r\n]*+,[ \t\r\n]*+)++', re.S)
 _SCALAR = re.compile(rb"-?[0-9][0-9.eE+-]*+|true|false|null|NaN|-?Infinity")
+_SCALAR_RUN = re.compile(
+    rb"(?:(?:-?[0-9][0-9.eE+-]{0,1000}+|true|false|null|NaN|-?Infinity)[ \t\r\n]*+,[ \t\r\n]*+)++")
 _OPEN_OBJECT, _OPEN_ARRAY, _CLOSE_OBJECT, _CLOSE_ARRAY, _QUOTE = b"{[}]\""
 
 
@@ -183,6 +186,11 @@ class JsonTokens:
 
     def _scalar(self) -> Event:
         pos = self._pos
+        if self._stack and not self._stack[-1]:  # in an array: its run of scalars
+            run = _SCALAR_RUN.match(self._buf, pos)
+            if run is not None:
+                self._pos = run.end()
+                return SCALARS, run.group(), 0
         match = _SCALAR.match(self._buf, pos)
         if match is None:
             raise self._malformed("not JSON")

@@ -34,6 +34,7 @@ from dlpd.classify.extract.jsontokens import (
     LAST,
     OBJECT,
     SCALAR,
+    SCALARS,
     STRINGS,
     JsonTokens,
     Malformed,
@@ -164,34 +165,35 @@ class _NotebookReader:
             self._key = None
             return self._finish_cell() if frame.route == CELL else None
         parent = self._stack[-1] if self._stack else None
-        key = self._key
-        self._key = None
+        key, self._key = self._key, None
         if kind in (OBJECT, ARRAY):
-            route = TOP if parent is None else _child(parent.route, key)
-            if route == TOP and kind == ARRAY:
-                route = META  # not a notebook: keep its strings
-            level = parent.level + 1 if parent is not None and parent.route == TEXT else 0
-            if route == TEXT and level == 0 and self._cell is not None:
-                self._cell.newline()
-            self._stack.append(_Frame(route, key, kind == ARRAY, level))
-            if route == CELL:
-                self._cells += 1
-                self._cell = _Text(self._cap)
-            return None
-        if kind == SCALAR:
-            self._string = self._route(parent, key)
-            # Numbers only: true/false/null say little.
-            if self._string != SKIP and raw[:1] not in (b"t", b"f", b"n"):
-                self._piece(raw.decode("ascii", "replace"), FIRST | LAST, parent, key)
-            return None
-        if kind == STRINGS:
+            self._open(kind == ARRAY, parent, key)
+        elif kind == STRINGS:
             self._items(raw, parent)
-            return None
-        if flags & FIRST:
+        elif kind in (SCALAR, SCALARS):
             self._string = self._route(parent, key)
-        if self._string != SKIP:  # base64 images stream past without being decoded
-            self._piece(self._decoder.text(raw), flags, parent, key)
+            # Numbers only: true/false/null say little. A run of an array's: one line.
+            if self._string != SKIP and raw[:1] not in (b"t", b"f", b"n"):
+                numbers = b" ".join(raw.split()) if kind == SCALARS else raw  # no indent
+                self._piece(numbers.decode("ascii", "replace"), FIRST | LAST, parent, key)
+        else:  # a STRING piece
+            if flags & FIRST:
+                self._string = self._route(parent, key)
+            if self._string != SKIP:  # base64 images stream past without being decoded
+                self._piece(self._decoder.text(raw), flags, parent, key)
         return None
+
+    def _open(self, is_array: bool, parent: _Frame | None, key: str | None) -> None:
+        route = TOP if parent is None else _child(parent.route, key)
+        if route == TOP and is_array:
+            route = META  # not a notebook: keep its strings
+        level = parent.level + 1 if parent is not None and parent.route == TEXT else 0
+        if route == TEXT and level == 0 and self._cell is not None:
+            self._cell.newline()
+        self._stack.append(_Frame(route, key, is_array, level))
+        if route == CELL:
+            self._cells += 1
+            self._cell = _Text(self._cap)
 
     @staticmethod
     def _route(parent: _Frame | None, key: str | None) -> int:
