@@ -77,7 +77,7 @@ def test_scans_found_with_ocr_in_reasons(tree: Path, tmp_path: Path,
         assert all("ocr" in d["reasons"] for d in got[name]["detections"])
     assert got["plain.png"]["detections"] == [] and got["plain.png"]["outcome"] == "ok"
     assert got["chart.png"]["outcome"] == "ok"
-    assert got["chart.png"]["reason"] == "image not read by OCR: too small for a scanned page"
+    assert got["chart.png"]["reason"] is None  # not a page: nothing left unread to say
     assert got["bomb.png"]["outcome"] == "limit_exceeded"
     assert "declares 100000x100000 pixels" in got["bomb.png"]["reason"]
     # The SSN is previewed redacted only.

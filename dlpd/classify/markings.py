@@ -130,7 +130,9 @@ _LEGEND_OPENER = re.compile(
     r"^(?:WARNING|NOTICE|CAUTION|EXPORT\s+WARNING|Export\s+Warning|Subject\s+to|Contains|"
     r"(?:Disclosed|Provided|Furnished|Shared|Delivered)\s+(?:to\s+you\s+)?(?:under|pursuant)|"
     r"Distribution\s+(?:authorized|statement)|Diversion\s+contrary|Export\s+of\s+(?:this|these)|"
-    r"These\s+(?:items|commodities))\b",
+    r"These\s+(?:items|commodities)|"
+    r"(?:Controlled\s+)?(?:Technical\s+data|Technology|Software|Hardware|Data)\s+"
+    r"(?:is\s+|are\s+)?(?:controlled\s+(?:under|by)|subject\s+to|restricted\s+by))\b",
     re.IGNORECASE,
 )
 # Labels of classification fields: "<label>: <marking>".

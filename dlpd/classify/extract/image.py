@@ -60,9 +60,12 @@ def _pages(header: ImageHeader, budget: Budget) -> list[Frame]:
             pages.append(frame)
         else:
             skipped.setdefault(why, []).append(frame.index + 1)
-    for why, numbers in skipped.items():
-        # No sizes in a remark: a zip of a thousand icons says it once.
-        budget.remark(f"{_what(header, numbers)} not read by OCR: {why}")
+    # Icons, plots and photos that are no page are not OCR work left undone: a remark on
+    # every image of a tree would drown the ones that matter (a scan not read). Only a
+    # multi-page TIFF with some pages read says which of its pages were not.
+    if pages:
+        for why, numbers in skipped.items():
+            budget.remark(f"{_what(header, numbers)} not read by OCR: {why}")
     if header.more:
         budget.note("ocr", f"TIFF pages past {_MAX_FRAMES} not listed")
     return pages
