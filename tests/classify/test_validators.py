@@ -353,6 +353,8 @@ PASSWORDS_NOT = [
     "password = None",
     "password: null",
     'password = "changeme"',
+    '"Password": "user-password"',  # botocore docs: a name for the secret
+    "password = admin_secret",
     'password = "password"',
     'password = "xxxxxxxx"',
     'password = "********"',

@@ -49,7 +49,12 @@ _LABEL = re.compile(r"\w*(?:pass|pwd|secret|token|credential)\w*", re.IGNORECASE
 _VERSION_OR_DATE = re.compile(r"[0-9]+(?:[.\-/:][0-9]*)+")
 _PATH = re.compile(r"(?:~?/|[A-Za-z]:\\).*[/\\]")
 _TEMPLATE = re.compile(r"\$\{|\{\{|\{%|%\(|%s\b|\{\}|\{[0-9]\}|^\$[A-Za-z_]|^<.*>$|^\[.*\]$")
-_FILLER = re.compile(r"example|placeholder|changeme|change_me|redacted|^your|^my_?pass", re.I)
+_FILLER = re.compile(
+    r"example|placeholder|changeme|change_me|redacted|^your|^my_?pass"
+    # words joined that name the secret instead of being it: user-password, db_secret
+    r"|^[A-Za-z]+[-_](?:password|passwd|pass|pwd|secret|passphrase)$",
+    re.I,
+)
 
 # A key that is "password" plus one of these words names a property, not the secret.
 _PROPERTY_WORDS = frozenset(
