@@ -9,12 +9,17 @@ from __future__ import annotations
 import io
 import os
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from itertools import count
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from pyarrow import feather
 
 from dlpd.classify.extract import Member, extract
 from dlpd.classify.limits import Budget, ExtractOptions, Limits, MiB
@@ -295,3 +300,95 @@ def test_a_schema_sqlite_cannot_parse_loses_only_its_table(tmp_path: Path) -> No
                               Budget(Limits())):
             found.append(member)
     assert [(m.name, m.data) for m in found] == [("good", b"v=row")]
+
+
+# -- Parquet, Arrow IPC (Feather v2), Feather v1 ---------------------------------------------
+def people(rows: int = 300) -> pa.Table:
+    return pa.table({
+        "id": list(range(rows)),
+        "social_security_number": [f"{234567000 + n}" for n in range(rows)],
+        "card_number": [4111111111111111 if n == 0 else None for n in range(rows)],
+        "scan": [b"\x89PNG\r\n\x1a\n\x00\x00" if n % 2 else b"plain words" for n in range(rows)],
+    })
+
+
+def written(write: Callable[[io.BytesIO], None]) -> bytes:
+    out = io.BytesIO()
+    write(out)
+    return out.getvalue()
+
+
+COLUMNAR = {
+    "parquet-snappy": ("parquet", lambda t, out: pq.write_table(t, out, compression="snappy",
+                                                                row_group_size=100)),
+    "feather-v2": ("arrow", lambda t, out: feather.write_feather(t, out, version=2,
+                                                                 chunksize=100)),
+    "feather-v1": ("arrow", lambda t, out: feather.write_feather(t, out, version=1)),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Feather V1 files are deprecated")
+@pytest.mark.parametrize("fmt", COLUMNAR)
+def test_columnar_file_is_one_table_a_row_a_line(fmt: str) -> None:
+    kind, write = COLUMNAR[fmt]
+    data = written(lambda out: write(people(), out))
+    found = read_members(data, kind=kind)
+    assert [(m.name, m.is_text, m.part) for m in found] == [("table", True, True)]
+    lines = found[0].data.decode().splitlines()
+    assert len(lines) == 300
+    assert lines[0] == ("id=0; social_security_number=234567000; card_number=4111111111111111;"
+                        " scan=plain words")
+    assert lines[1] == "id=1; social_security_number=234567001"
+
+
+def test_parquet_rows_past_max_table_rows_are_cut_across_row_groups() -> None:
+    data = written(lambda out: pq.write_table(people(1000), out, row_group_size=128))
+    budget = Budget(Limits(), options=ExtractOptions(max_table_rows=300))
+    found = read_members(data, budget, kind="parquet")
+    assert len(found[0].data.splitlines()) == 300
+    assert budget.notes == [("max_table_rows", "table: first 300 rows read")]
+
+
+def test_columnar_cells_are_cut() -> None:
+    table = pa.table({"s": ["é" * 1000], "b": [b"x" * 1000]})
+    data = written(lambda out: pq.write_table(table, out))
+    budget = Budget(Limits(), options=ExtractOptions(max_cell_bytes=11))
+    assert read_members(data, budget, kind="parquet")[0].data.decode() == (
+        "s=" + "é" * 5 + "; b=" + "x" * 11)
+
+
+@pytest.mark.parametrize("damage", ["truncated footer", "wrong end magic", "no footer"])
+def test_damaged_parquet_is_a_clear_error(damage: str) -> None:
+    data = written(lambda out: pq.write_table(people(), out))
+    bad = {"truncated footer": data[:-12] + data[-4:],
+           "wrong end magic": data[:-4] + b"PAR0",
+           "no footer": data[: len(data) // 2]}[damage]
+    with pytest.raises(ExtractionError, match=r"^malformed parquet \(\w+\)$"):
+        read_members(bad, kind="parquet")
+
+
+def test_truncated_arrow_file_is_a_clear_error() -> None:
+    data = written(lambda out: feather.write_feather(people(), out, version=2))
+    with pytest.raises(ExtractionError, match=r"^malformed arrow \(\w+\)$"):
+        read_members(data[: len(data) - 100], kind="arrow")
+
+
+def test_without_the_columnar_extra_the_reason_says_how_to_get_it(tmp_path: Path) -> None:
+    path = tmp_path / "t.parquet"
+    path.write_bytes(written(lambda out: pq.write_table(people(), out)))
+    script = (
+        "import sys, io\n"
+        "sys.modules['pyarrow'] = None\n"  # import pyarrow raises ImportError
+        "from dlpd.classify.extract import extract\n"
+        "from dlpd.classify.limits import Budget, Limits\n"
+        "from dlpd.errors import ExtractionError\n"
+        "try:\n"
+        "    list(extract('parquet', io.BytesIO(open(sys.argv[1], 'rb').read()),"
+        " Budget(Limits())))\n"
+        "except ExtractionError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.strip() == (
+        "parquet: not read: pyarrow is not installed (pip install 'dlpd[columnar]')")
