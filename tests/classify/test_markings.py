@@ -5,11 +5,16 @@ rules are exercised end to end in test_signatures_rules.py (confidences) and the
 corpus (tests/test_markings_precision.py); here the placement logic itself is pinned.
 """
 
+# Japanese text is written with full-width punctuation: the cases hold it on purpose.
+# ruff: noqa: RUF001
 from __future__ import annotations
 
 import pytest
 
+from dlpd.classify.confirm import confirm
 from dlpd.classify.markings import Placement, assess
+from dlpd.classify.validators import REGISTRY
+from dlpd.model import Confidence, RuleHit, RuleMeta, StringHit
 
 
 def place(text: str, needle: str, *, stamp: bool = True) -> Placement:
@@ -91,10 +96,6 @@ def test_a_reference_alone_on_its_line_is_a_heading(text: str, needle: str) -> N
 
 
 def test_one_banner_is_enough_whatever_the_body_discusses() -> None:
-    from dlpd.classify.confirm import confirm  # noqa: PLC0415
-    from dlpd.classify.validators import REGISTRY  # noqa: PLC0415
-    from dlpd.model import Confidence, RuleHit, RuleMeta, StringHit  # noqa: PLC0415
-
     body = "EXPORT CONTROLLED\n" + "The course discussed EXPORT CONTROLLED items at length. " * 3
     data = body.encode()
     hits = []
@@ -110,10 +111,6 @@ def test_one_banner_is_enough_whatever_the_body_discusses() -> None:
 
 
 def test_thousands_of_mentions_cost_a_bounded_number_of_assessments() -> None:
-    from dlpd.classify.confirm import confirm  # noqa: PLC0415
-    from dlpd.classify.validators import REGISTRY  # noqa: PLC0415
-    from dlpd.model import Confidence, RuleHit, RuleMeta, StringHit  # noqa: PLC0415
-
     sentence = b"The seminar covered EXPORT CONTROLLED items and much more besides. "
     data = sentence * 20_000
     step = len(sentence)
