@@ -4,6 +4,7 @@
     ├── ConfigError        bad or unreadable configuration (names the key)
     ├── SignatureError     rules that do not compile, or warn that they are slow
     ├── ExtractionError    a malformed document or archive (contained to its file)
+    │   └── NotSupported   a format this installation does not read (an extra missing)
     ├── LimitExceeded      a scan budget ran out (contained to its file, names the limit)
     ├── StoreError         the database could not be opened, migrated or written
     ├── SinkError          a sink could not deliver (retried by the outbox)
@@ -50,6 +51,11 @@ class SignatureError(DlpdError):
 
 class ExtractionError(DlpdError):
     """A container or document could not be read (malformed, truncated, encrypted)."""
+
+
+class NotSupported(ExtractionError):
+    """A format this installation cannot read (``pip install 'dlpd[columnar]'``): the
+    file's outcome is ``skipped`` with the reason, not an error of the file."""
 
 
 class LimitExceeded(DlpdError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import os
 import socket
 from collections.abc import Callable, Sequence
@@ -52,8 +53,11 @@ def classification_version(settings: Settings, ruleset: Ruleset) -> str:
     """Everything a file's stored result depends on besides the file: when any of it
     changes, the incremental cache must not answer for the file."""
     digest = hashlib.sha256()
+    # Whether Parquet/Arrow can be read: a file skipped without the extra is read again
+    # once it is installed (find_spec looks, it does not import).
+    columnar = importlib.util.find_spec("pyarrow") is not None
     for part in (ruleset.version, repr(settings.limits.to_limits()),
-                 repr(extract_options(settings)),
+                 repr(extract_options(settings)), f"columnar={columnar}",
                  settings.scan.min_confidence, repr(sorted(settings.categories.items()))):
         digest.update(part.encode())
         digest.update(b"\0")

@@ -33,7 +33,7 @@ from dlpd.classify.signatures import Ruleset
 from dlpd.classify.sniff import sniff_kind
 from dlpd.classify.validators import Validator
 from dlpd.dirfd import OutsideRoot, stat_below
-from dlpd.errors import ExtractionError, LimitExceeded, os_reason
+from dlpd.errors import ExtractionError, LimitExceeded, NotSupported, os_reason
 from dlpd.labelling.xattrs import read_labels
 from dlpd.model import (
     Confidence,
@@ -87,6 +87,8 @@ class _Findings:
     detections: dict[tuple[str, str | None], Detection] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     limits: list[str] = field(default_factory=list)
+    # Formats this installation does not read (an extra missing): the file is skipped.
+    unsupported: list[str] = field(default_factory=list)
 
     def add(self, found: Detection) -> None:
         key = (found.rule, found.member)
@@ -114,6 +116,8 @@ class _Findings:
             return Outcome.ERROR, "; ".join(self.errors + self.limits + notes + remarks)
         if self.limits or notes:
             return Outcome.LIMIT_EXCEEDED, "; ".join(self.limits + notes + remarks)
+        if self.unsupported:
+            return Outcome.SKIPPED, "; ".join(self.unsupported + remarks)
         return Outcome.OK, "; ".join(remarks) or None
 
 
@@ -341,6 +345,8 @@ class Classifier:
                 del member
         except LimitExceeded as exc:
             findings.limit(exc, where or chain[0])
+        except NotSupported as exc:
+            findings.unsupported.append(f"{where}: {exc}" if where else str(exc))
         except ExtractionError as exc:
             label = where or chain[0]
             findings.errors.append(f"{label}: {exc}")

@@ -373,22 +373,22 @@ def test_truncated_arrow_file_is_a_clear_error() -> None:
         read_members(data[: len(data) - 100], kind="arrow")
 
 
-def test_without_the_columnar_extra_the_reason_says_how_to_get_it(tmp_path: Path) -> None:
+def test_without_the_columnar_extra_the_file_is_skipped_and_says_why(tmp_path: Path) -> None:
     path = tmp_path / "t.parquet"
     path.write_bytes(written(lambda out: pq.write_table(people(), out)))
     script = (
-        "import sys, io\n"
+        "import sys\n"
         "sys.modules['pyarrow'] = None\n"  # import pyarrow raises ImportError
-        "from dlpd.classify.extract import extract\n"
-        "from dlpd.classify.limits import Budget, Limits\n"
-        "from dlpd.errors import ExtractionError\n"
-        "try:\n"
-        "    list(extract('parquet', io.BytesIO(open(sys.argv[1], 'rb').read()),"
-        " Budget(Limits())))\n"
-        "except ExtractionError as exc:\n"
-        "    print(exc)\n"
+        "from dlpd.config import Settings\n"
+        "from dlpd.wiring import build_classifier\n"
+        "result = build_classifier(Settings()).classify(sys.argv[1])\n"
+        "print(result.outcome.value)\n"
+        "print(result.reason)\n"
+        "print(result.sha256 is not None)\n"
     )
     done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
                           text=True, timeout=60, check=True)
-    assert done.stdout.strip() == (
-        "parquet: not read: pyarrow is not installed (pip install 'dlpd[columnar]')")
+    outcome, reason, hashed = done.stdout.splitlines()
+    assert outcome == "skipped"
+    assert reason == "parquet: not read: pyarrow is not installed (pip install 'dlpd[columnar]')"
+    assert hashed == "True"  # read, hashed and typed; only its rows were not

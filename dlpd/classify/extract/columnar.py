@@ -24,7 +24,7 @@ from dlpd.classify.extract.base import Member
 from dlpd.classify.extract.reading import hand_over
 from dlpd.classify.extract.rows import TableLines, column_label
 from dlpd.classify.limits import Budget, MiB
-from dlpd.errors import DlpdError, ExtractionError, LimitExceeded
+from dlpd.errors import DlpdError, ExtractionError, LimitExceeded, NotSupported
 
 TABLE_NAME = "table"
 _BATCH = 1024
@@ -41,7 +41,7 @@ def extract_columnar(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
     try:
         import pyarrow  # noqa: PLC0415, F401  (the extra may be absent)
     except ImportError as exc:
-        raise ExtractionError(f"{kind}: {_MISSING}") from exc
+        raise NotSupported(f"{kind}: {_MISSING}") from exc
     lines: TableLines | None = None
     more = False
     failure: DlpdError | None = None
