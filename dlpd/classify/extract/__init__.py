@@ -22,9 +22,10 @@ after what was found before it.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from dlpd.classify.extract.archive import extract_tar, extract_zip
 from dlpd.classify.extract.base import Extractor, Member
@@ -36,43 +37,16 @@ from dlpd.classify.limits import Budget
 from dlpd.errors import ExtractionError
 
 
-def _extract_pdf(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
-    # pypdf takes ~35 ms to import: only scans that meet a PDF pay for it.
-    from dlpd.classify.extract.pdf import extract_pdf  # noqa: PLC0415
+def _lazy(module: str, function: str) -> Extractor:
+    """An extractor imported when a file of its kind is first met: pypdf takes ~35 ms to
+    import, sqlite3, pyarrow and the OCR runner more; a scan that meets none of their
+    kinds pays for none of them."""
 
-    return extract_pdf(stream, budget)
+    def run(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
+        found = importlib.import_module(f"dlpd.classify.extract.{module}")
+        return cast(Extractor, getattr(found, function))(stream, budget)
 
-
-# The extractors below import what only their kind needs (sqlite3, pyarrow, the OCR
-# runner) when a file of that kind is met.
-def _extract_notebook(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
-    from dlpd.classify.extract.notebook import extract_notebook  # noqa: PLC0415
-
-    return extract_notebook(stream, budget)
-
-
-def _extract_json(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
-    from dlpd.classify.extract.notebook import extract_json  # noqa: PLC0415
-
-    return extract_json(stream, budget)
-
-
-def _extract_sqlite(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
-    from dlpd.classify.extract.sqlite import extract_sqlite  # noqa: PLC0415
-
-    return extract_sqlite(stream, budget)
-
-
-def _extract_columnar(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
-    from dlpd.classify.extract.columnar import extract_columnar  # noqa: PLC0415
-
-    return extract_columnar(stream, budget)
-
-
-def _extract_image(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
-    from dlpd.classify.extract.image import extract_image  # noqa: PLC0415
-
-    return extract_image(stream, budget)
+    return run
 
 
 EXTRACTORS: Mapping[str, Extractor] = MappingProxyType(
@@ -82,15 +56,15 @@ EXTRACTORS: Mapping[str, Extractor] = MappingProxyType(
         "gzip": extract_gzip,
         "bzip2": extract_bzip2,
         "xz": extract_xz,
-        "pdf": _extract_pdf,
+        "pdf": _lazy("pdf", "extract_pdf"),
         "ole": extract_ole,
         "mail": extract_mail,
-        "notebook": _extract_notebook,
-        "json": _extract_json,
-        "sqlite": _extract_sqlite,
-        "parquet": _extract_columnar,
-        "arrow": _extract_columnar,
-        "image": _extract_image,
+        "notebook": _lazy("notebook", "extract_notebook"),
+        "json": _lazy("notebook", "extract_json"),
+        "sqlite": _lazy("sqlite", "extract_sqlite"),
+        "parquet": _lazy("columnar", "extract_columnar"),
+        "arrow": _lazy("columnar", "extract_columnar"),
+        "image": _lazy("image", "extract_image"),
     }
 )
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 
 from dlpd.classify.validators.base import Validator
+from dlpd.classify.validators.placeholder import PLACEHOLDER_WORDS
 
 MIN_LENGTH = 4
 _MAX_KEY_PREVIEW = 40
@@ -70,16 +71,11 @@ _PROPERTY_WORDS = frozenset(
         "var",
     }
 )  # fmt: skip
-_PLACEHOLDERS = frozenset(
+# Besides the shared placeholder words: what a form says instead of a password.
+_PLACEHOLDERS = PLACEHOLDER_WORDS | frozenset(
     {
-        "none", "null", "nil", "undefined", "true", "false", "yes", "no", "on", "off",
-        "password", "passwd", "pass", "pwd", "passphrase", "secret", "default", "sample",
-        "test", "testing", "dummy", "fake", "hidden", "masked", "removed", "required",
-        "optional", "todo", "tbd", "fixme", "n/a", "string", "text", "changeit",
         "incorrect", "invalid", "wrong", "missing", "empty", "expired", "failed", "error",
-        "reset", "unset", "blank", "same", "below", "above", "value", "vault", "prompt",
-        # demo credentials of famous tutorials: SQLAlchemy/Oracle, Python docs, bash.org
-        "tiger", "sekrit", "hunter2", "foobar",
+        "reset", "unset", "blank", "same", "below", "above", "vault",
     }
 )  # fmt: skip
 

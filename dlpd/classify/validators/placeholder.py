@@ -12,7 +12,8 @@ import re
 
 from dlpd.classify.validators.api_token import has_sequence
 
-_WORDS = frozenset(
+# Words that stand where a secret would go; the password validator adds its own.
+PLACEHOLDER_WORDS = frozenset(
     {
         "none", "null", "nil", "undefined", "true", "false", "yes", "no", "on", "off",
         "password", "passwd", "pass", "pwd", "passphrase", "secret", "token", "key",
@@ -35,7 +36,7 @@ _TEMPLATE = re.compile(r"\$\{|\$\(|\{\{|\{%|%\(|^\$[A-Za-z_]|^%[A-Za-z_]+%$|^\{\
 def is_placeholder(value: str) -> bool:
     """True when ``value`` is documentation filler, a template or a variable reference."""
     text = value.strip()
-    if not text or text.lower() in _WORDS:
+    if not text or text.lower() in PLACEHOLDER_WORDS:
         return True
     if len(set(text)) <= 2:  # "xxxx", "****", "0000", "a-a-"
         return True
