@@ -27,7 +27,7 @@ its hits, so one real banner in a report that also discusses the regulations mar
 
 # Full-width punctuation and brackets are what Japanese text is written with: matching
 # them is the point here, not an ambiguity.
-# ruff: noqa: RUF001, RUF002, RUF003
+# ruff: noqa: RUF001, RUF002
 from __future__ import annotations
 
 import itertools
@@ -35,6 +35,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+
+from dlpd.classify import marking_words as words
 
 # Bytes around a hit that are read: enough for a wrapped legend paragraph.
 _WINDOW = 600
@@ -69,104 +71,6 @@ class Assessment:
         return f"{self.placement}: {self.why}"
 
 
-# -- what the words say ------------------------------------------------------------------
-_NEGATION_BEFORE = re.compile(
-    r"\b(?:not|n't|never|no longer)\s+(?:be\s+|been\s+|being\s+)?(?:\w+\s+)?"
-    r"(?:subject\s+to|controlled|export[- ]controlled|classified|regulated|covered|"
-    r"restricted|listed|contain)"
-    r"|\bno\s+(?:export\s+)?licen[cs]e\s+(?:is\s+)?required|\bNLR\b"
-    r"|\blicen[cs]e\s+exception\b|\beligible\s+for\s+export\b|\bpublicly\s+available\b"
-    r"|\bapproved\s+for\s+public\s+release\b|\bexempt\s+from\b|\boutside\s+the\s+scope\b"
-    r"|\bdoes\s+not\s+(?:contain|include|involve)\b|\bfree\s+of\b",
-    re.IGNORECASE,
-)
-_NEGATION_JA = re.compile(
-    r"非該当|該当(?:し|せ)(?:ない|ず|ません)|該当なし|対象外|規制(?:の)?対象(?:外|では(?:ない|ありません))"
-    r"|不要です|必要ありません"
-)
-# Classifications that mean "not controlled" (EAR99) or anti-terrorism controls only
-# (xx99x: mass-market encryption 5A992/5D992, most products' pages).
-_NOT_CONTROLLED = re.compile(r"EAR\s?99|\b[0-9][A-E]99[0-9]\b")
-# A classification that controls (an ECCN other than xx99x, a USML category) said to
-# control: "export controlled ECCN 5A002", "ITAR USML Category XV".
-_CONTROLLED_CODE = re.compile(
-    r"\b[0-9][A-E](?!99)[0-9]{3}\b|\bUSML\s+Cat(?:egory|\.)?\s*[IVX]{1,5}\b"
-)
-_CONTROLLED_WORDS = re.compile(
-    r"\bexport[- ]controlled\b|\bcontrolled\s+(?:under|by)\b|\blicen[cs]e\s+(?:is\s+)?required\b"
-    r"|\brequires?\s+an?\s+(?:export\s+)?licen[cs]e\b|\bsubject\s+to\b|\bITAR\b|該当",
-    re.IGNORECASE,
-)
-_QUESTION = re.compile(r"[?？]\s*$")
-_HEDGE = re.compile(
-    r"\b(?:may|might|could)\s+(?:\w+\s+){0,2}?(?:constitute|be|require|need|apply|involve)\b",
-    re.IGNORECASE,
-)
-_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "「": "」", "『": "』", "`": "`", "«": "»"}
-# A marking that is an example in a sentence ("mark it as", "例：") is no marking.
-_EXAMPLE = re.compile(
-    r"\b(?:e\.g\.|for example|such as|example|labell?ed|mark(?:ed|ing)?\s+(?:it|them|documents?)"
-    r"(?:\s+(?:as|with))?|called|titled|entitled)\b|例[:：えば]|と(?:表示|記載|記入|明記)",
-    re.IGNORECASE,
-)
-_THIS = re.compile(
-    r"\b(?:this|these|the\s+attached|the\s+enclosed|the\s+following|attached|enclosed)\s+"
-    r"(?:[\w-]+\s+){0,3}?(?:document|report|drawing|file|data|information|item|items|"
-    r"commodit(?:y|ies)|software|material|materials|presentation|slides?|pages?|"
-    r"specifications?|design|e-?mail|message|attachment|dataset|spreadsheet|notebook|"
-    r"model|contents?|technology|product|equipment|hardware|code|drawings|deliverables?|"
-    r"package|archive|folder|directory|repository|submission|proposal|records?)\b"
-    r"|\bthe\s+(?:[\w-]+\s+){0,3}?(?:data|information|document|drawing|files?)\s+"
-    r"(?:below|above|herein|attached|enclosed)\b"
-    r"|\b(?:contained\s+|included\s+)?(?:herein|hereto|hereunder)\b|\bin\s+this\s+(?:document|file|report)\b",
-    re.IGNORECASE,
-)
-_THIS_JA = re.compile(
-    r"(?:本|この|当該|添付の?|同封の?)(?:資料|文書|書類|書面|報告書|ファイル|データ|図面|技術|"
-    r"仕様書|メール|プレゼン|スライド|製品|貨物|プログラム|情報|内容|書|件)|を添付|添付(?:した|します)"
-)
-# Openers of legends: a sentence that starts so is about the page it is printed on.
-_LEGEND_OPENER = re.compile(
-    r"^(?:WARNING|NOTICE|CAUTION|EXPORT\s+WARNING|Export\s+Warning|Subject\s+to|Contains|"
-    r"(?:Disclosed|Provided|Furnished|Shared|Delivered)\s+(?:to\s+you\s+)?(?:under|pursuant)|"
-    r"Distribution\s+(?:authorized|statement)|Diversion\s+contrary|Export\s+of\s+(?:this|these)|"
-    r"These\s+(?:items|commodities)|"
-    r"(?:Controlled\s+)?(?:Technical\s+data|Technology|Software|Hardware|Data)\s+"
-    r"(?:is\s+|are\s+)?(?:controlled\s+(?:under|by)|subject\s+to|restricted\s+by))\b",
-    re.IGNORECASE,
-)
-# Labels of classification fields: "<label>: <marking>".
-_FIELD_LABEL = re.compile(
-    r"^[\s\W]{0,4}(?:(?:export\s+)?classification|classif\w*|marking|category|categories|"
-    r"distribution|handling|dissemination|control(?:led)?\s+by|ECCN|jurisdiction|"
-    r"security|sensitivity|label|区分|秘密区分|機密区分|判定|該非判定|該非|分類|該当項番|項番|"
-    r"取扱(?:い)?|取り扱い|管理区分|輸出管理)[\w\s()（）]{0,24}?(?:[:：]|\t)",
-    re.IGNORECASE,
-)
-# Words that sit on banners beside the marking and do not make a line prose.
-_BANNER_WORDS = re.compile(
-    r"\b(?:export|controlled|control|itar|ear|cui|unclassified|proprietary|confidential|"
-    r"company|internal|use|only|restricted|sensitive|distribution|limited|noforn|fouo|"
-    r"warning|notice|caution|subject|to|the|and|or|of|us|u\.s|regulations?|page|draft|"
-    r"information|not|for|public|release|marking|markings|header|footer|banner|"
-    r"classification|label)\b",
-    re.IGNORECASE,
-)
-# Japanese levels and stamps: several of them in one sentence define a scheme.
-_JA_LEVELS = re.compile(
-    r"極秘|厳秘|社外秘|部外秘|関係者外秘|社内限り|取扱注意|(?<![密神便])秘(?![書訣密境話蔵])"
-)
-_CUI_BANNERS = re.compile(r"CUI//[A-Z][A-Z\-/]*")
-# A policy's definitions: "極秘：経営に重大な影響を与える情報" line after line.
-_DEFINED_LEVEL = re.compile(
-    r"(?m)^[\s　・\-*•（(0-9０-９.)）]{0,6}(極秘|厳秘|社外秘|部外秘|関係者外秘|秘|社内限り|取扱注意"
-    r"|CUI(?://[A-Z][A-Z\-/]*)?|Top Secret|Secret|Confidential|Internal|Public|公開|社内)"
-    r"\s*[:：]\s*\S"
-)
-_LIST_SEPARATORS = re.compile(r"[、,，・/／]|\band\b|\bor\b|および|及び|または|又は|と|や")
-# Japanese: a stamp stands alone; a particle after it makes it a word in a sentence.
-_JA_PARTICLE_AFTER = re.compile(r"\A(?:の|を|に|と|は|が|で|について|とは|する|した|という)")
-_JA_DOC_NOUN_AFTER = re.compile(r"\A(?:資料|文書|扱い|情報|事項|書類)")
 _KANA_KANJI = re.compile(r"[\u3041-\u30ff\u4e00-\u9fff]")
 # Same length as what they replace, so that offsets into the window stay true.
 _BREAKS = re.compile(r"[\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
@@ -222,15 +126,15 @@ def assess(buffer: bytes, start: int, end: int, *, stamp: bool = True) -> Assess
 
 
 def _negated(a: _Around) -> Assessment | None:
-    if _NOT_CONTROLLED.search(a.hit):
+    if words.NOT_CONTROLLED.search(a.hit):
         return Assessment(Placement.NEGATED, "a classification that means not controlled")
-    if _NEGATION_BEFORE.search(a.before) or _NEGATION_JA.search(a.sentence):
+    if words.NEGATION_BEFORE.search(a.before) or words.NEGATION_JA.search(a.sentence):
         return Assessment(Placement.NEGATED, "the sentence says it is not controlled")
     return None
 
 
 def _quoted(a: _Around) -> Assessment | None:
-    if _is_quoted(a.line, *a.at) or _EXAMPLE.search(a.before[-80:]):
+    if _is_quoted(a.line, *a.at) or words.EXAMPLE.search(a.before[-80:]):
         return Assessment(Placement.QUOTED, "given as an example")
     return None
 
@@ -238,7 +142,7 @@ def _quoted(a: _Around) -> Assessment | None:
 def _listed(a: _Around) -> Assessment | None:
     if _is_listed(a.sentence):
         return Assessment(Placement.LISTED, "one of several levels in a list")
-    if len({m.group(1) for m in _DEFINED_LEVEL.finditer(a.window)}) >= 2:
+    if len({m.group(1) for m in words.DEFINED_LEVEL.finditer(a.window)}) >= 2:
         return Assessment(Placement.LISTED, "one of several levels defined line by line")
     return None
 
@@ -248,13 +152,13 @@ def _shaped(a: _Around) -> Assessment | None:
 
 
 def _about_this(a: _Around) -> Assessment | None:
-    if _QUESTION.search(a.sentence) or _HEDGE.search(a.before):
+    if words.QUESTION.search(a.sentence) or words.HEDGE.search(a.before):
         return None  # a question or a "may constitute" is no statement of fact
-    if _THIS.search(a.sentence) or _THIS_JA.search(a.sentence):
+    if words.THIS.search(a.sentence) or words.THIS_JA.search(a.sentence):
         return Assessment(Placement.STATEMENT, "a statement about this material")
     if _states_controlled(a.sentence):
         return Assessment(Placement.STATEMENT, "states a controlled classification")
-    if _LEGEND_OPENER.search(a.sentence.lstrip(" \t\r\n-–—*•・(")):
+    if words.LEGEND_OPENER.search(a.sentence.lstrip(" \t\r\n-–—*•・(")):
         return Assessment(Placement.STATEMENT, "a legend")
     return None
 
@@ -267,9 +171,9 @@ _CHECKS = (_negated, _quoted, _listed, _shaped, _about_this)
 def _states_controlled(sentence: str) -> bool:
     """A controlling classification with the words that say so right before it:
     "export controlled, ECCN 5D002", "subject to the EAR (ECCN 9E003)"."""
-    for code in _CONTROLLED_CODE.finditer(sentence):
+    for code in words.CONTROLLED_CODE.finditer(sentence):
         lead = sentence[max(0, code.start() - 30):code.start()]
-        if _CONTROLLED_WORDS.search(lead) and not _EXAMPLE.search(lead):
+        if words.CONTROLLED_WORDS.search(lead) and not words.EXAMPLE.search(lead):
             return True
     return False
 
@@ -357,9 +261,9 @@ def _is_quoted(line: str, start: int, end: int) -> bool:
     if len(left.strip()) <= 1 and len(right.strip()) <= 1:
         return False  # the line is only the (quoted) marking: a banner
     opener, closer = left.rstrip()[-1:], right.lstrip()[:1]
-    if opener and _QUOTES.get(opener) == closer:
+    if opener and words.QUOTES.get(opener) == closer:
         return True
-    for open_ch, close_ch in _QUOTES.items():
+    for open_ch, close_ch in words.QUOTES.items():
         if open_ch in "'`":  # apostrophes: only the adjacent form above counts
             continue
         inside = (left.count(open_ch) % 2 == 1 if open_ch == close_ch
@@ -370,13 +274,13 @@ def _is_quoted(line: str, start: int, end: int) -> bool:
 
 
 def _is_listed(sentence: str) -> bool:
-    for family in (_JA_LEVELS, _CUI_BANNERS):
+    for family in (words.JA_LEVELS, words.CUI_BANNERS):
         found = list(family.finditer(sentence))
         if len({m.group() for m in found}) < 2:
             continue
         for a, b in itertools.pairwise(found):
             between = sentence[a.end():b.start()]
-            if len(between) <= 12 and _LIST_SEPARATORS.search(between):
+            if len(between) <= 12 and words.LIST_SEPARATORS.search(between):
                 return True
     return False
 
@@ -387,8 +291,8 @@ def _line_shape(line: str, hit: str) -> Assessment | None:
     if at < 0:  # running text, or a hit across lines (a wrapped legend): the sentence decides
         return None
     japanese = _is_japanese(hit)
-    label = _FIELD_LABEL.match(line)
-    if (label is not None and not _QUESTION.search(line)
+    label = words.FIELD_LABEL.match(line)
+    if (label is not None and not words.QUESTION.search(line)
             and _residual(line[label.end():].replace(hit, " ", 1)) <= _MAX_OTHER_LETTERS // 2 + 2):
         return Assessment(Placement.FIELD, "the value of a classification field")
     if japanese:
@@ -414,7 +318,7 @@ def _token(line: str, start: int, end: int) -> tuple[int, int]:
 
 def _is_bare(before: str, after: str, japanese: bool) -> bool:
     """Little else on the line: at most a few words that are not banner words."""
-    rest = _BANNER_WORDS.sub(" ", before + " " + after)
+    rest = words.BANNER_WORDS.sub(" ", before + " " + after)
     latin = sum(1 for ch in rest if ch.isascii() and ch.isalpha())
     if not japanese:
         return latin <= _MAX_OTHER_LETTERS
@@ -427,9 +331,9 @@ def _stands_alone(before: str, after: str) -> bool:
     (社外秘の, 該非判定書を), no compound (極秘任務, 外為法改正), unless bracketed."""
     if _is_stamp(before, after):
         return True
-    if _JA_PARTICLE_AFTER.match(after.lstrip()):
+    if words.JA_PARTICLE_AFTER.match(after.lstrip()):
         return False
-    if _KANA_KANJI.match(after) and not _JA_DOC_NOUN_AFTER.match(after):
+    if _KANA_KANJI.match(after) and not words.JA_DOC_NOUN_AFTER.match(after):
         return False
     return not _KANA_KANJI.search(before[-1:])
 
@@ -447,7 +351,7 @@ def _is_bracketed(hit: str) -> bool:
 
 def _residual(text: str) -> int:
     """Letters of a line that are not banner words, digits or punctuation."""
-    text = _BANNER_WORDS.sub(" ", text)
+    text = words.BANNER_WORDS.sub(" ", text)
     return sum(1 for ch in text if ch.isalpha())
 
 
