@@ -462,7 +462,7 @@ def test_private_key_look_alikes(text: bytes) -> None:
         (b"see 22 C.F.R. Parts 120-130", Confidence.LOW),
         (b"ECCN: 3A001", Confidence.MEDIUM),
         (b"classified ECCN 5D002.c.1", Confidence.LOW),
-        (b"Export controlled, ECCN 5D002.c.1", Confidence.MEDIUM),
+        (b"Export controlled, ECCN 5D002.c.1", Confidence.HIGH),  # a stamp since issue 10
         (b"Classification: EAR99", Confidence.LOW),  # EAR99: not controlled
         (b"under 15 CFR 734.3", Confidence.LOW),
         (b"the Export Administration Regulations apply", Confidence.LOW),
@@ -727,3 +727,33 @@ def test_pkcs12_with_a_key_is_a_private_key_and_a_truststore_is_not() -> None:
 )
 def test_jwt(text: bytes, found: bool) -> None:
     assert ("credential" in categories(text)) is found
+
+
+# -- markings and mentions, through the real rules (issue 10) --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "confidence"),
+    [
+        (b"Export Controlled Information\nThermal model of the baffle\n", "export-control",
+         Confidence.HIGH),
+        (b"This report contains export-controlled technical data.", "export-control",
+         Confidence.HIGH),
+        (b"The seminar explains how to handle export-controlled items abroad.",
+         "export-control", Confidence.LOW),
+        (b"(CUI) The test article failed at 4.2 g.\n(U) Schedule follows.\n", "cui",
+         Confidence.MEDIUM),
+        (b"DISTRIBUTION STATEMENT D. Distribution authorized to the DoD and U.S. DoD "
+         b"contractors only.", "cui", Confidence.MEDIUM),
+        (b"Trainees learn that (CUI) portion marks open a paragraph.", "cui", None),
+        ("機密性３情報\n事業計画\n".encode(), "jp-confidential", Confidence.HIGH),
+        ("【機密】共同研究の条件\n".encode(), "jp-confidential", Confidence.HIGH),
+        ("関係者限り\n議事録\n".encode(), "jp-confidential", Confidence.MEDIUM),
+        ("機密性１情報として公開する".encode(), "jp-confidential", None),
+        ("情報は機密性１、機密性２、機密性３に区分する。".encode(), "jp-confidential",
+         Confidence.LOW),
+    ],
+)
+def test_markings_and_mentions(text: bytes, category: str,
+                               confidence: Confidence | None) -> None:
+    assert confidence_of(text, category) == confidence

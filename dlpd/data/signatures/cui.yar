@@ -22,6 +22,23 @@ rule cui_banner
         any of them
 }
 
+rule cui_portion_and_legacy
+{
+    meta:
+        category = "cui"
+        marking = "stamp"
+        confidence = "medium"
+        description = "CUI portion markings at the start of a paragraph, DoD distribution statements B-F, legacy FOUO"
+    strings:
+        // "(CUI) The test article ...", "(CUI//SP-CTI) ..." open a marked portion.
+        $portion = /(^|\n)[ \t]*\(CUI(\/\/[A-Z][A-Z\-\/]{1,40})?\)[ \t]/
+        // DoDI 5230.24: B to F limit distribution (A is "approved for public release").
+        $distribution = /DISTRIBUTION STATEMENT [B-F][.:]/ nocase
+        $fouo = /FOR OFFICIAL USE ONLY|\(U\/\/FOUO\)/
+    condition:
+        any of them
+}
+
 rule cui_designation
 {
     meta:

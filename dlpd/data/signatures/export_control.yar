@@ -20,6 +20,10 @@ rule export_control_marking
         $itar_controlled = /\bITAR[ \-](controlled|Controlled|CONTROLLED|restricted|Restricted|RESTRICTED)/
         $ear_controlled = /\bEAR[ \-](controlled|Controlled|CONTROLLED)/
         $export_restricted = /\b(is|are) export[ \-]restricted\b/
+        // Title and lower case: a header "Export Controlled Information", a statement
+        // "contains export-controlled technical data". Placement tells them from a
+        // seminar on "export-controlled items" (low).
+        $export_controlled_words = /\b[Ee]xport[ \-][Cc]ontrolled\b/
         $subject_to_acronym = /subject to (the )?(ITAR|EAR)\b/
         $subject_to_regulation = /subject to (the )?(International Traffic in Arms Regulations|Export Administration Regulations)/ nocase
         // The destination control statement (15 CFR 758.6) on invoices of controlled items.

@@ -13,7 +13,7 @@ rule jp_confidential_marking
         category = "jp-confidential"
         marking = "stamp"
         confidence = "high"
-        description = "極秘, 社外秘, 部外秘, 関係者外秘, 厳秘, ㊙, a bracketed 秘 or a 秘密区分 line"
+        description = "極秘, 社外秘, 部外秘, 関係者外秘, 厳秘, ㊙, a bracketed 秘 or 機密, a 秘密区分 line, 機密性2/3"
     strings:
         $gokuhi = "極秘"
         $shagaihi = "社外秘"
@@ -26,6 +26,11 @@ rule jp_confidential_marking
         $maruhi_kana = "マル秘"
         $bracketed = /(【|［|\[|\(|（|〔|「|〈|<|＜)秘(】|］|\]|\)|）|〕|」|〉|>|＞)/
         $kubun = /秘密区分([ \t:]|：|　){0,4}(極秘|秘|社外秘|部外秘)/
+        // Government and institute classifications: 機密性2/3 (機密性1 is public), 要機密;
+        // a bracketed 機密.
+        $kimitsusei = /機密性(２|2|３|3)(情報)?/
+        $youkimitsu = "要機密"
+        $kimitsu_bracketed = /(【|［|\[|〔|＜|<)(機密|秘密)(情報)?(】|］|\]|〕|＞|>)/
     condition:
         any of them
 }
@@ -36,12 +41,13 @@ rule jp_confidential_handling
         category = "jp-confidential"
         marking = "stamp"
         confidence = "medium"
-        description = "取扱注意 and internal-only stamps, or 秘 alone on a line"
+        description = "取扱注意, 関係者限り and internal-only stamps, or 秘 alone on a line"
     strings:
         $toriatsukai = /取(り)?扱(い)?(厳重)?注意/
         $shanai_kagiri = /社内(限り|限定|専用)/
         $gaibuhi = "外部秘"
         $hi_line = /(^|\n)([ \t]|　){0,8}秘([ \t]|　){0,8}\r?\n/
+        $kankeisha_kagiri = "関係者限り"
     condition:
         any of them
 }
