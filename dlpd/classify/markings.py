@@ -72,6 +72,9 @@ class Assessment:
 
 
 _KANA_KANJI = re.compile(r"[\u3041-\u30ff\u4e00-\u9fff]")
+# A name runs on into the hit, or the hit is an option's value: not a marking on a page.
+_IDENTIFIER_BEFORE = re.compile(r"(?:[A-Za-z0-9_.\-/]|--[A-Za-z][\w-]*[ =])\Z")
+_IDENTIFIER_AFTER = re.compile(r"[_=]|\.[A-Za-z]")
 # Same length as what they replace, so that offsets into the window stay true.
 _BREAKS = re.compile(r"[\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
 # A marking token goes on over these: "CUI//S" matched, "CUI//SP-PRVCY" written.
@@ -133,6 +136,17 @@ def _negated(a: _Around) -> Assessment | None:
     return None
 
 
+def _named(a: _Around) -> Assessment | None:
+    """Part of a name, not words on a page: a config key ``[labels.export-controlled]``,
+    an option's value ``--label export-controlled``, ``itar_controlled_items``."""
+    before = a.line[: a.at[0]]
+    if _HEADER_CODE.match(before):  # "&CCUI//SP-PRVCY": an Excel page header's code
+        return None
+    if _IDENTIFIER_BEFORE.search(before) or _IDENTIFIER_AFTER.match(a.line[a.at[1]:]):
+        return Assessment(Placement.QUOTED, "part of a name (a key, an option, an identifier)")
+    return None
+
+
 def _quoted(a: _Around) -> Assessment | None:
     if _is_quoted(a.line, *a.at) or words.EXAMPLE.search(a.before[-80:]):
         return Assessment(Placement.QUOTED, "given as an example")
@@ -165,7 +179,7 @@ def _about_this(a: _Around) -> Assessment | None:
 
 # In this order: a negation beats a banner ("NOT EXPORT CONTROLLED"), an example in
 # quotes beats a statement ("this policy: mark documents 'CUI'").
-_CHECKS = (_negated, _quoted, _listed, _shaped, _about_this)
+_CHECKS = (_negated, _named, _quoted, _listed, _shaped, _about_this)
 
 
 def _states_controlled(sentence: str) -> bool:

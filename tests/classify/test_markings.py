@@ -120,3 +120,17 @@ def test_thousands_of_mentions_cost_a_bounded_number_of_assessments() -> None:
     assert found is not None
     assert found.confidence is Confidence.LOW
     assert found.count == 10_000  # MAX_CANDIDATES
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("[labels.export-controlled]\nseverity = \"high\"\n", "export-controlled"),
+        ("dlpd label set /data/k17 --label export-controlled --note \"EAR 9E003\"\n",
+         "export-controlled"),
+        ("if is_itar_controlled(item):\n", "itar_controlled"),
+    ],
+)
+def test_a_name_is_no_marking(text: str, needle: str) -> None:
+    """Config keys, options' values and identifiers hold marking words as names."""
+    assert place(text, needle) is Placement.QUOTED
