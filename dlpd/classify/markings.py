@@ -278,7 +278,7 @@ def _is_quoted(line: str, start: int, end: int) -> bool:
     if opener and words.QUOTES.get(opener) == closer:
         return True
     for open_ch, close_ch in words.QUOTES.items():
-        if open_ch in "'`":  # apostrophes: only the adjacent form above counts
+        if open_ch == "'":  # an apostrophe: only the adjacent form above counts
             continue
         inside = (left.count(open_ch) % 2 == 1 if open_ch == close_ch
                   else left.rfind(open_ch) > left.rfind(close_ch))

@@ -134,3 +134,11 @@ def test_thousands_of_mentions_cost_a_bounded_number_of_assessments() -> None:
 def test_a_name_is_no_marking(text: str, needle: str) -> None:
     """Config keys, options' values and identifiers hold marking words as names."""
     assert place(text, needle) is Placement.QUOTED
+
+
+def test_markings_in_code_spans_are_examples() -> None:
+    """Documentation about markings quotes them in backticks (this project's README)."""
+    text = ("- **field**: the value of a classification field (`秘密区分：極秘`,\n"
+            "  `Export classification: ECCN 3A001`);\n")
+    assert place(text, "ECCN 3A001") is Placement.QUOTED
+    assert place(text, "極秘") is Placement.QUOTED
