@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import base64
 import errno
+import json
 import os
 import random
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -473,3 +475,51 @@ def test_missing_config_file_exits_2(tmp_path: Path, run_dlpd: Callable[..., Any
     run = run_dlpd("scan", tmp_path, "--config", tmp_path / "nope.toml", timeout=60)
     assert run.returncode == 2, run.describe()
     assert "Traceback" not in run.stderr, run.stderr
+
+
+# -- research storage (issue 10) ---------------------------------------------------------------
+
+
+def _notebook(cells: list[dict[str, Any]]) -> bytes:
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5},
+                      indent=1, sort_keys=True).encode()
+
+
+def _code_cell(source: str, output: str = "") -> dict[str, Any]:
+    outputs = [{"name": "stdout", "output_type": "stream", "text": output}] if output else []
+    return {"cell_type": "code", "execution_count": 1, "id": "c", "metadata": {},
+            "outputs": outputs, "source": source}
+
+
+def test_broken_research_files_in_one_scan(tree: Path, scan_dir: Callable[..., Scan]) -> None:
+    """A corrupt SQLite file, an encrypted-looking one, a notebook with a 50 MB output and
+    a truncated notebook sit together: each gets its own outcome, what could be read still
+    counts, and the scan goes on to the canary."""
+    db = tree / "study.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE t (ssn TEXT)")
+        conn.executemany("INSERT INTO t VALUES (?)", [("078-05-1120",)] * 200)
+    conn.close()
+    good = db.read_bytes()
+    (tree / "corrupt.db").write_bytes(good[:100] + bytes(random.Random(1).randbytes(4000)))
+    (tree / "encrypted.sqlite").write_bytes(random.Random(2).randbytes(64 * 1024))
+    db.unlink()
+    big = _notebook([_code_cell("print(x)", "0123456789abcdef\n" * (50 * 1024 * 1024 // 17)),
+                     {"cell_type": "markdown", "id": "m", "metadata": {},
+                      "source": "社外秘\n研究計画（案）\n"}])
+    (tree / "big.ipynb").write_bytes(big)
+    cut = _notebook([{"cell_type": "markdown", "id": "m", "metadata": {},
+                      "source": "【社外秘】共同研究の条件\n"},
+                     _code_cell("x = 1\n" * 2000)])
+    (tree / "cut.ipynb").write_bytes(cut[: len(cut) // 2])
+
+    scan = scan_dir(tree)
+    scan.check()
+    assert_outcome(scan.record("corrupt.db"), "error", "malformed database|not a database")
+    assert_outcome(scan.record("encrypted.sqlite"), "ok")
+    big_rec = scan.record("big.ipynb")
+    assert_outcome(big_rec, "limit_exceeded", "cell-1: text cut")
+    assert [d["member"] for d in big_rec["detections"]] == ["big.ipynb!cell-2"]
+    cut_rec = scan.record("cut.ipynb")
+    assert_outcome(cut_rec, "error", "malformed notebook")
+    assert "jp-confidential" in cut_rec["categories"]
