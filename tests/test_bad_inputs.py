@@ -506,7 +506,7 @@ def test_broken_research_files_in_one_scan(tree: Path, scan_dir: Callable[..., S
     db.unlink()
     big = _notebook([_code_cell("print(x)", "0123456789abcdef\n" * (50 * 1024 * 1024 // 17)),
                      {"cell_type": "markdown", "id": "m", "metadata": {},
-                      "source": "社外秘\n研究計画（案）\n"}])
+                      "source": "社外秘\n研究計画\n"}])
     (tree / "big.ipynb").write_bytes(big)
     cut = _notebook([{"cell_type": "markdown", "id": "m", "metadata": {},
                       "source": "【社外秘】共同研究の条件\n"},
