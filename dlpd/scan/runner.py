@@ -18,14 +18,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from dlpd.classify.classifier import Classifier
-from dlpd.classify.reading import file_stat
 from dlpd.dirfd import OutsideRoot, root_of
 from dlpd.errors import os_reason
 from dlpd.model import FileResult, Outcome
+from dlpd.scan.cache import DirectoryCache
 from dlpd.scan.pathfilter import PathFilter
-from dlpd.scan.walk import Entry, walk
+from dlpd.scan.walk import Entry, Listing, walk, walk_listings
 from dlpd.store import files as repo
 from dlpd.store.db import Connection, Engine, transaction
+from dlpd.store.files import CachedFile
 
 _WRITE_BATCH = 500
 _BATCH_FILES = 32
@@ -54,7 +55,8 @@ class ScanOptions:
     # labelled files not yet registered); None: the cache decides alone.
     must_read: Callable[[str], bool] | None = None
     # Set by the daemon to stop a crawl early (shutdown): the walk stops, work in flight
-    # is finished and stored, and nothing is forgotten (the walk was not complete).
+    # is finished and stored; only what vanished from directories already listed whole
+    # is forgotten.
     cancel: threading.Event | None = None
 
 
@@ -158,6 +160,10 @@ class _Writer:
         self._resolve = resolve
         self._on_result = on_result
         self._held: list[FileResult] = []  # to hand on once resolved
+        # Stored files found gone (keys) and stored subtrees gone (paths), and the count.
+        self._gone_keys: list[bytes] = []
+        self._gone_trees: list[str] = []
+        self.forgotten = 0
 
     def holds(self, result: FileResult) -> bool:
         """Whether this result reaches ``on_result`` through the writer."""
@@ -174,11 +180,20 @@ class _Writer:
         if len(self._pending) >= _WRITE_BATCH:
             self.flush()
 
+    def forget(self, keys: list[bytes], trees: list[str]) -> None:
+        self._gone_keys.extend(keys)
+        self._gone_trees.extend(trees)
+        if len(self._gone_keys) + len(self._gone_trees) >= _WRITE_BATCH:
+            self.flush()
+
     def flush(self) -> None:
-        if not self._pending and not self._held:
+        if not self._pending and not self._held and not self._gone_keys \
+                and not self._gone_trees:
             return
         resolved: list[FileResult] = []
         with transaction(self._engine) as conn:
+            if self._gone_keys or self._gone_trees:
+                self.forgotten += repo.forget(conn, self._gone_keys, self._gone_trees)
             if self._pending:
                 repo.save_results(conn, self._pending, rules_version=self._rules_version,
                                   scan_started_ns=self._started_ns, now=time.time())
@@ -186,6 +201,8 @@ class _Writer:
                 resolved = [self._resolve(conn, r) for r in self._held]
         self._pending.clear()
         self._held.clear()
+        self._gone_keys.clear()
+        self._gone_trees.clear()
         if self._on_result is not None:
             for result in resolved:
                 self._on_result(result)
@@ -261,14 +278,10 @@ def run_scan(
     """Scan ``roots`` (absolute paths) and call ``on_result`` for every file, in the
     calling thread. Per-file problems are results; only store failures raise."""
     summary = ScanSummary()
-    version = classifier.version
     started_ns = time.time_ns()
     with transaction(engine) as conn:
-        cache = repo.load_cache(conn, roots)
-        scan_id = repo.start_scan(conn, roots, version, summary.started)
-        cached_dets = repo.load_detections(
-            conn, [c.id for c in cache.values() if c.has_findings]) if options.use_cache else {}
-    writer = _Writer(engine, version, started_ns, options.resolve, on_result)
+        scan_id = repo.start_scan(conn, roots, classifier.version, summary.started)
+    writer = _Writer(engine, classifier.version, started_ns, options.resolve, on_result)
 
     def emit(result: FileResult) -> None:
         summary.count(result)
@@ -277,37 +290,115 @@ def run_scan(
             on_result(result)
 
     jobs = max(1, options.jobs)
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="dlpd-scan") as pool:
-        pipeline = _Pipeline(classifier, pool, jobs, emit)
-        for root, entry in _entries(roots, pathfilter, options):
-            if options.cancel is not None and options.cancel.is_set():
+    # One connection reads the cache along the walk (SQLite: each query its own snapshot,
+    # so the writer's commits on its own connection are never blocked).
+    with (ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="dlpd-scan") as pool,
+          transaction(engine) as reader):
+        scan = _CachedScan(reader, classifier.version, options,
+                           _Pipeline(classifier, pool, jobs, emit), emit)
+        for root in roots:
+            if not scan.root(root, pathfilter, writer):
                 summary.cancelled = True
                 break
-            if entry.lstat is None:
-                emit(_walk_error(entry))
-                continue
-            cached = cache.pop(entry.path, None)
-            if options.use_cache and cached is not None and cached.is_fresh(
-                    file_stat(entry.lstat), version) and not (
-                    options.must_read is not None and options.must_read(entry.path)):
-                emit(repo.cached_result(entry.path, cached, cached_dets.get(cached.id, ())))
-                continue
-            pipeline.add(entry.path, root, entry.lstat)
-        pipeline.finish()
+        scan.pipeline.finish()
     writer.flush()
     summary.finished = time.time()
     with transaction(engine) as conn:
-        # What the store knew under these roots and the walk did not meet is gone.
-        if not summary.cancelled:
-            summary.forgotten = repo.delete_paths(conn, list(cache))
+        summary.forgotten = writer.forgotten
         repo.finish_scan(conn, scan_id, now=summary.finished, files_seen=summary.files,
                          read=summary.read, found=summary.found, errors=summary.errors)
     return summary
 
 
+class _CachedScan:
+    """The walk of each root, each file answered from the cache or handed to the pool."""
+
+    def __init__(self, reader: Connection, version: str, options: ScanOptions,
+                 pipeline: _Pipeline, emit: Callable[[FileResult], None]) -> None:
+        self._reader = reader
+        self._version = version
+        self._options = options
+        self.pipeline = pipeline
+        self._emit = emit
+        self._cache = DirectoryCache(reader)
+        # Cached files with findings wait here for their detections, read in one query.
+        self._with_findings: list[tuple[str, CachedFile]] = []
+
+    def root(self, given: str, pathfilter: PathFilter, writer: _Writer) -> bool:
+        """Scan one root; False when cancelled (what was found gone so far is forgotten:
+        each directory's listing was whole)."""
+        options = self._options
+        start = os.path.abspath(given)
+        trusted = (start if options.trusted_roots is None
+                   else root_of(start, options.trusted_roots))
+        items: Iterator[Listing | Entry]
+        if trusted is None:
+            items = iter([Entry(start, None, OutsideRoot(errno.EINVAL, "outside the roots"))])
+        else:
+            items = walk_listings(start, pathfilter, cross_devices=options.cross_devices,
+                                  trusted=trusted)
+        walked = False
+        for item in items:
+            walked = True
+            if isinstance(item, Listing):
+                if item.path == start:
+                    self._cache.forget_exactly(start)  # a file once, a directory now
+                pairs = self._cache.pair(item)
+            else:
+                pairs = iter([(item, self._single(item))])
+            for entry, cached in pairs:
+                if options.cancel is not None and options.cancel.is_set():
+                    self._hand_over(writer)
+                    return False
+                self._one(trusted or start, entry, cached)
+            self._hand_over(writer)
+        if not walked:
+            # A subtree that came and went, or an excluded file: nothing of it is left.
+            self._cache.forget_below(start)
+            self._hand_over(writer)
+        return True
+
+    def _single(self, entry: Entry) -> CachedFile | None:
+        if entry.lstat is None:
+            # The root or a directory that could not be read: its files cannot be seen.
+            self._cache.forget_below(entry.path)
+            return None
+        return repo.cached_file(self._reader, entry.path)
+
+    def _one(self, root: str, entry: Entry, cached: CachedFile | None) -> None:
+        if entry.lstat is None:
+            self._emit(_walk_error(entry))
+            return
+        options = self._options
+        if options.use_cache and cached is not None and cached.is_fresh_lstat(
+                entry.lstat, self._version) and not (
+                options.must_read is not None and options.must_read(entry.path)):
+            if not cached.has_findings:
+                self._emit(repo.cached_result(entry.path, cached, ()))
+                return
+            self._with_findings.append((entry.path, cached))
+            if len(self._with_findings) >= _WRITE_BATCH:
+                self._emit_with_findings()
+            return
+        self.pipeline.add(entry.path, root, entry.lstat)
+
+    def _emit_with_findings(self) -> None:
+        waiting, self._with_findings = self._with_findings, []
+        dets = repo.load_detections(self._reader, [c.id for _, c in waiting])
+        for path, cached in waiting:
+            self._emit(repo.cached_result(path, cached, dets.get(cached.id, ())))
+
+    def _hand_over(self, writer: _Writer) -> None:
+        """At the end of a listing: what waits for detections goes out, what is gone goes
+        to the writer."""
+        if self._with_findings:
+            self._emit_with_findings()
+        writer.forget(*self._cache.take_gone())
+
+
 def _entries(roots: Sequence[str], pathfilter: PathFilter,
              options: ScanOptions) -> Iterator[tuple[str, Entry]]:
-    """(the trusted root, an entry) for every entry below ``roots``."""
+    """(the trusted root, an entry) for every entry below ``roots``, as run_scan walks."""
     for given in roots:
         start = os.path.abspath(given)
         trusted = (start if options.trusted_roots is None

@@ -1,5 +1,6 @@
 """Walk roots through directory descriptors, yielding every non-directory entry with its
-lstat.
+lstat (``walk``), or each directory's entries together (``walk_listings``: the scan looks
+its cache up one directory at a time).
 
 A user who can write in a scanned tree can swap a directory for a symlink (to ``/etc``)
 between our listing it and our entering it. So the walk never resolves a path string: each
@@ -30,6 +31,17 @@ class Entry:
     error: OSError | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One directory, read whole: its non-directory entries in name order (an entry whose
+    lstat failed carries its error) and the names of the subdirectories the walk goes on
+    into (those the path filter prunes are not among them)."""
+
+    path: str
+    entries: list[Entry]
+    subdirs: frozenset[str]
+
+
 @dataclass(slots=True)
 class _Level:
     fd: int
@@ -39,7 +51,19 @@ class _Level:
 
 def walk(root: str, pathfilter: PathFilter, *, cross_devices: bool = False,
          trusted: str | None = None) -> Iterator[Entry]:
-    """Depth-first, directories in name order so that output is stable between runs.
+    """Every entry below ``root``, in the order of ``walk_listings``."""
+    for item in walk_listings(root, pathfilter, cross_devices=cross_devices, trusted=trusted):
+        if isinstance(item, Listing):
+            yield from item.entries
+        else:
+            yield item
+
+
+def walk_listings(root: str, pathfilter: PathFilter, *, cross_devices: bool = False,
+                  trusted: str | None = None) -> Iterator[Listing | Entry]:
+    """Depth-first, directories in name order so that output is stable between runs: a
+    directory's listing comes before its subdirectories'. A bare Entry is a path that no
+    listing holds: ``root`` when it is a file, or a directory that could not be read.
 
     ``trusted`` is the configured root that ``root`` lies below (a subtree crawl): then
     ``root`` itself is reached from ``trusted`` without following a symlink."""
@@ -64,7 +88,7 @@ def walk(root: str, pathfilter: PathFilter, *, cross_devices: bool = False,
 
 
 def _walk_below(trusted: str, start: str, pathfilter: PathFilter,
-                cross_devices: bool) -> Iterator[Entry]:
+                cross_devices: bool) -> Iterator[Listing | Entry]:
     try:
         handle = open_below(trusted, start, cross_devices=cross_devices)
     except FileNotFoundError:
@@ -83,7 +107,7 @@ def _walk_below(trusted: str, start: str, pathfilter: PathFilter,
 
 
 def _walk_from(fd: int, root: str, pathfilter: PathFilter,
-               cross_devices: bool) -> Iterator[Entry]:
+               cross_devices: bool) -> Iterator[Listing | Entry]:
     """Walk the open directory ``fd`` (named ``root``); takes ownership of ``fd``."""
     device = os.fstat(fd).st_dev
     stack: list[_Level] = []
@@ -128,8 +152,9 @@ def _enter(parent: int, name: str, listed: os.stat_result, device: int,
     return fd
 
 
-def _list(fd: int, path: str, pathfilter: PathFilter, stack: list[_Level]) -> Iterator[Entry]:
-    """Yield the files of the open directory ``fd`` and push it with its subdirectories.
+def _list(fd: int, path: str, pathfilter: PathFilter,
+          stack: list[_Level]) -> Iterator[Listing | Entry]:
+    """Yield the listing of the open directory ``fd`` and push it with its subdirectories.
     Takes ownership of ``fd``."""
     try:
         with os.scandir(fd) as it:
@@ -141,6 +166,7 @@ def _list(fd: int, path: str, pathfilter: PathFilter, stack: list[_Level]) -> It
     level = _Level(fd, path, [])
     stack.append(level)
     subdirs = []
+    files = []
     for entry in entries:
         child = join(path, entry.name)
         try:
@@ -152,8 +178,8 @@ def _list(fd: int, path: str, pathfilter: PathFilter, stack: list[_Level]) -> It
                 continue
             if pathfilter.is_excluded(child):
                 continue
-            yield Entry(child, st)
+            files.append(Entry(child, st))
         except OSError as exc:
-            yield Entry(child, None, exc)
+            files.append(Entry(child, None, exc))
     level.subdirs = subdirs[::-1]
-
+    yield Listing(path, files, frozenset(name for name, _ in subdirs))

@@ -6,7 +6,8 @@ Every function takes a Connection from the caller, who owns the transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,29 +40,104 @@ class CachedFile:
         """Unchanged since the last scan by the same rules, and not racy."""
         return not self.racy and self.rules_version == rules_version and self.stat == current
 
+    def is_fresh_lstat(self, st: os.stat_result, rules_version: str) -> bool:
+        """``is_fresh`` of a walked file's lstat, without building its FileStat (a warm
+        rescan asks this of every file)."""
+        s = self.stat
+        return (not self.racy and self.rules_version == rules_version
+                and s.mtime_ns == st.st_mtime_ns and s.ctime_ns == st.st_ctime_ns
+                and s.size == st.st_size and s.inode == st.st_ino and s.dev == st.st_dev)
+
+
+_CACHE_COLUMNS = (files.c.id, files.c.path_key, files.c.dev, files.c.inode, files.c.size,
+                  files.c.mtime_ns, files.c.ctime_ns, files.c.racy, files.c.rules_version,
+                  files.c.sha256, files.c.mime, files.c.outcome, files.c.reason,
+                  files.c.labels, files.c.categories)
+
+
+def _cached(row: Sequence[Any]) -> CachedFile:
+    # By position, not by name: a warm rescan builds one of these per file.
+    (id_, _key, dev, inode, size, mtime_ns, ctime_ns, racy, rules_version, sha256, mime,
+     outcome, reason, labels, categories) = row
+    return CachedFile(
+        id=id_,
+        stat=FileStat(dev, inode, size, mtime_ns, ctime_ns),
+        racy=bool(racy),
+        rules_version=rules_version,
+        sha256=sha256,
+        mime=mime,
+        outcome=outcome,
+        reason=reason,
+        # Most files carry no label: skip the JSON parser for them.
+        labels=() if labels == "[]" else tuple(json.loads(labels)),
+        has_findings=categories != "[]",
+    )
+
 
 def load_cache(conn: Connection, roots: Sequence[str]) -> dict[str, CachedFile]:
-    """Every stored file under the given roots, keyed by its real path: one query per root."""
+    """Every stored file under the given roots, keyed by its real path: one query per root.
+    Memory grows with the tree: a scan looks up one directory at a time (stored_children)."""
     cache: dict[str, CachedFile] = {}
-    cols = (files.c.id, files.c.path_key, files.c.dev, files.c.inode, files.c.size,
-            files.c.mtime_ns, files.c.ctime_ns, files.c.racy, files.c.rules_version,
-            files.c.sha256, files.c.mime, files.c.outcome, files.c.reason, files.c.labels,
-            files.c.categories)
     for root in roots:
-        for row in conn.execute(select(*cols).where(under(files.c.path_key, root))):
-            cache[real(row.path_key)] = CachedFile(
-                id=row.id,
-                stat=FileStat(row.dev, row.inode, row.size, row.mtime_ns, row.ctime_ns),
-                racy=bool(row.racy),
-                rules_version=row.rules_version,
-                sha256=row.sha256,
-                mime=row.mime,
-                outcome=row.outcome,
-                reason=row.reason,
-                labels=tuple(json.loads(row.labels)),
-                has_findings=row.categories != "[]",
-            )
+        for row in conn.execute(select(*_CACHE_COLUMNS).where(under(files.c.path_key, root))):
+            cache[real(row.path_key)] = _cached(row)
     return cache
+
+
+def cached_file(conn: Connection, path: str) -> CachedFile | None:
+    """The stored file at exactly ``path``, if any."""
+    row = conn.execute(select(*_CACHE_COLUMNS).where(files.c.path_key == key(path))).first()
+    return None if row is None else _cached(row)
+
+
+def stored_children(conn: Connection, directory: str,
+                    page: int = _BATCH) -> Iterator[tuple[bytes, CachedFile | None]]:
+    """What the store holds directly in ``directory``, in key (byte) order: (key, the
+    file) for a stored file, (key, None) for a subdirectory with stored files below it.
+
+    Pages of at most ``page`` rows on the path index, never the whole subtree: past a
+    subdirectory's first stored key the next page starts after the subdirectory's range
+    (``sub/`` .. ``sub0``, see ``under``), so a directory costs one query per page and
+    one per stored subdirectory, whatever lies below them. Rows are fetched as consumed.
+    """
+    base = key(directory.rstrip("/"))  # b"" for "/"
+    prefix, end = base + b"/", base + b"0"
+    start = prefix
+    while True:
+        result = conn.execute(
+            select(*_CACHE_COLUMNS)
+            .where(files.c.path_key >= start, files.c.path_key < end)
+            .order_by(files.c.path_key).limit(page))
+        rows = 0
+        try:
+            for row in result:
+                rows += 1
+                path_key = bytes(row.path_key)
+                slash = path_key.find(b"/", len(prefix))
+                if slash < 0:
+                    yield path_key, _cached(row)
+                    start = path_key + b"\0"  # the least key after this one
+                    continue
+                yield path_key[:slash], None
+                start = path_key[:slash] + b"0"  # past the subdirectory's whole range
+                break
+            else:
+                if rows < page:
+                    return
+        finally:
+            result.close()
+
+
+def forget(conn: Connection, keys: Sequence[bytes], subtrees: Sequence[str]) -> int:
+    """Forget the files with these keys, and every file at or below ``subtrees`` (their
+    detections go with them): the rows deleted."""
+    deleted = 0
+    for start in range(0, len(keys), _BATCH):
+        deleted += conn.execute(
+            delete(files).where(files.c.path_key.in_(keys[start:start + _BATCH]))).rowcount
+    for tree in subtrees:
+        deleted += conn.execute(delete(files).where(under(files.c.path_key, tree))).rowcount
+    return deleted
 
 
 def load_detections(conn: Connection, file_ids: Iterable[int]) -> dict[int, tuple[Detection, ...]]:
@@ -84,10 +160,13 @@ def load_detections(conn: Connection, file_ids: Iterable[int]) -> dict[int, tupl
     return {k: tuple(v) for k, v in found.items()}
 
 
+_OUTCOMES = {o.value: o for o in Outcome}  # a dict lookup, cheaper than Outcome(value)
+
+
 def cached_result(path: str, cached: CachedFile, dets: tuple[Detection, ...]) -> FileResult:
     return FileResult(
         path=path,
-        outcome=Outcome(cached.outcome),
+        outcome=_OUTCOMES[cached.outcome],
         size=cached.stat.size,
         sha256=cached.sha256,
         mime=cached.mime,

@@ -1,0 +1,82 @@
+"""The incremental cache, looked up along the walk, one directory at a time.
+
+Loading a whole root's stored rows before walking cost about 0.75 KB a file (237 MB for
+a warm rescan of 200,000 files). Here a directory's stored children (``stored_children``,
+in key order, paged) are merged with its listing, so memory follows the largest
+directory, not the tree. The same merge finds what vanished: stored files the listing
+does not hold, stored subdirectories the walk does not enter.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from operator import itemgetter
+
+from dlpd.dirfd import join
+from dlpd.scan.walk import Entry, Listing
+from dlpd.store.db import Connection
+from dlpd.store.files import CachedFile, stored_children
+from dlpd.store.paths import key, real
+
+_first = itemgetter(0)
+
+
+class DirectoryCache:
+    """Pairs each listed entry with what the store remembers of it, and collects what
+    the store remembers that is gone (``take_gone``)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._gone_keys: list[bytes] = []
+        self._gone_trees: list[str] = []
+
+    def pair(self, listing: Listing) -> Iterator[tuple[Entry, CachedFile | None]]:
+        """The listing's entries in key (byte) order, each with its stored row if any (an
+        entry whose lstat failed gets none: its row is forgotten, as the file could not
+        be seen)."""
+        listed = sorted(((key(e.path), e) for e in listing.entries), key=_first)
+        keys = [k for k, _ in listed]
+        subdirs = {key(join(listing.path, name)) for name in listing.subdirs}
+        stored = stored_children(self._conn, listing.path)
+        pending = next(stored, None)
+        for k, entry in listed:
+            found = None
+            while pending is not None and pending[0] <= k:
+                stored_key, cached = pending
+                pending = next(stored, None)
+                if stored_key == k and cached is not None and entry.lstat is not None:
+                    found = cached
+                else:
+                    self._unmatched(stored_key, cached, k, keys, subdirs)
+            yield entry, found
+        while pending is not None:
+            self._unmatched(*pending, None, keys, subdirs)
+            pending = next(stored, None)
+
+    def _unmatched(self, stored_key: bytes, cached: CachedFile | None, current: bytes | None,
+                   keys: list[bytes], subdirs: set[bytes]) -> None:
+        if cached is None:
+            if stored_key not in subdirs:  # gone, no directory now, or pruned
+                self._gone_trees.append(real(stored_key))
+            return
+        # A listed file before the current one was handed on already: its row may be the
+        # one the scan itself just wrote (a new file), read by a later page.
+        i = bisect.bisect_left(keys, stored_key)
+        if i < len(keys) and keys[i] == stored_key and stored_key != current:
+            return
+        self._gone_keys.append(stored_key)
+
+    def forget_below(self, path: str) -> None:
+        """Everything stored at or below ``path`` is gone (it could not be walked)."""
+        self._gone_trees.append(path)
+
+    def forget_exactly(self, path: str) -> None:
+        """The stored file at ``path`` itself, if any, is gone (a directory there now)."""
+        self._gone_keys.append(key(path))
+
+    def take_gone(self) -> tuple[list[bytes], list[str]]:
+        """What was found gone since the last call: keys, and subtrees."""
+        gone = self._gone_keys, self._gone_trees
+        self._gone_keys, self._gone_trees = [], []
+        return gone
