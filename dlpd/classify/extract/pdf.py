@@ -158,11 +158,23 @@ def _text(textpage: Any, most: int) -> str:
 
 def _is_scanned(page: Any, page_text: str) -> bool:
     """Little text and an image: a scanned page, whose text only OCR can read."""
-    if sum(1 for ch in page_text if not ch.isspace()) >= SCANNED_TEXT_CHARS:
+    if _has_text(page_text):
         return False
     budget = [_MAX_OBJECTS]
     count = pdfium_c.FPDFPage_CountObjects(page)
     return _holds_image(count, lambda i: pdfium_c.FPDFPage_GetObject(page, i), 0, budget)
+
+
+def _has_text(page_text: str) -> bool:
+    """At least ``SCANNED_TEXT_CHARS`` non-space characters: looks no further (a page of
+    text is decided by its first words, not counted whole)."""
+    seen = 0
+    for ch in page_text:
+        if not ch.isspace():
+            seen += 1
+            if seen >= SCANNED_TEXT_CHARS:
+                return True
+    return False
 
 
 def _holds_image(count: int, get: Any, depth: int, budget: list[int]) -> bool:
