@@ -9,7 +9,6 @@ does not hold, stored subdirectories the walk does not enter.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterator
 from operator import itemgetter
 
@@ -34,9 +33,13 @@ class DirectoryCache:
     def pair(self, listing: Listing) -> Iterator[tuple[Entry, CachedFile | None]]:
         """The listing's entries in key (byte) order, each with its stored row if any (an
         entry whose lstat failed gets none: its row is forgotten, as the file could not
-        be seen)."""
+        be seen).
+
+        The writer commits this directory's new files while the merge runs; none of them
+        can show up as a stored child here: the next stored row is fetched as soon as
+        one is used up, so every query starts above the last stored key used, and every
+        entry handed on so far lies below it."""
         listed = sorted(((key(e.path), e) for e in listing.entries), key=_first)
-        keys = [k for k, _ in listed]
         subdirs = {key(join(listing.path, name)) for name in listing.subdirs}
         stored = stored_children(self._conn, listing.path)
         pending = next(stored, None)
@@ -48,24 +51,18 @@ class DirectoryCache:
                 if stored_key == k and cached is not None and entry.lstat is not None:
                     found = cached
                 else:
-                    self._unmatched(stored_key, cached, k, keys, subdirs)
+                    self._unmatched(stored_key, cached, subdirs)
             yield entry, found
         while pending is not None:
-            self._unmatched(*pending, None, keys, subdirs)
+            self._unmatched(*pending, subdirs)
             pending = next(stored, None)
 
-    def _unmatched(self, stored_key: bytes, cached: CachedFile | None, current: bytes | None,
-                   keys: list[bytes], subdirs: set[bytes]) -> None:
-        if cached is None:
-            if stored_key not in subdirs:  # gone, no directory now, or pruned
-                self._gone_trees.append(real(stored_key))
-            return
-        # A listed file before the current one was handed on already: its row may be the
-        # one the scan itself just wrote (a new file), read by a later page.
-        i = bisect.bisect_left(keys, stored_key)
-        if i < len(keys) and keys[i] == stored_key and stored_key != current:
-            return
-        self._gone_keys.append(stored_key)
+    def _unmatched(self, stored_key: bytes, cached: CachedFile | None,
+                   subdirs: set[bytes]) -> None:
+        if cached is not None:
+            self._gone_keys.append(stored_key)
+        elif stored_key not in subdirs:  # gone, not a directory now, or pruned
+            self._gone_trees.append(real(stored_key))
 
     def forget_below(self, path: str) -> None:
         """Everything stored at or below ``path`` is gone (it could not be walked)."""
