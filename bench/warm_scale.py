@@ -1,66 +1,120 @@
 """How a warm rescan scales with file count: the incremental cache on many small files.
 
-The scan issue asks that a warm rescan of 1M unchanged files be feasible in well under a
-minute. This makes N tiny files (default 200,000) in a temporary directory, runs one cold
-``dlpd scan`` to fill the store, then times warm rescans and reports files/s and the
-extrapolation to 1M files. Run: ``python bench/warm_scale.py [--files N] [--rounds 3]``.
+Issue 11 asks a warm rescan of 1M unchanged files in at most 10 s, at a peak RSS of at most
+150 MB that does not grow with the tree. This makes N tiny files (default 200,000; 1,000 a
+directory) in a temporary directory, runs one cold ``dlpd scan --format jsonl`` to fill
+the store, then warm rescans, and reports the median wall time, CPU time and peak RSS
+(``os.wait4`` of each child: bench_proc.run_measured) of each.
+
+``--baseline REF`` also runs the dlpd of git revision REF (``git archive`` into a
+temporary directory, run with it first on PYTHONPATH, the same interpreter and store)
+interleaved with the working tree's, round by round, so that before and after see the
+same machine. Run: ``python bench/warm_scale.py [--files N] [--rounds 3] [--baseline REF]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
 
+from bench_proc import RunResult, run_measured
 
-def make_tree(root: Path, files: int) -> None:
-    per_dir = 1000
+REPO = Path(__file__).resolve().parent.parent
+
+
+def make_tree(root: Path, files: int, per_dir: int = 1000) -> None:
+    old = time.time() - 3600  # written "long ago": nothing is racy
     for i in range(files):
         d = root / f"d{i // per_dir:05d}"
         if i % per_dir == 0:
             d.mkdir()
-        (d / f"f{i:07d}.txt").write_bytes(b"sample %d\n" % i)
-    old = time.time() - 3600  # written "long ago": nothing is racy
-    for d in root.iterdir():
-        for f in d.iterdir():
-            os.utime(f, (old, old))
+        path = d / f"f{i:07d}.txt"
+        path.write_bytes(b"sample %d\n" % i)
+        os.utime(path, (old, old))
 
 
-def timed_scan(dlpd: list[str], root: Path, config: Path, *extra: str) -> tuple[float, int]:
-    started = time.perf_counter()
-    proc = subprocess.run([*dlpd, "scan", str(root), "--config", str(config), "--format",
-                           "jsonl", *extra], stdout=subprocess.PIPE, check=False)
-    elapsed = time.perf_counter() - started
-    if proc.returncode not in (0, 1):
-        sys.exit(f"dlpd scan failed with exit {proc.returncode}")
-    return elapsed, proc.stdout.count(b"\n")
+def checkout(ref: str, into: Path) -> Path:
+    """The source tree of ``ref`` (its ``dlpd`` package and data), unpacked in ``into``."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "dlpd"],
+                             stdout=subprocess.PIPE, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def scan(source: Path | None, root: Path, config: Path, out: Path) -> RunResult:
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source),
+                                                          env.get("PYTHONPATH")]))
+    argv = [sys.executable, "-m", "dlpd", "scan", str(root), "--config", str(config),
+            "--format", "jsonl"]
+    result = run_measured(argv, out / "stdout.jsonl", out / "stderr.txt", env=env)
+    if result.returncode not in (0, 1):
+        sys.exit(f"dlpd scan failed with exit {result.returncode}: "
+                 f"{(out / 'stderr.txt').read_text()[-2000:]}")
+    return result
+
+
+def cached(out: Path) -> int:
+    """Results answered from the cache (a version that reads them is not warm)."""
+    with (out / "stdout.jsonl").open("rb") as f:
+        return sum(1 for line in f if b'"cached":true' in line)
+
+
+def describe(name: str, runs: list[RunResult], files: int) -> str:
+    wall = statistics.median(r.seconds for r in runs)
+    cpu = statistics.median(r.user_seconds + r.system_seconds for r in runs)
+    rss = statistics.median(r.maxrss_kib for r in runs) / 1024
+    return (f"{name:<10} wall {wall:7.2f} s  cpu {cpu:7.2f} s  peak RSS {rss:6.0f} MB  "
+            f"({files / wall:,.0f} files/s; 1M files: {wall * 1_000_000 / files:.0f} s wall, "
+            f"{cpu * 1_000_000 / files:.0f} s cpu)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=200_000)
+    parser.add_argument("--per-dir", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline", metavar="REF",
+                        help="git revision to compare with, interleaved (e.g. HEAD~3)")
+    parser.add_argument("--scratch", type=Path, default=None,
+                        help="where the tree and the store go (default: the temp dir)")
     args = parser.parse_args()
-    dlpd = [sys.executable, "-m", "dlpd"]
-    with tempfile.TemporaryDirectory(prefix="dlpd-warm-") as tmp:
-        root, config = Path(tmp) / "tree", Path(tmp) / "dlpd.toml"
+    with tempfile.TemporaryDirectory(prefix="dlpd-warm-", dir=args.scratch) as tmp:
+        base = Path(tmp)
+        root, config, out = base / "tree", base / "dlpd.toml", base / "out"
         root.mkdir()
-        config.write_text(f'[database]\nurl = "sqlite:///{tmp}/dlpd.db"\n')
+        out.mkdir()
+        config.write_text(f'[database]\nurl = "sqlite:///{base}/dlpd.db"\n')
+        versions: dict[str, Path | None] = {"current": None}
+        if args.baseline:
+            versions = {args.baseline: checkout(args.baseline, base / "baseline"), **versions}
         t0 = time.perf_counter()
-        make_tree(root, args.files)
+        make_tree(root, args.files, args.per_dir)
         print(f"made {args.files} files in {time.perf_counter() - t0:.1f}s", flush=True)
-        cold, n = timed_scan(dlpd, root, config)
-        print(f"cold scan: {cold:.1f}s for {n} files ({n / cold:.0f} files/s)", flush=True)
-        warm = [timed_scan(dlpd, root, config)[0] for _ in range(args.rounds)]
-        median = statistics.median(warm)
-        print(f"warm rescan: median {median:.2f}s over {args.rounds} rounds "
-              f"({args.files / median:.0f} files/s); 1M files extrapolated: "
-              f"{median * 1_000_000 / args.files:.0f}s")
+        cold = scan(None, root, config, out)
+        print(describe("cold", [cold], args.files), flush=True)
+        warm: dict[str, list[RunResult]] = {name: [] for name in versions}
+        for round_ in range(args.rounds):
+            for name, source in versions.items():
+                run = scan(source, root, config, out)
+                if (n := cached(out)) != args.files:
+                    sys.exit(f"{name}: {n} of {args.files} files from the cache")
+                warm[name].append(run)
+                print(f"  round {round_ + 1} {name}: {run.seconds:.2f} s, "
+                      f"{run.maxrss_kib / 1024:.0f} MB", flush=True)
+        print(f"warm rescan of {args.files} unchanged files, median of {args.rounds}:")
+        for name, runs in warm.items():
+            print(describe(name, runs, args.files))
 
 
 if __name__ == "__main__":
