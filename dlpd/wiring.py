@@ -14,6 +14,7 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from dlpd.classify.classifier import Classifier
 from dlpd.classify.filetype import MimeTyper
@@ -21,7 +22,7 @@ from dlpd.classify.ocr import missing as ocr_missing
 from dlpd.classify.prints import PrintOptions
 from dlpd.classify.signatures import Ruleset, compile_rules
 from dlpd.classify.validators import REGISTRY
-from dlpd.config import Settings, database_url
+from dlpd.config import Settings, database_url, default_state_dir
 from dlpd.errors import ConfigError
 from dlpd.labelling.resolve import PrintPlan, Resolver, ResolverSettings, must_read
 from dlpd.model import ExtractOptions, FileResult, OcrOptions
@@ -29,23 +30,30 @@ from dlpd.policy.labels import labels_for
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.runner import Resolve
 from dlpd.store import fingerprints as fp_repo
-from dlpd.store.alerts import SinkRoute
 from dlpd.store.db import Connection, Engine, open_engine, sqlite_files, transaction
+
+if TYPE_CHECKING:
+    from dlpd.store.alerts import SinkRoute
 
 
 def sink_routes(settings: Settings) -> tuple[SinkRoute, ...]:
     """Which sink takes which alerts: by name, with its minimum severity. The daemon queues
     new alerts through these and `dlpd alerts ack|resolve|...` queues status changes."""
+    from dlpd.store.alerts import SinkRoute  # noqa: PLC0415 - `dlpd scan` raises no alert
+
     return tuple(SinkRoute(settings.sink_name(i), s.min_severity)
                  for i, s in enumerate(settings.sinks))
 
 
 def build_ruleset(settings: Settings, *, strict: bool = False) -> Ruleset:
+    """The configured rules, compiled or loaded from the compiled-rules cache in the state
+    directory (the one place the systemd unit lets the daemon write)."""
     return compile_rules(
         list(settings.signatures.dirs),
         known_validators=REGISTRY.keys(),
         shipped=settings.signatures.shipped,
         strict=strict,
+        cache_dir=default_state_dir() / "compiled-rules",
     )
 
 

@@ -8,13 +8,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from dlpd.config import Settings, load_settings
 from dlpd.errors import DlpdError, SignatureError
 from dlpd.textsafe import visible
+
+if TYPE_CHECKING:
+    from dlpd.config import Settings
 
 
 class ExitCode(IntEnum):
@@ -57,11 +59,9 @@ def report(exc: DlpdError, *, as_log: bool = False) -> None:
     """One line on stderr per problem (a rule set can have several). ``as_log``: as a
     JSON log line (`dlpd run`, whose output is JSON from its first line to its last)."""
     if as_log:
-        import structlog  # noqa: PLC0415
-
         problems = exc.problems if isinstance(exc, SignatureError) else (str(exc),)
         for problem in problems:
-            structlog.get_logger("dlpd.daemon").error("cannot start", error=problem)
+            structured_logger("dlpd.daemon").error("cannot start", error=problem)
         return
     if isinstance(exc, SignatureError):
         for problem in exc.problems:
@@ -81,11 +81,14 @@ def errors() -> Iterator[None]:
 
 
 def settings_or_exit(config_path: Path | None) -> Settings:
+    # Imported here: pydantic is most of `dlpd --help`'s start-up, and it reads no config.
+    from dlpd.config import load_settings  # noqa: PLC0415
+
     with errors():
         return load_settings(config_path)
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, *, deferred: bool = False) -> None:
     """Every log line on stderr is one JSON object: ``event``, ``level``, ``logger``,
     ``timestamp``, and ``exception`` (the traceback) for ``log.exception``.
 
@@ -93,26 +96,18 @@ def configure_logging(level: str) -> None:
     stdout, where ``--format jsonl`` writes. Its events and the standard library's records
     (alembic, watchdog, pypdf, ``warnings``) leave through one handler and one
     ``ProcessorFormatter``, so a log is JSON from its first line.
-    """
-    import structlog  # noqa: PLC0415 - kept out of `import dlpd.cli.common`
 
+    ``deferred`` (the group, for every command): importing structlog costs more than a
+    scan of a small tree (it loads asyncio and rich), and a scan at the default level logs
+    nothing. So structlog is imported and configured only when it is needed: by the first
+    standard-library record that reaches the handler, or by ``structured_logger``. The
+    code that logs through structlog directly (the daemon, the watcher) is imported after
+    `dlpd run` configures logging again, not deferred; if structlog is already imported,
+    nothing is deferred.
+    """
     threshold = getattr(logging, level.upper())
-    stamped: list[Any] = [structlog.stdlib.add_logger_name, structlog.stdlib.add_log_level,
-                          structlog.processors.TimeStamper(fmt="iso")]
-    structlog.configure(
-        processors=[*stamped, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        wrapper_class=structlog.make_filtering_bound_logger(threshold),
-        logger_factory=structlog.stdlib.LoggerFactory(),
-    )
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=stamped,
-        # A traceback as text, never ``dict_tracebacks``' frame locals: a local may hold
-        # the content being matched, which must not reach a log.
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info,
-                    structlog.processors.JSONRenderer()],
-    ))
+    handler.setFormatter(_JsonFormatter())
     root = logging.getLogger()
     for old in root.handlers[:]:
         root.removeHandler(old)
@@ -122,3 +117,69 @@ def configure_logging(level: str) -> None:
     # Alembic announces each of its plugins at info on every migration: noise, not news.
     # Its "Running upgrade" lines (alembic.runtime.migration) stay.
     logging.getLogger("alembic.runtime.plugins").setLevel(max(threshold, logging.WARNING))
+    _STRUCTLOG.wanted = threshold
+    if not deferred or "structlog" in sys.modules:
+        _configure_structlog()
+
+
+class _StructlogState:
+    """structlog's configuration is per process: the level asked for by the last
+    ``configure_logging``, and the one structlog was last configured with."""
+
+    wanted: int | None = None
+    configured: int | None = None
+
+
+_STRUCTLOG = _StructlogState()
+
+
+def structured_logger(name: str) -> Any:
+    """structlog's logger ``name``, structlog configured first (see ``configure_logging``)."""
+    _configure_structlog()
+    import structlog  # noqa: PLC0415 - see configure_logging
+
+    return structlog.get_logger(name)
+
+
+def _stamped() -> list[Any]:
+    import structlog  # noqa: PLC0415 - see configure_logging
+
+    return [structlog.stdlib.add_logger_name, structlog.stdlib.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso")]
+
+
+def _configure_structlog() -> None:
+    level = _STRUCTLOG.wanted
+    if level is None or level == _STRUCTLOG.configured:
+        return
+    import structlog  # noqa: PLC0415 - see configure_logging
+
+    structlog.configure(
+        processors=[*_stamped(), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.stdlib.LoggerFactory(),
+    )
+    _STRUCTLOG.configured = level
+
+
+class _JsonFormatter(logging.Formatter):
+    """structlog's ``ProcessorFormatter``, built on the first record it formats."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._inner: logging.Formatter | None = None
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self._inner is None:
+            _configure_structlog()
+            import structlog  # noqa: PLC0415 - see configure_logging
+
+            self._inner = structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=_stamped(),
+                # A traceback as text, never ``dict_tracebacks``' frame locals: a local
+                # may hold the content being matched, which must not reach a log.
+                processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                            structlog.processors.format_exc_info,
+                            structlog.processors.JSONRenderer()],
+            )
+        return self._inner.format(record)

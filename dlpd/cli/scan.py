@@ -13,7 +13,13 @@ from typing import Any
 
 import click
 
-from dlpd.cli.common import ExitCode, config_option, errors, settings_or_exit
+from dlpd.cli.common import (
+    ExitCode,
+    config_option,
+    errors,
+    settings_or_exit,
+    structured_logger,
+)
 from dlpd.cli.render import (
     jsonl_line,
     progress_line,
@@ -38,9 +44,7 @@ def _scan_log() -> Any:
     """The structured logger, or None when nothing at info or below would be written."""
     if logging.getLogger().getEffectiveLevel() > logging.INFO:
         return None
-    import structlog  # noqa: PLC0415
-
-    return structlog.get_logger("dlpd.scan")
+    return structured_logger("dlpd.scan")
 
 
 @click.command()

@@ -27,11 +27,7 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import BinaryIO, cast
 
-from dlpd.classify.extract.archive import extract_tar, extract_zip
 from dlpd.classify.extract.base import Extractor, Member
-from dlpd.classify.extract.mail import extract_mail
-from dlpd.classify.extract.ole import extract_ole
-from dlpd.classify.extract.streams import extract_bzip2, extract_gzip, extract_xz
 from dlpd.classify.extract.text import decode_text
 from dlpd.classify.limits import Budget
 from dlpd.errors import ExtractionError
@@ -39,8 +35,9 @@ from dlpd.errors import ExtractionError
 
 def _lazy(module: str, function: str) -> Extractor:
     """An extractor imported when a file of its kind is first met: pypdf takes ~35 ms to
-    import, sqlite3, pyarrow and the OCR runner more; a scan that meets none of their
-    kinds pays for none of them."""
+    import, sqlite3, pyarrow and the OCR runner more, and even the archive, office and
+    mail readers (zipfile, tarfile, email, the XML parsers) are a third of `dlpd scan`'s
+    start-up; a scan that meets none of their kinds pays for none of them."""
 
     def run(stream: BinaryIO, budget: Budget) -> Iterator[Member]:
         found = importlib.import_module(f"dlpd.classify.extract.{module}")
@@ -51,14 +48,14 @@ def _lazy(module: str, function: str) -> Extractor:
 
 EXTRACTORS: Mapping[str, Extractor] = MappingProxyType(
     {
-        "zip": extract_zip,
-        "tar": extract_tar,
-        "gzip": extract_gzip,
-        "bzip2": extract_bzip2,
-        "xz": extract_xz,
+        "zip": _lazy("archive", "extract_zip"),
+        "tar": _lazy("archive", "extract_tar"),
+        "gzip": _lazy("streams", "extract_gzip"),
+        "bzip2": _lazy("streams", "extract_bzip2"),
+        "xz": _lazy("streams", "extract_xz"),
         "pdf": _lazy("pdf", "extract_pdf"),
-        "ole": extract_ole,
-        "mail": extract_mail,
+        "ole": _lazy("ole", "extract_ole"),
+        "mail": _lazy("mail", "extract_mail"),
         "notebook": _lazy("notebook", "extract_notebook"),
         "json": _lazy("notebook", "extract_json"),
         "sqlite": _lazy("sqlite", "extract_sqlite"),
