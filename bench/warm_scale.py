@@ -7,9 +7,9 @@ the store, then warm rescans, and reports the median wall time, CPU time and pea
 (``os.wait4`` of each child: bench_proc.run_measured) of each.
 
 ``--baseline REF`` also runs the dlpd of git revision REF (``git archive`` into a
-temporary directory, run with it first on PYTHONPATH, the same interpreter and store)
-interleaved with the working tree's, round by round, so that before and after see the
-same machine. Run: ``python bench/warm_scale.py [--files N] [--rounds 3] [--baseline REF]``.
+temporary directory, first on PYTHONPATH; the same interpreter and store) interleaved with
+the working tree's, round by round, so that before and after see the same machine.
+Run: ``python bench/warm_scale.py [--files N] [--rounds 3] [--baseline REF]``.
 """
 
 from __future__ import annotations
@@ -52,10 +52,11 @@ def checkout(ref: str, into: Path) -> Path:
 
 def scan(source: Path | None, root: Path, config: Path, out: Path) -> RunResult:
     env = dict(os.environ)
-    if source is not None:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source),
-                                                          env.get("PYTHONPATH")]))
-    argv = [sys.executable, "-m", "dlpd", "scan", str(root), "--config", str(config),
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source or REPO),
+                                                      env.get("PYTHONPATH")]))
+    # -P: not the current directory first on sys.path (run from the repository, -m would
+    # import the working tree's dlpd whatever PYTHONPATH says).
+    argv = [sys.executable, "-P", "-m", "dlpd", "scan", str(root), "--config", str(config),
             "--format", "jsonl"]
     result = run_measured(argv, out / "stdout.jsonl", out / "stderr.txt", env=env)
     if result.returncode not in (0, 1):
