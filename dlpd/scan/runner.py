@@ -340,6 +340,8 @@ class _CachedScan:
         walked = False
         for item in items:
             walked = True
+            if self._cancelled():  # also between listings of empty directories
+                return False
             if isinstance(item, Listing):
                 if item.path == start:
                     self._cache.forget_exactly(start)  # a file once, a directory now
@@ -347,7 +349,7 @@ class _CachedScan:
             else:
                 pairs = iter([(item, self._single(item))])
             for entry, cached in pairs:
-                if options.cancel is not None and options.cancel.is_set():
+                if self._cancelled():
                     self._hand_over(writer)
                     return False
                 self._one(trusted or start, entry, cached)
@@ -357,6 +359,9 @@ class _CachedScan:
             self._cache.forget_below(start)
             self._hand_over(writer)
         return True
+
+    def _cancelled(self) -> bool:
+        return self._options.cancel is not None and self._options.cancel.is_set()
 
     def _single(self, entry: Entry) -> CachedFile | None:
         if entry.lstat is None:
