@@ -94,7 +94,7 @@ def configure_logging(level: str, *, deferred: bool = False) -> None:
 
     structlog is configured on every run, whatever the level: unconfigured, it prints to
     stdout, where ``--format jsonl`` writes. Its events and the standard library's records
-    (alembic, watchdog, pypdf, ``warnings``) leave through one handler and one
+    (alembic, watchdog, ``warnings``) leave through one handler and one
     ``ProcessorFormatter``, so a log is JSON from its first line.
 
     ``deferred`` (the group, for every command): importing structlog costs more than a

@@ -34,8 +34,8 @@ from dlpd.errors import ExtractionError
 
 
 def _lazy(module: str, function: str) -> Extractor:
-    """An extractor imported when a file of its kind is first met: pypdf takes ~35 ms to
-    import, sqlite3, pyarrow and the OCR runner more, and even the archive, office and
+    """An extractor imported when a file of its kind is first met: PDFium takes tens of
+    ms to import, sqlite3, pyarrow and the OCR runner more, and even the archive, office and
     mail readers (zipfile, tarfile, email, the XML parsers) are a third of `dlpd scan`'s
     start-up; a scan that meets none of their kinds pays for none of them."""
 
