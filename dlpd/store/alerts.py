@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dlpd.model import Alert, AlertDetails, AlertNote, AlertStatus, Severity, alert_event_body
+from dlpd.store.db import upsert
 from dlpd.store.paths import display_path, key, real, under
 from dlpd.store.schema import ACTIVE_ALERT, alert_notes, alerts, false_positives, outbox
 
@@ -104,8 +104,7 @@ def raise_alert(conn: Connection, alert: Alert, sinks: Sequence[SinkRoute]) -> A
         "status": AlertStatus.OPEN.value,
         "details": json.dumps(alert.details.to_json()) if alert.details else None,
     }
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = dialect_insert(alerts).values(values).on_conflict_do_nothing(
+    stmt = upsert(conn, alerts).values(values).on_conflict_do_nothing(
         index_elements=[alerts.c.path_key, alerts.c.sha256, alerts.c.label],
         index_where=text(ACTIVE_ALERT),
     )

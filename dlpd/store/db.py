@@ -14,9 +14,10 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -44,6 +45,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def upsert(conn: Connection, table: Table) -> sqlite.Insert:
+    """``INSERT ... ON CONFLICT`` in the connection's dialect (the same API in both
+    dialects dlpd targets). One place for the choice; note that the schema's partial
+    indexes (``postgresql_where``) load PostgreSQL's dialect module anyway."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql  # noqa: PLC0415
+
+        return cast("sqlite.Insert", postgresql.insert(table))
+    return sqlite.insert(table)
 
 
 def current_revision(engine: Engine) -> str | None:

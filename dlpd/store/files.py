@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dlpd.model import Confidence, Detection, FileResult, FileStat, Outcome
+from dlpd.store.db import upsert
 from dlpd.store.paths import display_path, key, real, under
 from dlpd.store.schema import detections, files, scans
 
@@ -216,8 +216,7 @@ def save_results(
     if not rows:
         return
     # ON CONFLICT upserts: the same API in both dialects dlpd targets.
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = dialect_insert(files)
+    stmt = upsert(conn, files)
     stmt = stmt.on_conflict_do_update(
         index_elements=[files.c.path_key],
         set_={k: stmt.excluded[k] for k in rows[0] if k != "path_key"},

@@ -15,10 +15,10 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, delete, exists, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dlpd.labelling.effective import ancestors
 from dlpd.labelling.model import Assignment, HistoryEntry, LabelMatch, setter_of
+from dlpd.store.db import upsert
 from dlpd.store.paths import display_path, key, real, under
 from dlpd.store.schema import (
     LABEL_ACTIVE,
@@ -53,8 +53,7 @@ def set_label(conn: Connection, *, host: str, path: str, is_dir: bool, label: st
     values = {"host": host, "path_key": key(path), "path": display_path(path),
               "is_dir": is_dir, "label": label, "source": source, "set_by": set_by,
               "set_uid": set_uid, "note": note, "set_at": now}
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = dialect_insert(label_assignments).values(values).on_conflict_do_nothing(
+    stmt = upsert(conn, label_assignments).values(values).on_conflict_do_nothing(
         index_elements=[label_assignments.c.host, label_assignments.c.path_key,
                         label_assignments.c.label],
         index_where=text(LABEL_ACTIVE),
