@@ -696,16 +696,25 @@ def pdf_bytes(
         b"<< /Length %d%s >>\nstream\n" % (len(stream), filt) + stream + b"\nendstream",
         info,
     ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    return pdf_objects(objects, info=6)
+
+
+def pdf_objects(objects: list[bytes], *, info: int | None = None,
+                version: bytes = b"1.4") -> bytes:
+    """Objects 1..n as given (1 is the catalog) and an xref table with computed offsets,
+    so strict readers accept the file; ``info``: the number of the document information
+    dictionary, if any."""
+    out = bytearray(b"%PDF-" + version + b"\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
-    for i, obj in enumerate(objects, 1):
+    for number, obj in enumerate(objects, 1):
         offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
+    info_ref = b" /Info %d 0 R" % info if info is not None else b""
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, info_ref, xref)
     return bytes(out)
 
 

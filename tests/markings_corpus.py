@@ -373,17 +373,7 @@ def pdf(pages: Sequence[Page], *, title: str = "", keywords: str = "") -> bytes:
                        + stream + b"\nendstream")
     objects[1] = (b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % k for k in kids)
                   + b"] /Count %d >>" % len(kids))
-    out = bytearray(b"%PDF-1.6\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for i, obj in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 8 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
-    return bytes(out)
+    return fmt.pdf_objects(objects, info=8, version=b"1.6")
 
 
 def html(title: str, body: Sequence[str], *, lang: str = "en") -> bytes:

@@ -10,6 +10,8 @@ import tracemalloc
 import zlib
 from pathlib import Path
 
+import corpus_formats as fmt
+
 from dlpd.classify.extract import Member, extract
 from dlpd.classify.limits import Budget, Limits, MiB
 from dlpd.errors import ExtractionError, LimitExceeded
@@ -18,21 +20,10 @@ FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiE
 
 
 def write_pdf(objects: list[bytes], info: bytes | None = None) -> bytes:
-    """Objects 1..n as given (1 is the catalog), an xref table with computed offsets."""
-    if info is not None:
-        objects = [*objects, info]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    info_ref = b" /Info %d 0 R" % len(objects) if info is not None else b""
-    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, info_ref, xref)
-    return bytes(out)
+    """Objects 1..n as given (1 is the catalog), the info dictionary last if given."""
+    if info is None:
+        return fmt.pdf_objects(objects)
+    return fmt.pdf_objects([*objects, info], info=len(objects) + 1)
 
 
 def stream(data: bytes, extra: bytes = b"") -> bytes:
