@@ -106,6 +106,9 @@ class ExtractOptions:
     """
 
     ocr: OcrOptions | None = None
+    # Parquet/Arrow can be read (pyarrow, the columnar extra, is installed): part of what
+    # a stored result depends on, so a file skipped without it is read once it is there.
+    columnar: bool = True
     max_table_rows: int = 10_000
     # Bytes of one database cell matched (a BLOB of a photo is not text to read whole).
     max_cell_bytes: int = 4 * KiB

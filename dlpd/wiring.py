@@ -57,15 +57,12 @@ def build_ruleset(settings: Settings, *, strict: bool = False) -> Ruleset:
     )
 
 
-def classification_version(settings: Settings, ruleset: Ruleset) -> str:
+def classification_version(settings: Settings, ruleset: Ruleset,
+                           options: ExtractOptions) -> str:
     """Everything a file's stored result depends on besides the file: when any of it
     changes, the incremental cache must not answer for the file."""
     digest = hashlib.sha256()
-    # Whether Parquet/Arrow can be read: a file skipped without the extra is read again
-    # once it is installed (find_spec looks, it does not import).
-    columnar = importlib.util.find_spec("pyarrow") is not None
-    for part in (ruleset.version, repr(settings.limits.to_limits()),
-                 repr(extract_options(settings)), f"columnar={columnar}",
+    for part in (ruleset.version, repr(settings.limits.to_limits()), repr(options),
                  settings.scan.min_confidence, repr(sorted(settings.categories.items()))):
         digest.update(part.encode())
         digest.update(b"\0")
@@ -77,6 +74,7 @@ def build_classifier(settings: Settings, ruleset: Ruleset | None = None, *,
     """``prints``: compute content prints and read the label xattr of every file (labels
     are configured); None costs nothing."""
     ruleset = ruleset if ruleset is not None else build_ruleset(settings)
+    options = extract_options(settings)
     return Classifier(
         ruleset=ruleset,
         typer=MimeTyper(),
@@ -84,10 +82,10 @@ def build_classifier(settings: Settings, ruleset: Ruleset | None = None, *,
         limits=settings.limits.to_limits(),
         min_confidence=settings.min_confidence,
         labels_for=partial(labels_for, mapping=settings.categories),
-        version=classification_version(settings, ruleset),
+        version=classification_version(settings, ruleset, options),
         cross_devices=settings.scan.cross_devices,
         prints=prints,
-        options=extract_options(settings),
+        options=options,
     )
 
 
@@ -106,7 +104,9 @@ def extract_options(settings: Settings) -> ExtractOptions:
                              file_timeout=ex.ocr_file_timeout, max_pages=ex.ocr_max_pages)
         elif wanted:
             raise ConfigError("extract.ocr", f"OCR is on but cannot run: {missing}")
-    return ExtractOptions(ocr=ocr, max_table_rows=ex.max_table_rows)
+    # find_spec looks for pyarrow without importing it.
+    return ExtractOptions(ocr=ocr, columnar=importlib.util.find_spec("pyarrow") is not None,
+                          max_table_rows=ex.max_table_rows)
 
 
 def resolver_settings(settings: Settings) -> ResolverSettings:

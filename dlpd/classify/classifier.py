@@ -90,7 +90,11 @@ class _Findings:
     # Formats this installation does not read (an extra missing): the file is skipped.
     unsupported: list[str] = field(default_factory=list)
 
-    def add(self, found: Detection) -> None:
+    def add(self, found: Detection, via: str | None = None) -> None:
+        """Merge ``found`` into the file's detections; ``via`` (``"ocr"``: how the text
+        was obtained) is added to its reasons."""
+        if via is not None:
+            found = replace(found, reasons=(*found.reasons, via))
         key = (found.rule, found.member)
         seen = self.detections.get(key)
         if seen is None:
@@ -275,9 +279,7 @@ class Classifier:
             if kind in _ARCHIVES:
                 if offset == 0:
                     self._match(findings, chunk[:CONTAINER_VIEW], [name])
-            elif kind in _DECODED_ONLY:
-                pass
-            else:
+            elif kind not in _DECODED_ONLY:
                 self._match(findings, tail + chunk if tail else chunk, [name])
             if kind is None or kind in _TEXT_VIEWS:
                 decoded = decode_text(chunk)
@@ -303,11 +305,10 @@ class Classifier:
     def _scan_buffer(self, findings: _Findings, data: bytes, chain: list[str], depth: int) -> None:
         kind = sniff_kind(data[:HEAD_BYTES])
         self._match(findings, _raw_view(data, kind), chain)
-        if kind is not None and kind not in _TEXT_VIEWS:
-            self._extract(findings, kind, io.BytesIO(data), chain, depth + 1)
-            return
         if kind is not None:
             self._extract(findings, kind, io.BytesIO(data), chain, depth + 1)
+            if kind not in _TEXT_VIEWS:
+                return
         decoded = decode_text(data)
         if decoded is not None:
             text = decoded[0].encode("utf-8")
@@ -370,9 +371,7 @@ class Classifier:
         for hit in hits:
             found = confirm(hit, data, member, self._validators)
             if found is not None and found.confidence >= self._min_confidence:
-                if via is not None:
-                    found = replace(found, reasons=(*found.reasons, via))
-                findings.add(found)
+                findings.add(found, via)
         if self._sweep:
             self._sweep_without_keywords(findings, data, member, {h.meta.rule for h in hits},
                                          via)
@@ -389,8 +388,8 @@ class Classifier:
                 continue
             found = confirm(RuleHit(meta, ()), data, member, self._validators)
             if found is not None:
-                reasons = (*found.reasons, "no keyword in the text", *((via,) if via else ()))
-                findings.add(replace(found, confidence=Confidence.LOW, reasons=reasons))
+                findings.add(replace(found, confidence=Confidence.LOW,
+                                     reasons=(*found.reasons, "no keyword in the text")), via)
 
     # -- results ---------------------------------------------------------------------
     def _result(
