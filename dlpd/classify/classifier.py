@@ -11,13 +11,14 @@ import io
 import os
 import stat
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import BinaryIO
 
-from dlpd.classify.confirm import MAX_PREVIEWS, confirm
+from dlpd.classify.confirm import confirm
 from dlpd.classify.extract import extract
 from dlpd.classify.extract.text import decode_text, is_plain_text
 from dlpd.classify.filetype import HEAD_BYTES, MimeTyper
+from dlpd.classify.findings import Findings
 from dlpd.classify.limits import Budget, Limits
 from dlpd.classify.prints import PrintOptions, PrintText
 from dlpd.classify.reading import (
@@ -37,7 +38,6 @@ from dlpd.errors import ExtractionError, LimitExceeded, NotSupported, os_reason
 from dlpd.labelling.xattrs import read_labels
 from dlpd.model import (
     Confidence,
-    Detection,
     ExtractOptions,
     FileResult,
     Outcome,
@@ -77,56 +77,8 @@ def member_name(parent: str, name: str) -> str:
     return base + ".out"
 
 
-@dataclass(slots=True)
-class _Findings:
-    """The ledger of one file's scan: detections merged per (rule, member), problems,
-    and (with content prints on) the text met on the way."""
-
-    budget: Budget
-    prints: PrintText | None = None
-    detections: dict[tuple[str, str | None], Detection] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    limits: list[str] = field(default_factory=list)
-    # Formats this installation does not read (an extra missing): the file is skipped.
-    unsupported: list[str] = field(default_factory=list)
-
-    def add(self, found: Detection, via: str | None = None) -> None:
-        """Merge ``found`` into the file's detections; ``via`` (``"ocr"``: how the text
-        was obtained) is added to its reasons."""
-        if via is not None:
-            found = replace(found, reasons=(*found.reasons, via))
-        key = (found.rule, found.member)
-        seen = self.detections.get(key)
-        if seen is None:
-            self.detections[key] = found
-            return
-        previews = tuple(dict.fromkeys(seen.previews + found.previews))[:MAX_PREVIEWS]
-        # The surer find says why: its reasons (a banner) explain the confidence kept.
-        surer = found if found.confidence > seen.confidence else seen
-        self.detections[key] = replace(
-            surer,
-            count=seen.count + found.count,
-            previews=previews,
-        )
-
-    def limit(self, exc: LimitExceeded, where: str | None) -> None:
-        self.limits.append(f"{exc.limit}: {exc.detail}" + (f" (in {where})" if where else ""))
-
-    def outcome(self) -> tuple[Outcome, str | None]:
-        notes = [f"{limit}: {detail}" for limit, detail in self.budget.notes]
-        # Remarks (a DTD ignored) say how the file was read; they do not cut a result.
-        remarks = list(self.budget.remarks)
-        if self.errors:
-            return Outcome.ERROR, "; ".join(self.errors + self.limits + notes + remarks)
-        if self.limits or notes:
-            return Outcome.LIMIT_EXCEEDED, "; ".join(self.limits + notes + remarks)
-        if self.unsupported:
-            return Outcome.SKIPPED, "; ".join(self.unsupported + remarks)
-        return Outcome.OK, "; ".join(remarks) or None
-
-
 class Classifier:
-    """Classifies files. Thread-safe: all per-file state lives in a ``_Findings``."""
+    """Classifies files. Thread-safe: all per-file state lives in a ``Findings``."""
 
     def __init__(
         self,
@@ -221,7 +173,7 @@ class Classifier:
     # -- one open file ---------------------------------------------------------------
     def _classify_open(self, path: str, fd: int, before: os.stat_result,
                        accept_unstable: bool = False) -> FileResult:
-        findings = _Findings(Budget(self._limits, options=self._options))
+        findings = Findings(Budget(self._limits, options=self._options))
         xattr_labels: tuple[str, ...] = ()
         if self._prints is not None and self._prints.active():
             want_text, want_table = (self._prints.kinds(path) if self._prints.kinds
@@ -259,7 +211,7 @@ class Classifier:
         return replace(result, outcome=Outcome.UNSTABLE,
                        reason=changing + (f"; {result.reason}" if result.reason else ""))
 
-    def _scan_stream(self, findings: _Findings, fd: int, name: str) -> tuple[str | None, str, int]:
+    def _scan_stream(self, findings: Findings, fd: int, name: str) -> tuple[str | None, str, int]:
         """Hash and match a big file in chunks; open it as a container if it is one."""
         limits = self._limits
         hasher = hashlib.sha256()
@@ -286,9 +238,9 @@ class Classifier:
                 if decoded is not None:
                     text = decoded[0].encode("utf-8")
                     self._match(findings, text, [name])
-                    self._keep_text(findings, text, continued=True)
-                elif _wants_text(findings) and is_plain_text(chunk):
-                    self._keep_text(findings, chunk, continued=True)
+                    findings.keep_text(text, continued=True)
+                elif findings.wants_text and is_plain_text(chunk):
+                    findings.keep_text(chunk, continued=True)
             tail = chunk[-CHUNK_OVERLAP:]
             offset += len(chunk)
             del chunk  # not alive while the next one is read
@@ -302,7 +254,7 @@ class Classifier:
         return (hasher.hexdigest() if complete else None), mime, offset
 
     # -- buffers, containers, matching ------------------------------------------------
-    def _scan_buffer(self, findings: _Findings, data: bytes, chain: list[str], depth: int) -> None:
+    def _scan_buffer(self, findings: Findings, data: bytes, chain: list[str], depth: int) -> None:
         kind = sniff_kind(data[:HEAD_BYTES])
         self._match(findings, _raw_view(data, kind), chain)
         if kind is not None:
@@ -313,19 +265,12 @@ class Classifier:
         if decoded is not None:
             text = decoded[0].encode("utf-8")
             self._match(findings, text, chain)
-            self._keep_text(findings, text)
-        elif _wants_text(findings) and is_plain_text(data):
-            self._keep_text(findings, data)
-
-    @staticmethod
-    def _keep_text(findings: _Findings, text: bytes, *, cells: bool = False,
-                   continued: bool = False) -> None:
-        """Text (UTF-8) for the file's content prints, when they are on."""
-        if findings.prints is not None:
-            findings.prints.add(text, cells=cells, continued=continued)
+            findings.keep_text(text)
+        elif findings.wants_text and is_plain_text(data):
+            findings.keep_text(data)
 
     def _extract(
-        self, findings: _Findings, kind: str, stream: BinaryIO, chain: list[str], depth: int
+        self, findings: Findings, kind: str, stream: BinaryIO, chain: list[str], depth: int
     ) -> None:
         where = _member(chain) if len(chain) > 1 else None
         try:
@@ -334,7 +279,7 @@ class Classifier:
                 if member.is_text:
                     where_text = [*chain, member.name] if member.part else chain
                     self._match(findings, member.data, where_text, via=member.via)
-                    self._keep_text(findings, member.data, cells=True)
+                    findings.keep_text(member.data, cells=True)
                 elif not member.name and sniff_kind(member.data[:HEAD_BYTES]) == "tar":
                     # A compressed tarball is one thing to people: name its members
                     # `x.tar.gz!a/b`, not `x.tar.gz!x.tar!a/b`.
@@ -356,7 +301,7 @@ class Classifier:
             label = where or chain[0]
             findings.errors.append(f"{label}: {kind} extractor failed ({type(exc).__name__})")
 
-    def _match(self, findings: _Findings, data: bytes, chain: list[str],
+    def _match(self, findings: Findings, data: bytes, chain: list[str],
                via: str | None = None) -> None:
         """Match ``data`` and confirm; ``via`` (``"ocr"``) is added to the reasons of
         what is found in it."""
@@ -377,7 +322,7 @@ class Classifier:
                                          via)
 
     def _sweep_without_keywords(
-        self, findings: _Findings, data: bytes, member: str | None, fired: set[str],
+        self, findings: Findings, data: bytes, member: str | None, fired: set[str],
         via: str | None = None,
     ) -> None:
         """At ``min_confidence = "low"``, look for validated numbers (cards, IBANs, SSNs)
@@ -395,7 +340,7 @@ class Classifier:
     def _result(
         self,
         path: str,
-        findings: _Findings,
+        findings: Findings,
         size: int,
         digest: str | None,
         mime: str | None,
@@ -421,11 +366,6 @@ class Classifier:
     def _unstable(self, path: str, before: os.stat_result) -> FileResult:
         return FileResult(path, Outcome.UNSTABLE, size=before.st_size,
                           reason="changed while being read", stat=file_stat(before))
-
-
-def _wants_text(findings: _Findings) -> bool:
-    """Content prints are on and still take text (worth telling text from binary)."""
-    return findings.prints is not None and not findings.prints.full
 
 
 def _listed(root: str | None, path: str, cross_devices: bool) -> os.stat_result | None:
