@@ -31,12 +31,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from dlpd.fingerprint.cells import canonical_cell  # noqa: E402
+from dlpd.fingerprint.delimited import rows_from_text  # noqa: E402
 from dlpd.fingerprint.table import (  # noqa: E402
     K_ANCHORS,
     ROW_EXCESS_BITS,
-    canonical_cell,
     cell_print,
-    rows_from_text,
     source_pairs,
     table_prints,
 )

@@ -29,15 +29,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from dlpd.fingerprint.table import (
-    MAX_COLUMNS,
-    MAX_ROWS,
-    MIN_TABLE_ROWS,
-    SNIFF_CHARS,
-    TablePrints,
-    rows_from_text,
-    table_prints,
-)
+from dlpd.fingerprint.delimited import MIN_TABLE_ROWS, SNIFF_CHARS, rows_from_text
+from dlpd.fingerprint.table import MAX_COLUMNS, MAX_ROWS, TablePrints, table_prints
 from dlpd.fingerprint.text import TextPrints, normalize, text_prints
 from dlpd.model import MiB
 

@@ -9,13 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dlpd.fingerprint.table import (
-    MAX_COLUMNS,
-    PRINT_MASK,
-    canonical_cell,
-    rows_from_text,
-    table_prints,
-)
+from dlpd.fingerprint.cells import canonical_cell
+from dlpd.fingerprint.delimited import rows_from_text
+from dlpd.fingerprint.table import MAX_COLUMNS, PRINT_MASK, table_prints
 
 KEY = bytes(range(32))
 

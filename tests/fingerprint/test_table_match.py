@@ -19,7 +19,8 @@ from corpus_formats import ods_bytes, xlsx_bytes
 
 from dlpd.classify.extract import extract
 from dlpd.classify.limits import Budget, Limits
-from dlpd.fingerprint.table import MIN_ROWS, TablePrints, rows_from_text, table_prints
+from dlpd.fingerprint.delimited import rows_from_text
+from dlpd.fingerprint.table import MIN_ROWS, TablePrints, table_prints
 from dlpd.store import fingerprint_tables as repo
 from dlpd.store import fingerprints
 from dlpd.store.db import open_engine, transaction
