@@ -92,14 +92,14 @@ BANNER_WORDS = re.compile(
     r"classification|label)\b",
     re.IGNORECASE,
 )
-# Japanese levels and stamps: several of them in one sentence define a scheme.
-JA_LEVELS = re.compile(
-    r"極秘|厳秘|社外秘|部外秘|関係者外秘|社内限り|取扱注意|(?<![密神便])秘(?![書訣密境話蔵])"
-)
+# Japanese levels and stamps (longest first): several of them in one sentence, or defined
+# line after line, are a classification scheme, not a marking.
+_JA_LEVEL_WORDS = r"関係者外秘|社外秘|部外秘|極秘|厳秘|社内限り|取扱注意|機密性[1-3１-３]"
+JA_LEVELS = re.compile(_JA_LEVEL_WORDS + r"|(?<![密神便])秘(?![書訣密境話蔵])")
 CUI_BANNERS = re.compile(r"CUI//[A-Z][A-Z\-/]*")
 # A policy's definitions: "極秘：経営に重大な影響を与える情報" line after line.
 DEFINED_LEVEL = re.compile(
-    r"(?m)^[\s　・\-*•（(0-9０-９.)）]{0,6}(極秘|厳秘|社外秘|部外秘|関係者外秘|秘|社内限り|取扱注意"
+    r"(?m)^[\s　・\-*•（(0-9０-９.)）]{0,6}(" + _JA_LEVEL_WORDS + r"|秘"
     r"|CUI(?://[A-Z][A-Z\-/]*)?|Top Secret|Secret|Confidential|Internal|Public|公開|社内)"
     r"\s*[:：]\s*\S"
 )

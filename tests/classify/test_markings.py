@@ -142,3 +142,8 @@ def test_markings_in_code_spans_are_examples() -> None:
             "  `Export classification: ECCN 3A001`);\n")
     assert place(text, "ECCN 3A001") is Placement.QUOTED
     assert place(text, "極秘") is Placement.QUOTED
+
+
+def test_a_scheme_of_kimitsusei_levels_is_a_list() -> None:
+    text = "情報は機密性１、機密性２、機密性３に区分する。"
+    assert place(text, "機密性２") is Placement.LISTED
