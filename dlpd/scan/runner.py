@@ -375,7 +375,7 @@ class _CachedScan:
             self._emit(_walk_error(entry))
             return
         options = self._options
-        if options.use_cache and cached is not None and cached.is_fresh_lstat(
+        if options.use_cache and cached is not None and cached.is_fresh(
                 entry.lstat, self._version) and not (
                 options.must_read is not None and options.must_read(entry.path)):
             if not cached.has_findings:

@@ -36,17 +36,18 @@ class CachedFile:
     labels: tuple[str, ...]
     has_findings: bool
 
-    def is_fresh(self, current: FileStat, rules_version: str) -> bool:
-        """Unchanged since the last scan by the same rules, and not racy."""
-        return not self.racy and self.rules_version == rules_version and self.stat == current
-
-    def is_fresh_lstat(self, st: os.stat_result, rules_version: str) -> bool:
-        """``is_fresh`` of a walked file's lstat, without building its FileStat (a warm
-        rescan asks this of every file)."""
+    def is_fresh(self, current: FileStat | os.stat_result, rules_version: str) -> bool:
+        """Unchanged since the last scan by the same rules, and not racy. ``current``: the
+        file's FileStat, or a walked file's lstat as it is (a warm rescan asks this of
+        every file: no FileStat is built for it)."""
+        if self.racy or self.rules_version != rules_version:
+            return False
         s = self.stat
-        return (not self.racy and self.rules_version == rules_version
-                and s.mtime_ns == st.st_mtime_ns and s.ctime_ns == st.st_ctime_ns
-                and s.size == st.st_size and s.inode == st.st_ino and s.dev == st.st_dev)
+        if isinstance(current, FileStat):
+            return s == current
+        return (s.mtime_ns == current.st_mtime_ns and s.ctime_ns == current.st_ctime_ns
+                and s.size == current.st_size and s.inode == current.st_ino
+                and s.dev == current.st_dev)
 
 
 _CACHE_COLUMNS = (files.c.id, files.c.path_key, files.c.dev, files.c.inode, files.c.size,
@@ -72,16 +73,6 @@ def _cached(row: Sequence[Any]) -> CachedFile:
         labels=() if labels == "[]" else tuple(json.loads(labels)),
         has_findings=categories != "[]",
     )
-
-
-def load_cache(conn: Connection, roots: Sequence[str]) -> dict[str, CachedFile]:
-    """Every stored file under the given roots, keyed by its real path: one query per root.
-    Memory grows with the tree: a scan looks up one directory at a time (stored_children)."""
-    cache: dict[str, CachedFile] = {}
-    for root in roots:
-        for row in conn.execute(select(*_CACHE_COLUMNS).where(under(files.c.path_key, root))):
-            cache[real(row.path_key)] = _cached(row)
-    return cache
 
 
 def cached_file(conn: Connection, path: str) -> CachedFile | None:

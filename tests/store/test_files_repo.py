@@ -6,10 +6,13 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy import Connection, select
 
 from dlpd.model import Confidence, Detection, FileResult, FileStat, Outcome
 from dlpd.store import files as repo
 from dlpd.store.db import open_engine
+from dlpd.store.paths import real, under
+from dlpd.store.schema import files
 
 
 def _result(path: str, mtime_ns: int, dets: tuple[Detection, ...] = ()) -> FileResult:
@@ -40,7 +43,7 @@ def test_round_trip_and_freshness(tmp_path: Path) -> None:
         repo.save_results(conn, [_result("/d/a.zip", old, (det,)), _result("/d/x.txt", old)],
                           rules_version="v1", scan_started_ns=time.time_ns(), now=time.time())
     with engine.begin() as conn:
-        cache = repo.load_cache(conn, ["/d"])
+        cache = {real(k): f for k, f in repo.stored_children(conn, "/d") if f is not None}
         dets = repo.load_detections(conn, [c.id for c in cache.values() if c.has_findings])
     assert set(cache) == {"/d/a.zip", "/d/x.txt"}
     a = cache["/d/a.zip"]
@@ -73,9 +76,15 @@ def test_racy_files_are_not_fresh(tmp_path: Path) -> None:
     with engine.begin() as conn:
         repo.save_results(conn, [_result("/d/new.txt", now)], rules_version="v1",
                           scan_started_ns=now, now=time.time())
-        cache = repo.load_cache(conn, ["/d"])
+        cache = {real(k): f for k, f in repo.stored_children(conn, "/d") if f is not None}
     assert cache["/d/new.txt"].racy
     assert not cache["/d/new.txt"].is_fresh(FileStat(1, 2, 10, now, now), "v1")
+
+
+def _stored_under(conn: Connection, root: str) -> set[str]:
+    """The stored files below ``root`` by the path index's prefix range (``under``)."""
+    rows = conn.execute(select(files.c.path_key).where(under(files.c.path_key, root)))
+    return {real(row.path_key) for row in rows}
 
 
 def test_prefix_query_does_not_leak_siblings(tmp_path: Path) -> None:
@@ -84,10 +93,10 @@ def test_prefix_query_does_not_leak_siblings(tmp_path: Path) -> None:
     with engine.begin() as conn:
         repo.save_results(conn, [_result(p, old) for p in ("/d/a", "/d-2/b", "/d/sub/c", "/e")],
                           rules_version="v1", scan_started_ns=time.time_ns(), now=time.time())
-        assert set(repo.load_cache(conn, ["/d"])) == {"/d/a", "/d/sub/c"}
-        assert set(repo.load_cache(conn, ["/d/"])) == {"/d/a", "/d/sub/c"}
+        assert _stored_under(conn, "/d") == {"/d/a", "/d/sub/c"}
+        assert _stored_under(conn, "/d/") == {"/d/a", "/d/sub/c"}
         assert repo.delete_paths(conn, ["/d/a"]) == 1
-        assert set(repo.load_cache(conn, ["/d"])) == {"/d/sub/c"}
+        assert _stored_under(conn, "/d") == {"/d/sub/c"}
 
 
 def test_head_revision_constant_is_alembics_head() -> None:
