@@ -54,6 +54,8 @@ def summary_json(summary: ScanSummary) -> dict[str, object]:
         "forgotten": summary.forgotten,
         "bytes_read": summary.bytes_read,
         "seconds": round(summary.elapsed, 3),
+        # Stopped by Ctrl-C or SIGTERM: what was read is recorded; a re-run continues.
+        "interrupted": summary.cancelled,
     }
 
 
@@ -68,6 +70,14 @@ def summary_line(summary: ScanSummary) -> str:
         f"{summary.limited} over a limit{gone}; {mb:.1f} MB in {summary.elapsed:.1f}s "
         f"({mb / secs:.1f} MB/s)"
     )
+
+
+def interrupted_line(summary: ScanSummary) -> str:
+    """What an interrupted scan left behind, and how to go on: the store answers every
+    recorded file that is unchanged, so the same command again reads only the rest."""
+    return (f"interrupted after {summary.files} files, their results recorded; the same "
+            "command again continues where this one stopped (recorded files that have not "
+            "changed are not read again)")
 
 
 def progress_line(files: int, bytes_read: int, elapsed: float, walked: WalkProgress,
@@ -165,7 +175,7 @@ def render_table(
                if r.detections or r.labels or r.outcome.value in ("error", "limit_exceeded")]
     if not out.isatty():
         out.writelines(_plain_rows(notable))
-        (err or sys.stderr).write(summary_line(summary) + "\n")
+        (err or sys.stderr).writelines(f"{line}\n" for line in _summary_lines(summary))
         return
     # rich costs ~25 ms to import: machine formats and pipes never load it.
     from rich.console import Console  # noqa: PLC0415
@@ -185,7 +195,12 @@ def render_table(
         for path, labels, findings, outcome in rows:
             table.add_row(_PathCell(path), Text(labels), Text(findings), Text(outcome))
         console.print(table)
-    console.print(Text(summary_line(summary)))
+    for line in _summary_lines(summary):
+        console.print(Text(line))
+
+
+def _summary_lines(summary: ScanSummary) -> list[str]:
+    return [summary_line(summary), *([interrupted_line(summary)] if summary.cancelled else [])]
 
 
 # A 4-column rich table: 5 borders and a space either side of each cell.

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -21,6 +24,7 @@ from dlpd.cli.common import (
     structured_logger,
 )
 from dlpd.cli.render import (
+    interrupted_line,
     jsonl_line,
     progress_line,
     render_table,
@@ -31,6 +35,7 @@ from dlpd.cli.render import (
 from dlpd.model import FileResult
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.runner import ScanOptions, WalkProgress, count_walk, run_scan
+from dlpd.textsafe import visible
 from dlpd.wiring import (
     build_classifier,
     build_engine,
@@ -67,9 +72,12 @@ def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: 
         classifier = build_classifier(settings, prints=labelling.prints)
         pathfilter = build_pathfilter(settings, exclude)
     roots = [str(p.absolute()) for p in paths]
+    # Set by the first Ctrl-C or SIGTERM: what was read is recorded, and a re-run continues.
+    cancel = threading.Event()
     options = ScanOptions(jobs=jobs or default_jobs(settings), use_cache=not no_cache,
                           cross_devices=settings.scan.cross_devices,
-                          resolve=labelling.resolve, must_read=labelling.must_read)
+                          resolve=labelling.resolve, must_read=labelling.must_read,
+                          cancel=cancel)
     log = _scan_log()
     results: list[FileResult] = []
     found = False
@@ -91,19 +99,88 @@ def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: 
         elif fmt == "json" or result.detections or result.labels or result.outcome.value != "ok":
             results.append(result)
 
-    with errors():
-        sink = (_progress(on_result, _counted(roots, pathfilter, options))
-                if _shows_progress(fmt) else nullcontext(on_result))
-        with sink as handler:
-            summary = run_scan(roots, classifier, engine, pathfilter, options, handler)
-    if fmt == "json":
-        sys.stdout.write(results_document(results, summary) + "\n")
-    elif fmt == "table":
-        render_table(results, summary)
-    if log is not None:
-        log.info("scan finished", **summary_json(summary))
-    sys.stdout.flush()
+    # Until the results are out: a second signal while a large document is written aborts
+    # as well, instead of landing in the default handler halfway through it.
+    with _stopping_on_signal(cancel):
+        with errors():
+            sink = (_progress(on_result, _counted(roots, pathfilter, options))
+                    if _shows_progress(fmt) else nullcontext(on_result))
+            with sink as handler:
+                summary = run_scan(roots, classifier, engine, pathfilter, options, handler)
+        if fmt == "json":
+            sys.stdout.write(results_document(results, summary) + "\n")
+        elif fmt == "table":
+            render_table(results, summary)
+        if summary.cancelled and fmt != "table":
+            # stdout is JSON: the person who pressed Ctrl-C reads this on stderr.
+            sys.stdout.flush()
+            _echo_err(interrupted_line(summary))
+        if log is not None:
+            log.info("scan finished", **summary_json(summary))
+        sys.stdout.flush()
+    if summary.cancelled:
+        sys.exit(ExitCode.INTERRUPTED)
     sys.exit(ExitCode.FOUND if found else ExitCode.CLEAN)
+
+
+def _echo_err(message: str) -> None:
+    click.echo(f"dlpd: {visible(message)}", err=True)
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOPPING = "stopping: finishing the files in flight; press Ctrl-C again to abort"
+ABORTED = "aborted: the files in flight were not recorded"
+
+
+@contextmanager
+def _stopping_on_signal(cancel: threading.Event) -> Iterator[None]:
+    """While the scan runs, the first SIGINT or SIGTERM sets ``cancel``: the walk stops,
+    the files in flight are finished and recorded, and the summary says so (a re-run
+    answers what was recorded from the store). A second one, the person asking twice,
+    aborts at once. The previous handlers are restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (and only it receives signals)
+        return
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if not cancel.is_set():
+            cancel.set()
+            _say(STOPPING)
+            return
+        _abort()
+
+    # A signal ignored from the start stays ignored, as Python leaves SIGINT: a scan started
+    # in the background by a script (`dlpd scan ... &`) is not stopped by a Ctrl-C meant
+    # for the script's foreground.
+    previous = {sig: signal.signal(sig, on_signal) for sig in _STOP_SIGNALS
+                if signal.getsignal(sig) is not signal.SIG_IGN}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            # None: a handler not set from Python; the default is the closest there is.
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+
+
+def _say(message: str) -> None:
+    """One line on stderr from a signal handler: the main thread may have been inside a
+    write to that stream (a re-entrant write raises), and a message is not worth dying for."""
+    with suppress(RuntimeError, OSError, ValueError):
+        _echo_err(message)
+
+
+def _abort() -> None:
+    """Exit now, without waiting for the readers: the results already written out are
+    flushed, those held for the store's next batch are lost (the re-run reads them again).
+    No unwinding: the thread pool's exit would wait for every batch in flight."""
+    with suppress(RuntimeError, OSError, ValueError):
+        sys.stdout.flush()
+    # Straight to the descriptor: no stream lock; on a terminal, below the progress line,
+    # and the cursor shown again (the progress display hid it and will not get to).
+    below = "\x1b[?25h\n" if sys.stderr.isatty() else ""
+    with suppress(OSError):
+        os.write(2, f"{below}dlpd: {visible(ABORTED)}\n".encode())
+    os._exit(ExitCode.INTERRUPTED)
 
 
 def _shows_progress(fmt: str) -> bool:
