@@ -110,6 +110,10 @@ class DatabaseSettings(_Section):
 
 class ScanSettings(_Section):
     jobs: int = Field(default=0, ge=0, le=256)
+    # Where `dlpd scan` reads files: worker processes (auto: when jobs > 1) or threads.
+    workers: Literal["auto", "processes", "threads"] = "auto"
+    # A worker process whose resident memory passes this after a batch is replaced.
+    worker_memory: Size = 384 * 1024 * 1024
     min_confidence: str = "medium"
     exclude: tuple[str, ...] = ()
     # Walk into and read from other file systems mounted below a root. Off: a mount point

@@ -146,6 +146,9 @@ class ScanLabelling:
     prints: PrintOptions | None = None
     resolve: Resolve | None = None
     must_read: Callable[[str], bool] | None = None
+    # Which prints to make, as the resolver learns it during the scan: worker processes
+    # follow it (scan.workers.SharedState).
+    plan: PrintPlan | None = None
 
 
 def scan_labelling(settings: Settings, engine: Engine) -> ScanLabelling:
@@ -161,7 +164,8 @@ def scan_labelling(settings: Settings, engine: Engine) -> ScanLabelling:
     def resolve(conn: Connection, result: FileResult) -> FileResult:
         return resolver.resolve(conn, result).applied(result)
 
-    return ScanLabelling(print_options(settings, key, plan.active, plan.kinds), resolve, must)
+    return ScanLabelling(print_options(settings, key, plan.active, plan.kinds), resolve, must,
+                         plan)
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -177,3 +181,14 @@ def build_pathfilter(settings: Settings, extra: Sequence[str] = ()) -> PathFilte
 
 def default_jobs(settings: Settings) -> int:
     return settings.scan.jobs or len(os.sched_getaffinity(0)) or 1
+
+
+def scan_processes(settings: Settings, jobs: int) -> bool:
+    """Whether `dlpd scan` reads in worker processes (``[scan] workers``)."""
+    match settings.scan.workers:
+        case "processes":
+            return True
+        case "threads":
+            return False
+        case _:
+            return jobs > 1

@@ -117,6 +117,10 @@ class Classifier:
                 and validators[meta.validator].finder is not None
             )
 
+    @property
+    def limits(self) -> Limits:
+        return self._limits
+
     # -- entry points ----------------------------------------------------------------
     def classify(self, path: str, lst: os.stat_result | None = None, *,
                  root: str | None = None, accept_unstable: bool = False) -> FileResult:

@@ -82,6 +82,14 @@ class PrintPlan:
         """Labels were just set: every kind, for every file, until the next look."""
         self._state = (True, True, frozenset(), ())
 
+    def snapshot(self) -> object:
+        """The state as it is (a new object after every change), for worker processes."""
+        return self._state
+
+    def restore(self, state: object) -> None:
+        """In a worker process: the parent's state, as ``snapshot`` gave it."""
+        self._state = state  # type: ignore[assignment]  # only ever a snapshot
+
     def active(self) -> bool:
         text, table, exact, prefixes = self._state
         return text or table or bool(exact) or bool(prefixes)

@@ -1,9 +1,6 @@
-"""Run a scan: walk, answer unchanged files from the cache, classify the rest on a thread
-pool, write results to the store in batches, and hand every result to the caller.
-
-Threads, not processes: the heavy work (YARA, sha256, libmagic, reads, zlib) releases the
-GIL, and threads share the compiled rules (a process pool was measured at twice the
-memory for the same speed on the bench tree: bench/scan_bench.py).
+"""Run a scan: walk, answer unchanged files from the cache, classify the rest in
+batches (on threads or worker processes: scan/workers.py), write results to the store in
+batches, and hand every result to the caller in walk order.
 """
 
 from __future__ import annotations
@@ -14,7 +11,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 
 from dlpd.classify.classifier import Classifier
@@ -24,6 +21,7 @@ from dlpd.model import FileResult, Outcome
 from dlpd.scan.cache import DirectoryCache
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.walk import Entry, Listing, walk, walk_listings
+from dlpd.scan.workers import RECYCLE_RSS, Done, Job, SharedState, Submit, executor
 from dlpd.store import files as repo
 from dlpd.store.db import Connection, Engine, transaction
 from dlpd.store.files import CachedFile
@@ -31,15 +29,22 @@ from dlpd.store.files import CachedFile
 _WRITE_BATCH = 500
 _BATCH_FILES = 32
 _BATCH_BYTES = 4 * 1024 * 1024
+# Batches waiting per job, finished or not, behind the oldest unfinished one.
+_MAX_IN_FLIGHT = 16
 
-# (path, its root, lstat if known, attempt): attempt 1 is the re-read of a file that was
-# changing.
-_Job = tuple[str, str, os.stat_result | None, int]
 
 
 @dataclass(frozen=True, slots=True)
 class ScanOptions:
     jobs: int = 2
+    # Classify in ``jobs`` worker processes instead of threads (``dlpd scan``): every
+    # core for the GIL-bound parsers, and a crashing parser costs one file. The daemon
+    # keeps threads: it forks nothing while its watcher and sinks run.
+    processes: bool = False
+    # What the workers must follow while the scan changes it (which prints to make).
+    shared_state: SharedState | None = None
+    # A worker process whose resident memory passes this after a batch is replaced.
+    worker_memory: int = RECYCLE_RSS
     use_cache: bool = True
     # Walk into and read from other file systems mounted below a root ([scan] cross_devices).
     cross_devices: bool = False
@@ -209,19 +214,17 @@ class _Writer:
 
 
 class _Pipeline:
-    """Feeds files to the thread pool in batches and hands results back in walk order."""
+    """Feeds files to the pool in batches and hands results back in walk order."""
 
-    def __init__(self, classifier: Classifier, pool: ThreadPoolExecutor, jobs: int,
-                 emit: Callable[[FileResult], None]) -> None:
-        self._classifier = classifier
-        self._pool = pool
+    def __init__(self, submit: Submit, jobs: int, emit: Callable[[FileResult], None]) -> None:
+        self._submit_batch = submit
         self._jobs = jobs
         self._emit = emit
         # Futures in submission order: results come out in walk order, and waiting on the
         # oldest is all the bookkeeping there is.
-        self._in_flight: deque[Future[list[tuple[tuple[FileResult, int], str]]]] = deque()
-        self._retry: list[_Job] = []
-        self._batch: list[_Job] = []
+        self._in_flight: deque[Future[Done]] = deque()
+        self._retry: list[Job] = []
+        self._batch: list[Job] = []
         self._batch_bytes = 0
 
     def add(self, path: str, root: str, lst: os.stat_result) -> None:
@@ -241,30 +244,34 @@ class _Pipeline:
             self._submit(retry)
             self._drain()
 
-    def _classify(self, batch: list[_Job]) -> list[tuple[tuple[FileResult, int], str]]:
-        # The second read of a file that keeps changing keeps what it read (and says so):
-        # a file appended to forever must not stay unclassified.
-        return [((self._classifier.classify(path, lst, root=root, accept_unstable=attempt > 0),
-                  attempt), root)
-                for path, root, lst, attempt in batch]
-
-    def _submit(self, batch: list[_Job]) -> None:
-        self._in_flight.append(self._pool.submit(self._classify, batch))
-        self._collect(block=len(self._in_flight) >= 2 * self._jobs)
+    def _submit(self, batch: list[Job]) -> None:
+        self._in_flight.append(self._submit_batch(batch))
+        self._collect()
+        # Wait while every job has work queued: for any batch to finish, not the oldest,
+        # so that one slow file (a 400-page PDF) does not idle the other jobs. Finished
+        # batches behind it wait for their turn, up to a bound (their results are small).
+        while True:
+            running = [f for f in self._in_flight if not f.done()]
+            if not running or (len(running) < 2 * self._jobs
+                               and len(self._in_flight) < _MAX_IN_FLIGHT * self._jobs):
+                return
+            wait(running, return_when=FIRST_COMPLETED)
+            self._collect()
 
     def _drain(self) -> None:
         while self._in_flight:
-            self._collect(block=True)
+            self._in_flight[0].result()
+            self._collect()
 
-    def _collect(self, block: bool) -> None:
-        while self._in_flight and (block or self._in_flight[0].done()):
+    def _collect(self) -> None:
+        """Hand on the results of the finished batches at the head, in walk order."""
+        while self._in_flight and self._in_flight[0].done():
             for (result, attempt), root in self._in_flight.popleft().result():
                 if result.outcome is Outcome.UNSTABLE and attempt == 0:
                     # Being written right now: look again once, after the others.
                     self._retry.append((result.path, root, None, 1))
                     continue
                 self._emit(result)
-            block = False
 
 
 def run_scan(
@@ -292,10 +299,11 @@ def run_scan(
     jobs = max(1, options.jobs)
     # One connection reads the cache along the walk (SQLite: each query its own snapshot,
     # so the writer's commits on its own connection are never blocked).
-    with (ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="dlpd-scan") as pool,
+    with (executor(classifier, jobs, processes=options.processes,
+                   state=options.shared_state, recycle_rss=options.worker_memory) as submit,
           transaction(engine) as reader):
         scan = _CachedScan(reader, classifier.version, options,
-                           _Pipeline(classifier, pool, jobs, emit), emit)
+                           _Pipeline(submit, jobs, emit), emit)
         for root in roots:
             if not scan.root(root, pathfilter, writer):
                 summary.cancelled = True
