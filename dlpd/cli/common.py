@@ -39,6 +39,8 @@ class ExitCode(IntEnum):
     # `dlpd label set|remove`: the permission rule refused a path (nothing changed there;
     # the history records the refusal). Not ERROR: the request itself was fine.
     REFUSED = 5
+    # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C: `dlpd scan` stopped by
+    # SIGINT or SIGTERM (what it read is recorded; the same command again continues).
     INTERRUPTED = 130
     CONFIG = 78
 
