@@ -164,9 +164,12 @@ def _stopping_on_signal(cancel: threading.Event) -> Iterator[None]:
 
 def _say(message: str) -> None:
     """One line on stderr from a signal handler: the main thread may have been inside a
-    write to that stream (a re-entrant write raises), and a message is not worth dying for."""
+    write to that stream (a re-entrant write raises), and a message is not worth dying for.
+    Through ``sys.stderr``, not click: while the progress display runs, that is rich's
+    proxy, which prints the line above the display instead of at the end of its line."""
     with suppress(RuntimeError, OSError, ValueError):
-        _echo_err(message)
+        sys.stderr.write(f"dlpd: {visible(message)}\n")
+        sys.stderr.flush()
 
 
 def _abort() -> None:
