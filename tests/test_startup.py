@@ -103,17 +103,21 @@ def test_scan_of_an_empty_tree_imports_only_what_scanning_uses(
     assert offending(names, NOT_FOR_SCAN) == []
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
 def test_scan_imports_an_extractor_when_it_meets_its_kind(
     tmp_path: Path, importing: Callable[..., Recorded], dlpd_config: Callable[..., Path],
+    jobs: str,
 ) -> None:
+    """One job reads in this process; two read in worker processes, and the extractor is
+    imported there, never in the process that walks and records."""
     tree = tmp_path / "tree"
     tree.mkdir()
     with zipfile.ZipFile(tree / "notes.zip", "w") as z:
         z.writestr("notes.txt", "CUI//SP-PRVCY\nPersonnel records.\n")
     run = importing("scan", "--config", dlpd_config(tmp_path / "cfg"), "--format", "jsonl",
-                    tree)
+                    "--jobs", jobs, tree)
     assert run.returncode == 1, run.stderr[-2000:]
-    assert "dlpd.classify.extract.archive" in run.modules
+    assert ("dlpd.classify.extract.archive" in run.modules) is (jobs == "1")
     (line,) = [json.loads(x) for x in run.stdout.splitlines()]
     assert line["categories"] == ["cui"]
 

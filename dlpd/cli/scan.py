@@ -42,6 +42,7 @@ from dlpd.wiring import (
     build_pathfilter,
     default_jobs,
     scan_labelling,
+    scan_processes,
 )
 
 
@@ -58,7 +59,8 @@ def _scan_log() -> Any:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table",
               show_default=True)
 @click.option("--no-cache", is_flag=True, help="Re-read every file, even if unchanged.")
-@click.option("--jobs", type=click.IntRange(1, 256), help="Parallel scanner threads.")
+@click.option("--jobs", type=click.IntRange(1, 256),
+              help="Files read at once (worker processes, or threads: [scan] workers).")
 @click.option("--exclude", multiple=True, metavar="GLOB",
               help="Skip paths matching GLOB (repeatable; added to [scan] exclude).")
 def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: bool,
@@ -74,7 +76,11 @@ def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: 
     roots = [str(p.absolute()) for p in paths]
     # Set by the first Ctrl-C or SIGTERM: what was read is recorded, and a re-run continues.
     cancel = threading.Event()
-    options = ScanOptions(jobs=jobs or default_jobs(settings), use_cache=not no_cache,
+    jobs = jobs or default_jobs(settings)
+    options = ScanOptions(jobs=jobs, use_cache=not no_cache,
+                          processes=scan_processes(settings, jobs),
+                          shared_state=labelling.plan,
+                          worker_memory=settings.scan.worker_memory,
                           cross_devices=settings.scan.cross_devices,
                           resolve=labelling.resolve, must_read=labelling.must_read,
                           cancel=cancel)

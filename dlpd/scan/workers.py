@@ -18,8 +18,9 @@ What can go wrong in a worker and what the scan does about it:
 - it has grown (a big document's heap stays fragmented): after the batch it exits on its
   own and is replaced (``_RECYCLED``).
 
-Workers ignore SIGINT (a Ctrl-C reaches the whole process group; the parent decides
-whether to stop) and die with the parent (``PR_SET_PDEATHSIG``).
+Workers ignore SIGINT and SIGTERM (a Ctrl-C reaches the whole process group; the parent
+decides whether to stop) and die with the parent (``PR_SET_PDEATHSIG``). A file whose
+reader died is not recorded (its result has no stat): the next scan reads it again.
 """
 
 from __future__ import annotations
@@ -335,8 +336,10 @@ def _exit_reason(code: int | None) -> str:
 # -- the worker's side ------------------------------------------------------------------
 def _serve(conn: Connection, classifier: Classifier, state: SharedState | None,
            current: Any, started: Any, recycle_rss: int) -> None:
+    # A Ctrl-C or a SIGTERM sent to the process group is the parent's to act on: it
+    # finishes the files in flight (ours among them), then closes the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _die_with_parent()
     while True:
         try:
