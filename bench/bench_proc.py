@@ -4,7 +4,9 @@ Wall time is ``perf_counter`` around spawn..reap. Peak RSS comes from ``os.wait4
 rusage of that child alone (``communicate()``/``subprocess.run`` reap via ``waitpid`` and
 would leave us with ``RUSAGE_CHILDREN``, the max over every child this script ever had).
 ``ru_maxrss`` is the largest single process of the child's tree, so a sampler also sums RSS
-over the whole tree, in case a tool forks workers.
+over the whole tree, in case a tool forks workers. Summed RSS counts a page that forked
+workers share copy-on-write once per process (the conservative figure, the one the targets
+use); summed PSS (``/proc/PID/smaps_rollup``) shares it out, for what the tree really holds.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class RunResult:
     system_seconds: float
     maxrss_kib: int  # ru_maxrss of the child (Linux: KiB), largest process of its tree
     tree_rss_kib: int  # sampled peak of the summed RSS of the child and its descendants
+    tree_pss_kib: int  # sampled peak of their summed PSS (shared pages shared out)
     max_processes: int
     returncode: int
     stdout: Path
@@ -62,12 +65,20 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _rss_kib(pid: int) -> int:
+    return _field_kib(f"/proc/{pid}/status", "VmRSS:")
+
+
+def _pss_kib(pid: int) -> int:
+    return _field_kib(f"/proc/{pid}/smaps_rollup", "Pss:")
+
+
+def _field_kib(path: str, name: str) -> int:
     try:
-        with open(f"/proc/{pid}/status") as handle:
+        with open(path) as handle:
             for line in handle:
-                if line.startswith("VmRSS:"):
+                if line.startswith(name):
                     return int(line.split()[1])
-    except OSError:
+    except (OSError, ValueError, IndexError):
         pass
     return 0
 
@@ -80,6 +91,7 @@ class _TreeSampler(threading.Thread):
         self._pid = pid
         self._stop_event = threading.Event()
         self.peak_kib = 0
+        self.peak_pss_kib = 0
         self.max_processes = 1
 
     def run(self) -> None:
@@ -87,6 +99,7 @@ class _TreeSampler(threading.Thread):
             pids = _descendants(self._pid)
             self.max_processes = max(self.max_processes, len(pids))
             self.peak_kib = max(self.peak_kib, sum(_rss_kib(p) for p in pids))
+            self.peak_pss_kib = max(self.peak_pss_kib, sum(_pss_kib(p) for p in pids))
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -114,6 +127,7 @@ def run_measured(
         system_seconds=usage.ru_stime,
         maxrss_kib=usage.ru_maxrss,
         tree_rss_kib=sampler.peak_kib,
+        tree_pss_kib=sampler.peak_pss_kib,
         max_processes=sampler.max_processes,
         returncode=child.returncode,
         stdout=stdout,

@@ -68,6 +68,7 @@ class RunSpec:
     kind: str  # yara | clamscan | dlpd
     jobs: int
     cpus: tuple[int, ...] | None = None  # taskset -c; None: unpinned
+    workers: str = "auto"  # [scan] workers: the A/B of worker processes against threads
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,10 @@ def plan_runs(
         )
         runs.append(two)
         roles["dlpd-2"] = two.label
+        threads = RunSpec(f"dlpd -j 2 threads @cpus {pair[0]},{pair[1]}", "dlpd", 2, pair,
+                          workers="threads")
+        runs.append(threads)
+        roles["dlpd-2-threads"] = threads.label
         if everything:
             roles["dlpd"] = two.label
             return runs, roles
@@ -207,9 +212,13 @@ def startup_run(args: argparse.Namespace, scratch: Path, tag: str) -> float:
     return measure(argv, "dlpd", state / "run").seconds
 
 
-def write_config(state: Path) -> Path:
+def write_config(state: Path, workers: str = "auto") -> Path:
     state.mkdir(parents=True)
-    return write_dlpd_config(state)
+    config = write_dlpd_config(state)
+    if workers != "auto":
+        with config.open("a", encoding="utf-8") as f:
+            f.write(f'\n[scan]\nworkers = "{workers}"\n')
+    return config
 
 
 def one_round(
@@ -230,14 +239,15 @@ def one_round(
                 continue
             slug = re.sub(r"[^a-z0-9]+", "-", spec.label.lower()).strip("-")
             state = scratch / f"r{number}-{tree.name}-{slug}"
-            config = write_config(state)
+            config = write_config(state, spec.workers)
             result = measure(
                 run_argv(spec, args, tree.root, config, rule_args), spec.kind, state / "run"
             )
             done[tree.name][spec.label] = result
             print(
                 f"  round {number} {tree.name:<9} {spec.label:<24} {result.seconds:8.2f} s"
-                f"  cpu {result.cpu_seconds:7.1f} s  rss {result.peak_rss_mib:5.0f} MB",
+                f"  cpu {result.cpu_seconds:7.1f} s  rss {result.peak_rss_mib:5.0f} MB"
+                f"  pss {result.tree_pss_kib / 1024:5.0f} MB",
                 flush=True,
             )
     return done
@@ -259,6 +269,7 @@ def summarize(
                 seconds=tuple(r.seconds for r in results),
                 cpu_seconds=tuple(r.cpu_seconds for r in results),
                 peak_rss_mib=max(r.peak_rss_mib for r in results),
+                peak_pss_mib=max(r.tree_pss_kib for r in results) / 1024,
                 tree_bytes=tree.bytes,
                 tree_files=tree.files,
                 findings=parse(spec.kind, results[-1].stdout),

@@ -38,6 +38,7 @@ class RunSummary:
     tree_bytes: int
     tree_files: int
     findings: Findings | None  # of the last round; None for the start-up run
+    peak_pss_mib: float = 0.0  # summed PSS of the tree (shared pages shared out)
 
     @property
     def median_seconds(self) -> float:
@@ -80,6 +81,9 @@ def tree_ratios(runs: Mapping[str, RunSummary], roles: Mapping[str, str]) -> dic
     one = runs[roles["dlpd-1"]].seconds
     if roles.get("dlpd-2") in runs:
         found["scaling_2_over_1"] = speedup(one, runs[roles["dlpd-2"]].seconds)
+    if roles.get("dlpd-2") in runs and roles.get("dlpd-2-threads") in runs:
+        found["processes_over_threads"] = speedup(runs[roles["dlpd-2-threads"]].seconds,
+                                                  runs[roles["dlpd-2"]].seconds)
     if roles["dlpd"] not in (roles["dlpd-1"], roles.get("dlpd-2")):
         found["scaling_all_over_1"] = speedup(one, dlpd)
     return found
@@ -161,9 +165,9 @@ def _labels(findings: Findings | None, limit: int = 8) -> str:
 
 def tree_table(runs: Mapping[str, RunSummary]) -> list[str]:
     lines = [
-        "| tool | median s | MB/s | files/s | CPU s | peak RSS MB | files w/ findings | "
-        "found (files per category / rule) | rounds s |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---|",
+        "| tool | median s | MB/s | files/s | CPU s | peak RSS MB | peak PSS MB | "
+        "files w/ findings | found (files per category / rule) | rounds s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for run in runs.values():
         flagged = "--" if run.findings is None else str(len(run.findings.files))
@@ -171,7 +175,8 @@ def tree_table(runs: Mapping[str, RunSummary]) -> list[str]:
         lines.append(
             f"| {run.label} | {run.median_seconds:.2f} | {run.mb_per_s:.1f} | "
             f"{run.files_per_s:.0f} | {statistics.median(run.cpu_seconds):.1f} | "
-            f"{run.peak_rss_mib:.0f} | {flagged} | {_labels(run.findings)} | {rounds} |"
+            f"{run.peak_rss_mib:.0f} | {run.peak_pss_mib:.0f} | {flagged} | "
+            f"{_labels(run.findings)} | {rounds} |"
         )
     return lines
 
@@ -181,6 +186,7 @@ def ratio_lines(ratios: Mapping[str, float], nproc: int) -> list[str]:
         "dlpd_over_yara": "dlpd / yara throughput",
         "dlpd_over_clamscan": "dlpd / clamscan throughput",
         "scaling_2_over_1": "scaling -j 2 / -j 1 (pinned; ideal 2)",
+        "processes_over_threads": "-j 2 worker processes / -j 2 threads (pinned, throughput)",
         "scaling_all_over_1": f"scaling -j {nproc} / -j 1 (ideal {nproc})",
     }
     return [f"- {names[key]}: {value:.2f}" for key, value in ratios.items()]
