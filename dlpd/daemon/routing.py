@@ -55,7 +55,14 @@ class Opened:
     event: FsEvent
 
 
-Action = Settle | Forget | Crawl | ReconcileAll | Unwatched | Opened
+@dataclass(frozen=True, slots=True)
+class Attributes:
+    """``path``'s mode, owner or ACL may have changed: who can read it is looked at again."""
+
+    event: FsEvent
+
+
+Action = Settle | Forget | Crawl | ReconcileAll | Unwatched | Opened | Attributes
 
 
 def route(ev: FsEvent, is_excluded: Callable[[str], bool],  # noqa: PLR0911 - a table
@@ -87,4 +94,6 @@ def route(ev: FsEvent, is_excluded: Callable[[str], bool],  # noqa: PLR0911 - a 
             return [Unwatched(path)]
         case EventKind.OPENED:
             return [] if is_excluded(path) else [Opened(ev)]
+        case EventKind.ATTRIB:
+            return [] if is_excluded(path) else [Attributes(ev)]
     return []

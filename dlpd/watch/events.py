@@ -19,6 +19,9 @@ class EventKind(StrEnum):
     MOVED_OUT = "moved_out"  # ``path`` left the watched trees (no destination seen)
     DELETED = "deleted"
     OPENED = "opened"  # read access, only when the backend reports it (watch.access_events)
+    # A file's or directory's mode, owner or ACL may have changed (chmod, chown, setfacl;
+    # also utime and link count): who can read it is looked at again.
+    ATTRIB = "attrib"
     DIR_CREATED = "dir_created"  # a new directory: the backend watches it; scan its contents
     DIR_MOVED = "dir_moved"  # a directory ``src_path`` -> ``path`` (src None: moved in)
     DIR_MOVED_OUT = "dir_moved_out"  # a directory left the watched trees: forget below it
@@ -28,16 +31,53 @@ class EventKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Actor:
+    """The process behind an event (fanotify), read from /proc when the event was read.
+
+    Every field but ``pid`` is None when the process had exited by then ("unknown"). The
+    strings are the kernel's bytes decoded with surrogateescape: data, escaped wherever
+    they are shown (``textsafe``)."""
+
+    pid: int
+    uid: int | None = None
+    user: str | None = None  # the name of ``uid`` in the password database, if any
+    gid: int | None = None
+    ppid: int | None = None
+    exe: str | None = None  # /proc/PID/exe
+    cmdline: str | None = None  # arguments joined by spaces, cut to a bounded length
+
+    @property
+    def known(self) -> bool:
+        return self.uid is not None
+
+    @property
+    def program(self) -> str | None:
+        """The executable's base name (``cp``), else the first argument's."""
+        source = self.exe or (self.cmdline.split(" ", 1)[0] if self.cmdline else None)
+        return source.rsplit("/", 1)[-1] if source else None
+
+
+@dataclass(frozen=True, slots=True)
 class FsEvent:
     kind: EventKind
     path: str
     src_path: str | None = None
     # Who did it, where the backend knows (fanotify); None for inotify and watchdog.
-    pid: int | None = None
-    uid: int | None = None
-    process: str | None = None
+    actor: Actor | None = None
     # time.monotonic() when the backend read the event.
     time: float = 0.0
+
+    @property
+    def pid(self) -> int | None:
+        return self.actor.pid if self.actor is not None else None
+
+    @property
+    def uid(self) -> int | None:
+        return self.actor.uid if self.actor is not None else None
+
+    @property
+    def process(self) -> str | None:
+        return self.actor.program if self.actor is not None else None
 
 
 OnEvent = Callable[[FsEvent], None]

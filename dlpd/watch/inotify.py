@@ -242,12 +242,12 @@ class InotifyWatcher:
             path = (directory + "/" + name if directory != "/" else "/" + name) if name \
                 else directory
             if mask == IN_CLOSE_WRITE:
-                append(FsEvent(closed, path, None, None, None, None, now))
+                append(FsEvent(closed, path, None, None, now))
             elif mask == IN_CREATE:  # exactly: a file (a directory has IN_ISDIR too)
-                append(FsEvent(created, path, None, None, None, None, now))
+                append(FsEvent(created, path, None, None, now))
             elif mask == IN_OPEN:
                 if opened is not None:
-                    append(FsEvent(opened, path, None, None, None, None, now))
+                    append(FsEvent(opened, path, None, None, now))
             else:
                 self._rare(wd, mask, cookie, path, bool(name), now)
 

@@ -4,11 +4,11 @@ others' opens are reported once their window has passed, each once."""
 from __future__ import annotations
 
 from dlpd.daemon.ownreads import WINDOW, OwnReads
-from dlpd.watch.events import EventKind, FsEvent
+from dlpd.watch.events import Actor, EventKind, FsEvent
 
 
 def _open(path: str, uid: int) -> FsEvent:
-    return FsEvent(EventKind.OPENED, path, uid=uid)
+    return FsEvent(EventKind.OPENED, path, actor=Actor(1000, uid=uid))
 
 
 def test_opens_near_our_reads_are_ours_others_are_reported_once() -> None:

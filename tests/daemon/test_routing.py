@@ -7,6 +7,7 @@ import pytest
 from dlpd.daemon.routing import (
     OUT_OF_TREE,
     Action,
+    Attributes,
     Crawl,
     Forget,
     Opened,
@@ -15,7 +16,7 @@ from dlpd.daemon.routing import (
     Unwatched,
     route,
 )
-from dlpd.watch.events import EventKind, FsEvent
+from dlpd.watch.events import Actor, EventKind, FsEvent
 
 
 def _excluded(path: str) -> bool:
@@ -44,7 +45,9 @@ def _route(ev: FsEvent) -> list[Action]:
     (FsEvent(EventKind.DIR_MOVED_OUT, "/d/n"), [Forget("/d/n", OUT_OF_TREE, is_dir=True)]),
     (FsEvent(EventKind.OVERFLOW, ""), [ReconcileAll("overflow", "")]),
     (FsEvent(EventKind.UNWATCHED, "/d/big"), [Unwatched("/d/big")]),
-    (FsEvent(EventKind.OPENED, "/d/a", pid=7), [Opened(FsEvent(EventKind.OPENED, "/d/a", pid=7))]),
+    (FsEvent(EventKind.OPENED, "/d/a", actor=Actor(7)),
+     [Opened(FsEvent(EventKind.OPENED, "/d/a", actor=Actor(7)))]),
+    (FsEvent(EventKind.ATTRIB, "/d/a"), [Attributes(FsEvent(EventKind.ATTRIB, "/d/a"))]),
 ])
 def test_route(event: FsEvent, expected: list[Action]) -> None:
     assert _route(event) == expected
