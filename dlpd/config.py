@@ -169,6 +169,18 @@ class LabelSettings(_Section):
     # Absolute prefixes where the label may live, or "nowhere", or "anywhere". Empty (the
     # default) keeps its old meaning, anywhere; `dlpd check-config` says so.
     approved: tuple[str, ...] | Literal["nowhere", "anywhere"] = ()
+    # Who may read files with this label: "user:NAME", "group:NAME", "uid:N", "gid:N".
+    # Empty: no reader list, so neither unauthorized access nor exposure is judged.
+    readers: tuple[str, ...] = ()
+
+    @field_validator("readers")
+    @classmethod
+    def _reader_entries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            if not is_reader_entry(entry):
+                raise ValueError(f"{entry!r} is not a reader: expected user:NAME, "
+                                 f"group:NAME, uid:N or gid:N")
+        return value
 
     @field_validator("approved", mode="before")
     @classmethod
@@ -196,6 +208,22 @@ class LabelSettings(_Section):
     def is_anywhere(self) -> bool:
         """No place is checked: said so (``"anywhere"``) or left empty."""
         return self.approved in (ANYWHERE, ())
+
+
+# An account name as useradd and LDAP sites spell them (a "$" ends Samba machine
+# accounts); whether it exists is asked at run time, not here (it may be created later).
+_ACCOUNT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,255}\$?")
+READER_KINDS = ("user", "group", "uid", "gid")
+
+
+def is_reader_entry(entry: str) -> bool:
+    """``user:NAME``, ``group:NAME``, ``uid:N`` or ``gid:N`` (N a decimal id)."""
+    kind, sep, name = entry.partition(":")
+    if not sep or kind not in READER_KINDS:
+        return False
+    if kind in ("uid", "gid"):
+        return name.isascii() and name.isdigit() and int(name) < 2**32
+    return _ACCOUNT_NAME.fullmatch(name) is not None
 
 
 def _absolute(path: str) -> str:
@@ -262,6 +290,18 @@ class AccessSettings(_Section):
     # Repeats of the same event on the same file by the same actor within this window
     # are one access-log row with a count.
     aggregate_window: Duration = 60.0
+    # Accounts whose opens of labelled files are never "unauthorized-access" (root never
+    # is): backup agents, indexers. By user name, or by the absolute executable path.
+    exempt_users: tuple[str, ...] = ()
+    exempt_executables: tuple[str, ...] = ()
+
+    @field_validator("exempt_executables")
+    @classmethod
+    def _absolute_executables(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for exe in value:
+            if not exe.startswith("/"):
+                raise ValueError(f"{exe!r}: an executable is named by its absolute path")
+        return value
 
 
 class DaemonSettings(_Section):
