@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from json.encoder import encode_basestring
 from typing import IO, TYPE_CHECKING
 
 from dlpd.model import FileResult
@@ -30,7 +31,43 @@ def result_json(result: FileResult) -> dict[str, object]:
 
 
 def jsonl_line(result: FileResult) -> str:
-    return json_text(result_json(result))
+    """One result as one JSON line: ``result_json`` through ``json_text``.
+
+    A warm rescan prints one per unchanged file: a result without detections whose line
+    is ASCII is written from a template (a fifth of the cost of building the dict and
+    running the encoder); anything else takes the general path. The two agree byte for
+    byte (a test holds them to it): same fields, order, escapes and separators."""
+    if result.detections:
+        return json_text(result_json(result))
+    path = result.path
+    if not path.isascii():  # the display form, path_b64, and json_text's own escapes
+        return json_text(result_json(result))
+    line = "".join((
+        '{"path":', _string(path),
+        ',"size":', str(result.size),
+        ',"sha256":', _optional(result.sha256),
+        ',"mime":', _optional(result.mime),
+        ',"outcome":', _string(result.outcome.value),
+        ',"reason":', _optional(result.reason),
+        ',"labels":', _strings(result.labels),
+        ',"categories":[],"detections":[],"cached":', "true" if result.cached else "false",
+        ',"xattr_labels":', _strings(result.xattr_labels),
+        "}",
+    ))
+    # Non-ASCII text may hold what json_text escapes (NEL, U+2028, lone surrogates).
+    return line if line.isascii() else json_text(result_json(result))
+
+
+# json.dumps(ensure_ascii=False) writes a string with this very function.
+_string = encode_basestring
+
+
+def _optional(text: str | None) -> str:
+    return "null" if text is None else _string(text)
+
+
+def _strings(texts: tuple[str, ...]) -> str:
+    return "[" + ",".join(map(_string, texts)) + "]" if texts else "[]"
 
 
 def results_document(results: Sequence[FileResult], summary: ScanSummary | None) -> str:

@@ -175,7 +175,7 @@ class _Writer:
         return self._resolve is not None
 
     def add(self, result: FileResult) -> None:
-        if self.holds(result):
+        if self._resolve is not None:  # holds(result), called once a file
             self._held.append(result)
         if result.cached or (result.outcome is Outcome.UNSTABLE and result.sha256 is None):
             if len(self._held) >= _WRITE_BATCH:
@@ -379,21 +379,22 @@ class _CachedScan:
         return repo.cached_file(self._reader, entry.path)
 
     def _one(self, root: str, entry: Entry, cached: CachedFile | None) -> None:
-        if entry.lstat is None:
+        lstat = entry.lstat
+        if lstat is None:
             self._emit(_walk_error(entry))
             return
         options = self._options
-        if options.use_cache and cached is not None and cached.is_fresh(
-                entry.lstat, self._version) and not (
-                options.must_read is not None and options.must_read(entry.path)):
-            if not cached.has_findings:
+        if cached is not None and options.use_cache and cached.is_fresh(
+                lstat, self._version) and (
+                options.must_read is None or not options.must_read(entry.path)):
+            if cached.categories_json == "[]":  # no findings: no detections to fetch
                 self._emit(repo.cached_result(entry.path, cached, ()))
                 return
             self._with_findings.append((entry.path, cached))
             if len(self._with_findings) >= _WRITE_BATCH:
                 self._emit_with_findings()
             return
-        self.pipeline.add(entry.path, root, entry.lstat)
+        self.pipeline.add(entry.path, root, lstat)
 
     def _emit_with_findings(self) -> None:
         waiting, self._with_findings = self._with_findings, []

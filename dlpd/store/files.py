@@ -8,8 +8,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, delete, insert, select, update
 
@@ -19,22 +18,44 @@ from dlpd.store.paths import display_path, key, real, under
 from dlpd.store.schema import detections, files, scans
 
 _BATCH = 500
+_FIRST_CHUNK = 8
 
 
-@dataclass(frozen=True, slots=True)
-class CachedFile:
-    """What the store remembers of a file: its stat key and its last result."""
+class CachedFile(NamedTuple):
+    """What the store remembers of a file: its stat key and its last result.
 
-    id: int
-    stat: FileStat
-    racy: bool
+    The row as the database driver returns it (``_CACHE_COLUMNS``, in this order): a warm
+    rescan builds one per file, so nothing is converted until asked (``stat``,
+    ``labels``), and the freshness test reads the raw columns."""
+
+    path_key: bytes  # the driver's binary type (bytes; memoryview for some drivers)
+    dev: int
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    racy: bool  # 0/1 as SQLite stores a Boolean
     rules_version: str
+    id: int
     sha256: str | None
     mime: str | None
     outcome: str
     reason: str | None
-    labels: tuple[str, ...]
-    has_findings: bool
+    labels_json: str
+    categories_json: str
+
+    @property
+    def stat(self) -> FileStat:
+        return FileStat(self.dev, self.inode, self.size, self.mtime_ns, self.ctime_ns)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        # Most files carry no label: skip the JSON parser for them.
+        return () if self.labels_json == "[]" else tuple(json.loads(self.labels_json))
+
+    @property
+    def has_findings(self) -> bool:
+        return self.categories_json != "[]"
 
     def is_fresh(self, current: FileStat | os.stat_result, rules_version: str) -> bool:
         """Unchanged since the last scan by the same rules, and not racy. ``current``: the
@@ -42,37 +63,26 @@ class CachedFile:
         every file: no FileStat is built for it)."""
         if self.racy or self.rules_version != rules_version:
             return False
-        s = self.stat
         if isinstance(current, FileStat):
-            return s == current
-        return (s.mtime_ns == current.st_mtime_ns and s.ctime_ns == current.st_ctime_ns
-                and s.size == current.st_size and s.inode == current.st_ino
-                and s.dev == current.st_dev)
+            return (self.mtime_ns == current.mtime_ns and self.ctime_ns == current.ctime_ns
+                    and self.size == current.size and self.inode == current.inode
+                    and self.dev == current.dev)
+        return (self.mtime_ns == current.st_mtime_ns and self.ctime_ns == current.st_ctime_ns
+                and self.size == current.st_size and self.inode == current.st_ino
+                and self.dev == current.st_dev)
 
 
-_CACHE_COLUMNS = (files.c.id, files.c.path_key, files.c.dev, files.c.inode, files.c.size,
+_CACHE_COLUMNS = (files.c.path_key, files.c.dev, files.c.inode, files.c.size,
                   files.c.mtime_ns, files.c.ctime_ns, files.c.racy, files.c.rules_version,
-                  files.c.sha256, files.c.mime, files.c.outcome, files.c.reason,
+                  files.c.id, files.c.sha256, files.c.mime, files.c.outcome, files.c.reason,
                   files.c.labels, files.c.categories)
+_new_tuple = tuple.__new__
 
 
 def _cached(row: Sequence[Any]) -> CachedFile:
-    # By position, not by name: a warm rescan builds one of these per file.
-    (id_, _key, dev, inode, size, mtime_ns, ctime_ns, racy, rules_version, sha256, mime,
-     outcome, reason, labels, categories) = row
-    return CachedFile(
-        id=id_,
-        stat=FileStat(dev, inode, size, mtime_ns, ctime_ns),
-        racy=bool(racy),
-        rules_version=rules_version,
-        sha256=sha256,
-        mime=mime,
-        outcome=outcome,
-        reason=reason,
-        # Most files carry no label: skip the JSON parser for them.
-        labels=() if labels == "[]" else tuple(json.loads(labels)),
-        has_findings=categories != "[]",
-    )
+    # The row's values as they are, in CachedFile's field order: a warm rescan builds one
+    # of these per file (a dataclass with converted fields cost ~3 us a file).
+    return _new_tuple(CachedFile, row)
 
 
 def cached_file(conn: Connection, path: str) -> CachedFile | None:
@@ -89,34 +99,44 @@ def stored_children(conn: Connection, directory: str,
     Pages of at most ``page`` rows on the path index, never the whole subtree: past a
     subdirectory's first stored key the next page starts after the subdirectory's range
     (``sub/`` .. ``sub0``, see ``under``), so a directory costs one query per page and
-    one per stored subdirectory, whatever lies below them. Rows are fetched as consumed.
+    one per stored subdirectory, whatever lies below them. Each page is fetched whole
+    (``fetchmany``: one driver call, not one a row) and handed out as consumed.
     """
     base = key(directory.rstrip("/"))  # b"" for "/"
     prefix, end = base + b"/", base + b"0"
+    after = len(prefix)
     start = prefix
     while True:
         result = conn.execute(
             select(*_CACHE_COLUMNS)
             .where(files.c.path_key >= start, files.c.path_key < end)
             .order_by(files.c.path_key).limit(page))
-        rows = 0
+        last, subdir, fetched = start, None, 0
         try:
-            for row in result:
-                rows += 1
-                path_key = bytes(row.path_key)
-                slash = path_key.find(b"/", len(prefix))
-                if slash < 0:
-                    yield path_key, _cached(row)
-                    start = path_key + b"\0"  # the least key after this one
-                    continue
-                yield path_key[:slash], None
-                start = path_key[:slash] + b"0"  # past the subdirectory's whole range
-                break
-            else:
-                if rows < page:
-                    return
+            # Rows in growing chunks (one driver call each, not one a row), and the first
+            # ones few: past a subdirectory's first key the rest of a chunk is its
+            # subtree's, read for nothing.
+            chunk = _FIRST_CHUNK
+            while subdir is None and (rows := result.fetchmany(chunk)):
+                fetched += len(rows)
+                chunk = min(chunk * 4, page)
+                for row in rows:
+                    path_key = bytes(row[0])
+                    slash = path_key.find(b"/", after)
+                    if slash >= 0:
+                        subdir = path_key[:slash]
+                        break
+                    last = path_key
+                    yield path_key, _new_tuple(CachedFile, row)
         finally:
             result.close()
+        if subdir is not None:
+            yield subdir, None
+            start = subdir + b"0"  # past the subdirectory's whole range
+        elif fetched < page:
+            return
+        else:
+            start = last + b"\0"  # the least key after the page's last
 
 
 def forget(conn: Connection, keys: Sequence[bytes], subtrees: Sequence[str]) -> int:
@@ -155,18 +175,10 @@ _OUTCOMES = {o.value: o for o in Outcome}  # a dict lookup, cheaper than Outcome
 
 
 def cached_result(path: str, cached: CachedFile, dets: tuple[Detection, ...]) -> FileResult:
-    return FileResult(
-        path=path,
-        outcome=_OUTCOMES[cached.outcome],
-        size=cached.stat.size,
-        sha256=cached.sha256,
-        mime=cached.mime,
-        reason=cached.reason,
-        detections=dets,
-        labels=cached.labels,
-        stat=cached.stat,
-        cached=True,
-    )
+    # Positional arguments, in FileResult's field order (path, outcome, size, sha256, mime,
+    # reason, detections, labels, stat, cached): a warm rescan builds one per file.
+    return FileResult(path, _OUTCOMES[cached.outcome], cached.size, cached.sha256, cached.mime,
+                      cached.reason, dets, cached.labels, cached.stat, True)
 
 
 def save_results(

@@ -7,6 +7,8 @@ Real walk, real classifier and rules, a real SQLite store.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import shutil
 import time
@@ -14,15 +16,19 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event
 
 from dlpd.classify.classifier import Classifier
+from dlpd.cli.render import jsonl_line
 from dlpd.config import Settings
-from dlpd.model import FileResult, FileStat, Outcome
+from dlpd.model import Confidence, Detection, FileResult, FileStat, Outcome
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.runner import ScanOptions, ScanSummary, run_scan
 from dlpd.store import files as repo
 from dlpd.store.db import Engine, open_engine, transaction
+from dlpd.textsafe import json_text
 from dlpd.wiring import build_classifier
 
 ITAR = (b"WARNING - This document contains technical data whose export is restricted by the\n"
@@ -210,3 +216,47 @@ def test_a_warm_rescan_does_not_hold_the_tree(tmp_path: Path, classifier: Classi
     big = _warm_peak(tmp_path / "big", 300, classifier,
                      open_engine(f"sqlite:///{tmp_path / 'big.db'}"))
     assert big - small < 400_000, (small, big)
+
+
+# What a file name, a reason or a label may hold: ASCII controls and quotes, bytes that
+# are not UTF-8 (lone surrogates), NEL, U+2028, bidi controls, Japanese text.
+_TEXT = st.text(st.sampled_from(["a", "/", '"', "\\", "\n", "\x00", "\x1b", "\x7f", "\udcff",
+                                 "\u0085", "\u2028", "\u202e", "é", "機", " "]),
+                max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(path=_TEXT, size=st.integers(0, 2**63), sha256=st.none() | _TEXT,
+       mime=st.none() | _TEXT, outcome=st.sampled_from(list(Outcome)),
+       reason=st.none() | _TEXT, labels=st.lists(_TEXT, max_size=3),
+       xattr_labels=st.lists(_TEXT, max_size=2), cached=st.booleans(),
+       detected=st.booleans())
+def test_a_jsonl_line_is_the_result_json_whatever_the_text(
+        path: str, size: int, sha256: str | None, mime: str | None, outcome: Outcome,
+        reason: str | None, labels: list[str], xattr_labels: list[str], cached: bool,
+        detected: bool) -> None:
+    """A warm rescan prints each unchanged file's line from a template: byte for byte the
+    line of the general path (``json_text`` of ``to_json``), escapes included."""
+    dets = (Detection("r", "pii", Confidence.HIGH, 1, reasons=(reason or "",)),) if detected \
+        else ()
+    result = FileResult("/" + path, outcome, size, sha256, mime, reason, dets, tuple(labels),
+                        cached=cached, xattr_labels=tuple(xattr_labels))
+    line = jsonl_line(result)
+    assert line == json_text(result.to_json())
+    assert "\n" not in line and json.loads(line)["size"] == size
+
+
+def test_cached_results_print_as_read_ones_did(
+        tmp_path: Path, classifier: Classifier, engine: Engine) -> None:
+    """Cached rows come back as the results the cold scan made (only ``cached`` differs),
+    and their JSON lines say the same."""
+    root = tmp_path / "root"
+    _tree(root)
+    _write(root / "a" / "é\u2028.txt", b"harmless\n")
+    _, first = _scan(root, classifier, engine)
+    _, again = _scan(root, classifier, engine)
+    assert set(again) == set(first)
+    for k, cold in first.items():
+        warm = again[k]
+        assert warm == dataclasses.replace(cold, cached=True, scanned_bytes=0), k
+        assert jsonl_line(warm) == jsonl_line(cold).replace('"cached":false', '"cached":true')
