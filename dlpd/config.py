@@ -238,8 +238,9 @@ class WatchSettings(_Section):
     exclude: tuple[str, ...] = ()
     # Full crawl (answered from the incremental cache) this often, and at start.
     reconcile_interval: Duration = 3600.0
-    # "auto": dlpd's own inotify reader on Linux, watchdog elsewhere.
-    backend: Literal["auto", "inotify", "watchdog"] = "auto"
+    # "auto": fanotify where it can run (CAP_SYS_ADMIN, kernel >= 5.17), else dlpd's own
+    # inotify reader on Linux, else watchdog.
+    backend: Literal["auto", "fanotify", "inotify", "watchdog"] = "auto"
     # Quiet time after a path's last event before it is scanned...
     settle: Duration = 0.02
     # ...but never later than this after its first event (a file written continuously).

@@ -3,7 +3,7 @@
 Why not watchdog here: measured on a 2-core machine (bench/daemon_bench.py), watchdog 7.1 lost
 52-86% of close events under bursts without telling its handler, and spun a core while
 idle over >5,000 directories with its default event set. This reader asks only for
-close-write/move/create/delete, reads 1 MiB at a time, blocks in poll() while idle, and
+close-write/move/create/delete/attrib, reads 1 MiB at a time, blocks in poll() while idle, and
 turns every kernel queue overflow into an OVERFLOW event after re-watching the trees.
 
 Ordering rules the daemon relies on:
@@ -35,6 +35,7 @@ from dlpd.watch.inotify_c import (
     FS_ENCODING,
     FS_ERRORS,
     HEADER,
+    IN_ATTRIB,
     IN_CLOEXEC,
     IN_CLOSE_WRITE,
     IN_CREATE,
@@ -248,6 +249,11 @@ class InotifyWatcher:
             elif mask == IN_OPEN:
                 if opened is not None:
                     append(FsEvent(opened, path, None, None, now))
+            elif mask & IN_ATTRIB:
+                # A mode, owner or ACL change. A directory's own watch repeats what its
+                # parent's reports by name: only a root's (no parent watch) is used.
+                if name or directory in self._roots:
+                    append(FsEvent(EventKind.ATTRIB, path, None, None, now))
             else:
                 self._rare(wd, mask, cookie, path, bool(name), now)
 

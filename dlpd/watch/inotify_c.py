@@ -33,6 +33,7 @@ from dlpd.dirfd import (
 _log = structlog.get_logger("dlpd.watch")
 
 # <sys/inotify.h>
+IN_ATTRIB = 0x00000004
 IN_CLOSE_WRITE = 0x00000008
 IN_OPEN = 0x00000020
 IN_MOVED_FROM = 0x00000040
@@ -53,7 +54,8 @@ IN_CLOEXEC = os.O_CLOEXEC
 
 # No IN_DONT_FOLLOW: watches are added through /proc/self/fd/N (``dirfd.py``), a magic
 # link the kernel must follow to reach the directory; nothing else is ever followed.
-LEAN_MASK = (IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
+# IN_ATTRIB: a mode, owner or ACL change says who can read a labelled file now.
+LEAN_MASK = (IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
              | IN_DELETE_SELF | IN_MOVE_SELF | IN_EXCL_UNLINK | IN_ONLYDIR)
 # Directories are walked with the lean mask (IN_MASK_ADD never narrows a live watch) and
 # only then given IN_OPEN: with IN_OPEN on, our own listing of 10k directories would queue

@@ -1,8 +1,11 @@
-"""Real watchers over real trees in tmp_path: a collector with wait-for, both backends.
+"""Real watchers over real trees in tmp_path: a collector with wait-for, every backend.
 
 ``watch(roots, is_pruned=..., access_events=False)`` starts the parametrized backend and
 stops it at teardown; it returns ``(watcher, events)`` where ``events`` is a ``Collector``.
-``@watchdog_gap(reason)`` runs a test on both backends, watchdog's run as a non-strict xfail.
+``@watchdog_gap(reason)`` runs a test on every backend, watchdog's run as a non-strict xfail.
+The fanotify backend runs where it can (root, kernel >= 5.17), else it is skipped with the
+reason; in-process it reports this process's own events (``own_events``): the tests write
+the files themselves.
 """
 
 from __future__ import annotations
@@ -15,14 +18,31 @@ from pathlib import Path
 import pytest
 
 from dlpd.watch.events import EventKind, FsEvent, WatchBackend
+from dlpd.watch.fanotify import FanotifyWatcher
+from dlpd.watch.fanotify_c import can_run
 from dlpd.watch.inotify import InotifyWatcher
 from dlpd.watch.observer import WatchdogWatcher
 
-BACKENDS = ("inotify", "watchdog")
+BACKENDS = ("inotify", "watchdog", "fanotify")
+FANOTIFY_RUNS, FANOTIFY_WHY = can_run()
+# Backends that watch directory by directory (watched_dirs() counts them); fanotify marks
+# whole file systems and counts the roots it covers.
+COUNTS_DIRS = ("inotify", "watchdog")
+
+
+def _fanotify(*, access_events: bool = False) -> FanotifyWatcher:
+    return FanotifyWatcher(access_events=access_events, own_events=True)
+
+
 # The classes, not build_watcher: the factory refuses watchdog with access events.
-WATCHERS: dict[str, type[InotifyWatcher] | type[WatchdogWatcher]] = {
-    "inotify": InotifyWatcher, "watchdog": WatchdogWatcher,
+WATCHERS: dict[str, Callable[..., WatchBackend]] = {
+    "inotify": InotifyWatcher, "watchdog": WatchdogWatcher, "fanotify": _fanotify,
 }
+
+
+def needs_fanotify(backend: str) -> None:
+    if backend == "fanotify" and not FANOTIFY_RUNS:
+        pytest.skip(f"fanotify cannot run here: {FANOTIFY_WHY}")
 # watchdog holds an unpaired move for 0.5 s; everything else arrives in milliseconds,
 # unless the (virtual) disk stalls a metadata write for seconds, as it does here at times.
 WAIT = 10.0
@@ -97,11 +117,13 @@ StartWatch = Callable[..., tuple[WatchBackend, Collector]]
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
+    needs_fanotify(str(request.param))
     return str(request.param)
 
 
 @pytest.fixture
 def watch(backend: str) -> Iterator[StartWatch]:
+    needs_fanotify(backend)
     started: list[WatchBackend] = []
 
     def start(roots: Sequence[Path], is_pruned: Callable[[str], bool] = lambda _p: False,
@@ -126,7 +148,7 @@ def watchdog_gap(reason: str, *, run: bool = True) -> pytest.MarkDecorator:
     gap whose demonstration takes minutes: listed as xfail, not run."""
     return pytest.mark.parametrize("backend", [
         "inotify", pytest.param("watchdog", marks=pytest.mark.xfail(
-            strict=False, reason=reason, run=run)),
+            strict=False, reason=reason, run=run)), "fanotify",
     ])
 
 

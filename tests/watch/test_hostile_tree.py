@@ -21,7 +21,7 @@ import pytest
 from dlpd.watch.events import EventKind
 from dlpd.watch.inotify import InotifyWatcher
 
-from .conftest import Collector, StartWatch, watchdog_gap
+from .conftest import COUNTS_DIRS, Collector, StartWatch, watchdog_gap
 
 pytestmark = pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")
 
@@ -199,14 +199,14 @@ def _rmtree_fd(fd: int) -> None:
 
 
 @watchdog_gap("watchdog walks and watches by path: past PATH_MAX it gets ENAMETOOLONG")
-def test_paths_longer_than_path_max_are_watched(watch: StartWatch,
+def test_paths_longer_than_path_max_are_watched(backend: str, watch: StartWatch,
                                                 deep_cleanup: Path) -> None:
     root = deep_cleanup / "root"
     root.mkdir()
     names, fd = _deep_chain(root, 20, 250)
     try:
         watcher, events = watch([root])
-        assert watcher.watched_dirs() == 21
+        assert watcher.watched_dirs() == (21 if backend in COUNTS_DIRS else 1)
         _write_at(fd, "bottom.txt")
         bottom = "/".join([str(root), *names, "bottom.txt"])
         assert len(os.fsencode(bottom)) > os.pathconf("/", "PC_PATH_MAX")
@@ -216,7 +216,8 @@ def test_paths_longer_than_path_max_are_watched(watch: StartWatch,
 
 
 @watchdog_gap("watchdog walks and watches by path: past PATH_MAX it gets ENAMETOOLONG")
-def test_deep_tree_created_while_watched(watch: StartWatch, deep_cleanup: Path) -> None:
+def test_deep_tree_created_while_watched(backend: str, watch: StartWatch,
+                                        deep_cleanup: Path) -> None:
     """Each new directory is watched from its root, one component at a time."""
     root = deep_cleanup / "root"
     root.mkdir()
@@ -224,7 +225,8 @@ def test_deep_tree_created_while_watched(watch: StartWatch, deep_cleanup: Path) 
     names, fd = _deep_chain(root, 20, 250)
     try:
         deepest = "/".join([str(root), *names])
-        events.wait_for(lambda _e: watcher.watched_dirs() == 21, what="21 watches")
+        if backend in COUNTS_DIRS:
+            events.wait_for(lambda _e: watcher.watched_dirs() == 21, what="21 watches")
         _write_at(fd, "late.txt")
         events.wait_kind(K.CLOSED_WRITE, deepest + "/late.txt")
     finally:
