@@ -7,14 +7,17 @@ label approved anywhere by omission, watch paths and approved places that are no
 `dlpd check-config` prints these and `dlpd run` acts on the same tuple at start (refusing
 on an error, logging each warning), so the two cannot disagree.
 
-Pure but for two questions to the host, passed in: ``kind_of(path)`` (the file system)
-and ``ocr_missing(languages)`` (is the OCR engine installed, ``classify/ocr.py``).
+Pure but for three questions to the host, passed in: ``kind_of(path)`` (the file system),
+``ocr_missing(languages)`` (is the OCR engine installed, ``classify/ocr.py``) and
+``account_exists(reader)`` (the user and group databases).
 """
 
 from __future__ import annotations
 
 import difflib
+import grp
 import os
+import pwd
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +58,20 @@ def kind_of(path: str) -> PathKind:
     return "directory" if stat.S_ISDIR(mode) else "other"
 
 
+def account_exists(reader: str) -> bool:
+    """Whether a ``readers`` entry names an account here (``uid:N``/``gid:N`` always do:
+    an id needs no entry in the databases)."""
+    kind, _, name = reader.partition(":")
+    try:
+        if kind == "user":
+            pwd.getpwnam(name)
+        elif kind == "group":
+            grp.getgrnam(name)
+    except KeyError:
+        return False
+    return True
+
+
 def is_daemon_config(settings: Settings) -> bool:
     """Does this configuration set up `dlpd run` (watch paths, labels or sinks)? One that
     sets none of them is a `dlpd scan` configuration, which needs no watch paths."""
@@ -64,11 +81,13 @@ def is_daemon_config(settings: Settings) -> bool:
 def problems(settings: Settings, *, daemon: bool = True,
              kind_of: Callable[[str], PathKind] = kind_of,
              ocr_missing: Callable[[tuple[str, ...]], str | None] = missing,
+             account_exists: Callable[[str], bool] = account_exists,
              ) -> tuple[Finding, ...]:
     """Every finding, errors first. ``daemon``: judge it as `dlpd run` would (an empty
     ``watch.paths`` is an error, labels without a policy are worth a warning); else it is
     a `dlpd scan` configuration, for which an empty ``watch.paths`` is only a warning."""
     found = [*_watch(settings, daemon, kind_of), *_labels(settings, daemon, kind_of),
+             *_readers(settings, account_exists),
              *_ocr(settings, ocr_missing)]
     return tuple(sorted(found, key=lambda f: f.level != Level.ERROR))
 
@@ -123,6 +142,16 @@ def _ocr(settings: Settings,
     return [Finding(Level.WARNING, "extract.ocr",
                     f'"auto", but OCR cannot run here: {why}; scanned documents '
                     f"(image-only PDF pages, TIFF/PNG/JPEG scans) are not read")]
+
+
+def _readers(settings: Settings, account_exists: Callable[[str], bool]) -> list[Finding]:
+    """A reader naming no account is a warning, not an error: the account may be created
+    later (or come from a directory not reachable now). Until then it grants nobody."""
+    return [Finding(Level.WARNING, f"labels.{name}.readers",
+                    f"{reader} names no account on this host: it admits nobody until "
+                    f"the account exists")
+            for name, policy in sorted(settings.labels.items())
+            for reader in policy.readers if not account_exists(reader)]
 
 
 def _labels(settings: Settings, daemon: bool,

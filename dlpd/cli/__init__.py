@@ -44,6 +44,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "example-config": LazyCommand(
         "dlpd.cli.daemon", "example_config",
         "Print the example config: every key, its default, and what it does."),
+    "exposure": LazyCommand(
+        "dlpd.cli.exposure", "exposure",
+        "Labelled files and directories that users outside the label's readers can read."),
     "label": LazyCommand(
         "dlpd.cli.labels", "label",
         "Label datasets as controlled, and see what carries which label and why."),
