@@ -30,7 +30,7 @@ import pytest
 from dlpd.watch.events import EventKind
 from dlpd.watch.inotify import read_sysctl
 
-from .conftest import StartWatch, make_tree, watchdog_gap
+from .conftest import COUNTS_DIRS, StartWatch, make_tree, watchdog_gap
 
 pytestmark = pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")
 
@@ -145,8 +145,12 @@ def test_overflow_is_reported_and_watches_rebuilt(backend: str, fast_tmp: Path,
     root = fast_tmp / "root"
     (root / "flood").mkdir(parents=True)
     c = child(backend, root)
-    queued = read_sysctl("/proc/sys/fs/inotify/max_queued_events") or 16384
-    files = queued // 2 + 2000  # each file: IN_CREATE + IN_CLOSE_WRITE
+    if backend == "fanotify":
+        # The kernel merges a file's create and close-write while they wait: one event.
+        files = (read_sysctl("/proc/sys/fs/fanotify/max_queued_events") or 16384) + 2000
+    else:
+        queued = read_sysctl("/proc/sys/fs/inotify/max_queued_events") or 16384
+        files = queued // 2 + 2000  # each file: IN_CREATE + IN_CLOSE_WRITE
     os.kill(c.proc.pid, signal.SIGSTOP)
     try:
         for i in range(files):
@@ -167,6 +171,8 @@ def test_overflow_is_reported_and_watches_rebuilt(backend: str, fast_tmp: Path,
 @watchdog_gap("watchdog skips a directory it cannot watch without a word (no UNWATCHED)")
 def test_watch_limit_reported_once(backend: str, tmp_path: Path,
                                    child: Callable[..., Child]) -> None:
+    if backend == "fanotify":
+        pytest.skip("fanotify has no watch per directory, hence no watch limit")
     probe = subprocess.run(["unshare", "--user", "--map-root-user", "true"],
                            capture_output=True, check=False)
     if probe.returncode != 0:
@@ -203,7 +209,7 @@ def test_idle_cpu_over_6000_directories(backend: str, watch: StartWatch,
     t0 = time.perf_counter()
     watcher, events = watch([root])
     started = time.perf_counter() - t0
-    assert watcher.watched_dirs() == 6001
+    assert watcher.watched_dirs() == (6001 if backend in COUNTS_DIRS else 1)
     time.sleep(0.5)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     time.sleep(5.0)
@@ -214,15 +220,24 @@ def test_idle_cpu_over_6000_directories(backend: str, watch: StartWatch,
     assert share < 0.02
 
 
-@watchdog_gap("watchdog re-walks after an overflow with IN_OPEN on; its own directory "
-              "opens overflow the queue again: a core spins (build_watcher refuses it)")
+@pytest.mark.parametrize("backend", [
+    "inotify",
+    pytest.param("watchdog", marks=pytest.mark.xfail(
+        strict=False, reason="watchdog re-walks after an overflow with IN_OPEN on; its "
+        "own directory opens overflow the queue again: a core spins (build_watcher "
+        "refuses it)")),
+    pytest.param("fanotify", marks=pytest.mark.xfail(
+        strict=False, reason="a file-system mark with FAN_OPEN sees every open on the "
+        "file system: on a shared machine the reader is never idle (measured: ~2,500 "
+        "opens/s by other processes, 13% of a core, ~16 us per event dropped)")),
+])
 def test_access_events_over_9000_directories_stay_idle(backend: str, watch: StartWatch,
                                                       big_tree: Path) -> None:
     """Listing a directory opens it: with IN_OPEN in the mask, a walk over N directories
     queues 2N events. 9,000 directories overflow the default 16,384-event queue."""
     root = big_tree
     watcher, events = watch([root], access_events=True)
-    assert watcher.watched_dirs() == 9003
+    assert watcher.watched_dirs() == (9003 if backend in COUNTS_DIRS else 1)
     time.sleep(0.5)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     time.sleep(3.0)
