@@ -354,6 +354,56 @@ class Origin:
 
 
 @dataclass(frozen=True, slots=True)
+class Actor:
+    """The process behind an event (fanotify), read from /proc when the event was read.
+
+    Every field but ``pid`` is None when the process had exited by then ("unknown"). The
+    strings are the kernel's bytes decoded with surrogateescape: data, escaped wherever
+    they are shown (``textsafe``)."""
+
+    pid: int
+    uid: int | None = None
+    user: str | None = None  # the name of ``uid`` in the password database, if any
+    gid: int | None = None
+    ppid: int | None = None
+    exe: str | None = None  # /proc/PID/exe
+    cmdline: str | None = None  # arguments joined by spaces, cut to a bounded length
+
+    @property
+    def known(self) -> bool:
+        return self.uid is not None
+
+    @property
+    def program(self) -> str | None:
+        """The executable's base name (``cp``), else the first argument's."""
+        source = self.exe or (self.cmdline.split(" ", 1)[0] if self.cmdline else None)
+        return source.rsplit("/", 1)[-1] if source else None
+
+    def describe(self) -> str:
+        """For a reason or a note: ``alice (uid 1001) with cp (pid 4242)``."""
+        if not self.known:
+            return f"an unknown process (pid {self.pid}, exited before it was looked up)"
+        who = f"{self.user} (uid {self.uid})" if self.user else f"uid {self.uid}"
+        return f"{who} with {self.program or 'an unknown program'} (pid {self.pid})"
+
+    def to_json(self) -> dict[str, object]:
+        return {"pid": self.pid, "uid": self.uid, "user": self.user, "gid": self.gid,
+                "ppid": self.ppid, "exe": self.exe, "cmdline": self.cmdline}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Actor:
+        def opt_int(key: str) -> int | None:
+            return None if data.get(key) is None else int(data[key])
+
+        def opt_str(key: str) -> str | None:
+            return None if data.get(key) is None else str(data[key])
+
+        return cls(pid=int(data.get("pid") or 0), uid=opt_int("uid"), user=opt_str("user"),
+                   gid=opt_int("gid"), ppid=opt_int("ppid"), exe=opt_str("exe"),
+                   cmdline=opt_str("cmdline"))
+
+
+@dataclass(frozen=True, slots=True)
 class AlertDetails:
     """What the scan knew of the file when the alert was raised, kept with the alert: the
     file may change or go before anyone looks. ``owner``/``group`` are the names of
@@ -371,12 +421,17 @@ class AlertDetails:
     # Why the file carries the alert's label when no detection says it (a copy, an
     # extract, a labelled directory): None for a label the scan detected.
     origin: Origin | None = None
+    # Who did what the alert is about, where the watch backend knows (fanotify): the
+    # process that wrote the file (closed it after writing, created or moved it), or the
+    # one that opened it (unauthorized access).
+    actor: Actor | None = None
 
     def to_json(self) -> dict[str, object]:
         return {"size": self.size, "mtime": self.mtime, "uid": self.uid, "gid": self.gid,
                 "owner": self.owner, "group": self.group, "mime": self.mime,
                 "detections": [d.to_json() for d in self.detections],
-                "origin": self.origin.to_json() if self.origin else None}
+                "origin": self.origin.to_json() if self.origin else None,
+                "actor": self.actor.to_json() if self.actor else None}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AlertDetails:
@@ -400,15 +455,29 @@ class AlertDetails:
                 reasons=tuple(str(r) for r in d.get("reasons", ())))
                 for d in data.get("detections", ())),
             origin=Origin.from_json(data["origin"]) if data.get("origin") else None,
+            actor=Actor.from_json(data["actor"]) if data.get("actor") else None,
         )
+
+
+class AlertKind(StrEnum):
+    """What an alert is about. ``location`` and ``exposed`` are states (resolved by
+    themselves when they stop being true); ``unauthorized-access`` is an event (it
+    happened; only a person closes it)."""
+
+    LOCATION = "location"  # labelled data outside its approved places
+    UNAUTHORIZED_ACCESS = "unauthorized-access"  # opened by someone not among its readers
+    EXPOSED = "exposed"  # readable by someone not among its readers
 
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """A policy violation: a file carrying ``label`` outside the label's approved places.
+    """A policy violation: a file carrying ``label`` outside the label's approved places,
+    opened by someone outside its readers, or readable by them (``kind``).
 
-    One active alert per (path, sha256, label). Holds no matched content: paths, hashes,
-    rule ids, categories and the policy's reasons only.
+    One active alert per (path, sha256, label, kind, subject): ``subject`` tells event
+    alerts apart (``uid:1001 2026-12-07``: one per user, file and day) and is empty for
+    the states. Holds no matched content: paths, hashes, rule ids, categories and the
+    policy's reasons only.
     """
 
     id: int
@@ -427,6 +496,8 @@ class Alert:
     status: AlertStatus
     notes: tuple[AlertNote, ...] = ()
     details: AlertDetails | None = None  # None: raised before dlpd kept them
+    kind: AlertKind = AlertKind.LOCATION
+    subject: str = ""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -444,6 +515,8 @@ class Alert:
             "reason": self.reason,
             "provenance": self.provenance,
             "status": self.status.value,
+            "kind": self.kind.value,
+            "subject": self.subject,
             "notes": [n.to_json() for n in self.notes],
             "details": self.details.to_json() if self.details else None,
         }

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 from dlpd.cli.render_alerts import status_text
 from dlpd.daemon.access_log import AccessAggregator
-from dlpd.model import Alert, AlertStatus, Severity, display_path
+from dlpd.model import Actor, Alert, AlertStatus, Severity, display_path
 from dlpd.store import alerts as repo
 from dlpd.store.db import open_engine, transaction
 from dlpd.textsafe import json_text, visible
@@ -330,8 +330,10 @@ def alert_store(tmp_path: Path) -> tuple[Path, list[str]]:
                 provenance=f"copy of {display_path(path)}", status=AlertStatus.OPEN), SINKS)
     agg = AccessAggregator(60)
     for n, path in enumerate(paths):
-        agg.record(path, "modified", ("export-controlled",), 1_700_000_000.0 + n, pid=42,
-                   uid=1000, process="cat\x1b]0;pwned\x07\n[link=http://evil]x")
+        agg.record(path, "modified", ("export-controlled",), 1_700_000_000.0 + n,
+                   actor=Actor(42, uid=1000, user="bob\x1b[31m\u202e",
+                               exe="/tmp/cat\x1b]0;pwned\x07\n[link=http:evil]x",
+                               cmdline="cat \x1b[2J\n/etc/\udcffshadow"))
     agg.flush(engine, 1_700_000_100.0)
     engine.dispose()
     cfg = tmp_path / "c.toml"
@@ -361,7 +363,9 @@ def test_alerts_list_and_access_on_a_terminal(alert_store: tuple[Path, list[str]
         assert visible(path) in drawn
     code, out = run_on_terminal("access", "list", "--config", cfg)
     assert code == 0, out[-3000:]
-    assert "cat\\x1b]0;pwned\\x07\\n[link=http://evil]x" in assert_terminal_safe(out)
+    drawn = assert_terminal_safe(out)
+    # The program's name is the base name of the executable /proc gave (data: escaped).
+    assert "cat\\x1b]0;pwned\\x07\\n[link=http:evil]x" in drawn
 
 
 def test_access_list_plain(alert_store: tuple[Path, list[str]],

@@ -35,7 +35,8 @@ class LazyCommand:
 
 
 COMMANDS: dict[str, LazyCommand] = {
-    "access": LazyCommand("dlpd.cli.alerts", "access", "The access log of labelled files."),
+    "access": LazyCommand("dlpd.cli.access", "access",
+                          "The access log of labelled files: who did what, and the most."),
     "alerts": LazyCommand("dlpd.cli.alerts", "alerts",
                           "List, show, triage and export alerts."),
     "check-config": LazyCommand(

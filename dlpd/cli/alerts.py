@@ -1,5 +1,5 @@
-"""The security team's commands: `alerts list|show|ack|resolve|false-positive|reopen|export`
-and `access list`. Thin: parse, call the library, render."""
+"""The security team's alert commands: `alerts list|show|ack|resolve|false-positive|reopen|
+export` (`access` is cli/access.py). Thin: parse, call the library, render."""
 
 from __future__ import annotations
 
@@ -16,28 +16,23 @@ from typing import Any, TypeVar
 import click
 
 from dlpd import __version__
-from dlpd.cli.common import config_option, errors, fail, settings_or_exit
-from dlpd.cli.render_alerts import access_table, alert_details, alerts_table, dump
-from dlpd.cli.when import FORMS, parse_when
-from dlpd.config import Settings, database_url
-from dlpd.model import AccessKind, Alert, AlertStatus, Severity
-from dlpd.store import access as access_repo
+from dlpd.cli.common import (
+    config_option,
+    errors,
+    existing_store,
+    fail,
+    settings_or_exit,
+    when_option,
+)
+from dlpd.cli.render_alerts import alert_details, alerts_table, dump
+from dlpd.cli.when import FORMS
+from dlpd.model import Alert, AlertStatus, Severity
 from dlpd.store import alerts as alerts_repo
-from dlpd.store.db import Connection, Engine, open_engine, transaction
+from dlpd.store.db import Connection, transaction
 from dlpd.wiring import sink_routes
 
 _ACTIVE = ("open", "acknowledged")
 _STATUSES = [s.value for s in AlertStatus]
-
-
-def _when(_ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
-    """``--since``/``--until`` as unix time (see cli/when.py), or a usage error."""
-    if value is None:
-        return None
-    try:
-        return parse_when(value, time.time())
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param=param) from None
 
 
 def _sha256(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -47,12 +42,6 @@ def _sha256(_ctx: click.Context, param: click.Parameter, value: str | None) -> s
         raise click.BadParameter("expected a sha256 in hex, or at least its first 8 digits",
                                  param=param)
     return value.strip().lower()
-
-
-def _engine(settings: Settings) -> Engine:
-    """The existing store (never created here: see store.db.open_engine)."""
-    with errors():
-        return open_engine(database_url(settings), create=False)
 
 
 @click.group()
@@ -69,8 +58,8 @@ def _filters(f: _F) -> _F:
     f = click.option("--status", "statuses", multiple=True,
                      type=click.Choice([*_STATUSES, "active", "all"]),
                      help="Repeatable; default: active (open and acknowledged).")(f)
-    f = click.option("--since", callback=_when, help=f"Raised at or after: {FORMS}.")(f)
-    f = click.option("--until", callback=_when, help="Raised before (same forms).")(f)
+    f = click.option("--since", callback=when_option, help=f"Raised at or after: {FORMS}.")(f)
+    f = click.option("--until", callback=when_option, help="Raised before (same forms).")(f)
     f = click.option("--severity", type=click.Choice(Severity.names()),
                      help="This severity and above.")(f)
     f = click.option("--label", "labels", multiple=True, help="Alerts for this label "
@@ -94,7 +83,7 @@ def _query(config_path: Path | None, statuses: Sequence[str], severity: str | No
         wanted += list(_ACTIVE) if s == "active" else [] if s == "all" else [s]
     if "all" in statuses:
         wanted = []
-    engine = _engine(settings)
+    engine = existing_store(settings)
     with errors(), transaction(engine) as conn:
         return alerts_repo.query(conn, statuses=wanted,
                                  min_severity=Severity.parse(severity) if severity else None,
@@ -120,7 +109,7 @@ def alerts_list(fmt: str, **filters: Any) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def alerts_show(alert_id: int, config_path: Path | None, fmt: str) -> None:
     """One alert with its history."""
-    engine = _engine(settings_or_exit(config_path))
+    engine = existing_store(settings_or_exit(config_path))
     with errors(), transaction(engine) as conn:
         alert = alerts_repo.get(conn, alert_id)
         decisions = (alerts_repo.decisions(conn, alert.sha256, alert.label)
@@ -157,7 +146,7 @@ def _triage(status: AlertStatus, change: _Change, help_text: str) -> click.Comma
                 config_path: Path | None) -> None:
         settings = settings_or_exit(config_path)
         who = author or os.environ.get("SUDO_USER") or getpass.getuser()
-        engine = _engine(settings)
+        engine = existing_store(settings)
         missing = []
         with errors(), transaction(engine) as conn:
             for alert_id in alert_ids:
@@ -208,30 +197,3 @@ def alerts_export(fmt: str, **filters: Any) -> None:
             sys.stdout.write(cef(data, __version__) + "\n")
 
 
-@click.group()
-def access() -> None:
-    """The access log of labelled files."""
-
-
-@access.command("list")
-@config_option
-@click.option("--path", "path_prefix", help="At or under this path.")
-@click.option("--since", callback=_when, help=f"At or after: {FORMS}.")
-@click.option("--label", "labels", multiple=True, help="Files with this label (repeatable).")
-@click.option("--kind", "kinds", multiple=True, type=click.Choice([k.value for k in AccessKind]),
-              help="Only this kind of event (repeatable).")
-@click.option("--limit", type=click.IntRange(1), help="The newest N rows.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table")
-def access_list(config_path: Path | None, path_prefix: str | None, since: float | None,
-                labels: tuple[str, ...], kinds: tuple[str, ...], limit: int | None,
-                fmt: str) -> None:
-    """Events on labelled files, repeats aggregated."""
-    engine = _engine(settings_or_exit(config_path))
-    with errors(), transaction(engine) as conn:
-        rows = access_repo.query(
-            conn, path_prefix=os.path.abspath(path_prefix) if path_prefix else None,
-            since=since, labels=labels, kinds=[AccessKind(k) for k in kinds], limit=limit)
-    if fmt == "table":
-        access_table(rows)
-    else:
-        dump([r.to_json() for r in rows], fmt)

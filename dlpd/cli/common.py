@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import IntEnum
@@ -17,6 +18,7 @@ from dlpd.textsafe import visible
 
 if TYPE_CHECKING:
     from dlpd.config import Settings
+    from dlpd.store.db import Engine
 
 
 class ExitCode(IntEnum):
@@ -88,6 +90,29 @@ def settings_or_exit(config_path: Path | None) -> Settings:
 
     with errors():
         return load_settings(config_path)
+
+
+def when_option(_ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """A click callback: ``--since``/``--until`` as unix time (cli/when.py), or a usage
+    error."""
+    if value is None:
+        return None
+    from dlpd.cli.when import parse_when  # noqa: PLC0415 - only commands with --since
+
+    try:
+        return parse_when(value, time.time())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+
+
+def existing_store(settings: Settings) -> Engine:
+    """The existing store, for commands that read it (never created here: a missing
+    SQLite file is a clear error, see store.db.open_engine)."""
+    from dlpd.config import database_url  # noqa: PLC0415 - loaded by settings_or_exit
+    from dlpd.store.db import open_engine  # noqa: PLC0415 - only commands that read it
+
+    with errors():
+        return open_engine(database_url(settings), create=False)
 
 
 def configure_logging(level: str, *, deferred: bool = False) -> None:

@@ -11,8 +11,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
-from dlpd.model import Alert, AlertDetails, Origin
-from dlpd.store.access import AccessRecord
+from dlpd.model import Actor, Alert, AlertDetails, Origin
+from dlpd.store.access import AccessRecord, TopActor
 from dlpd.store.alerts import FalsePositive
 from dlpd.textsafe import json_text, visible
 
@@ -161,18 +161,29 @@ def _origin_lines(origin: Origin | None) -> list[str]:
     return [f"  origin:      {'; '.join(parts)}"]
 
 
+def actor_text(actor: Actor | None) -> str:
+    """``alice (uid 1001) cp [pid 4242]``; "-" when the backend could not tell."""
+    if actor is None:
+        return "-"
+    who = (f"{actor.user} (uid {actor.uid})" if actor.user is not None
+           else f"uid {actor.uid}" if actor.uid is not None else "unknown")
+    return f"{who} {actor.program or '?'} [pid {actor.pid}]"
+
+
 def access_table(records: Sequence[AccessRecord], out: IO[str] | None = None) -> None:
     rows = []
     for r in records:
-        actor = " ".join(x for x in (
-            f"pid={r.pid}" if r.pid is not None else "",
-            f"uid={r.uid}" if r.uid is not None else "",
-            r.process or "") if x) or "-"
         path = r.path if not r.src_path else f"{r.path} (from {r.src_path})"
         rows.append((when(r.first), when(r.last), r.kind, str(r.count), path,
-                     ", ".join(r.labels), actor))
+                     ", ".join(r.labels), actor_text(r.actor)))
     _table(("first", "last", "kind", "count", "path", "labels", "actor"), rows,
            out or sys.stdout)
+
+
+def top_table(records: Sequence[TopActor], out: IO[str] | None = None) -> None:
+    rows = [(r.user if r.user is not None else "-", "-" if r.uid is None else str(r.uid),
+             r.process or "?", str(r.events), str(r.files), when(r.last)) for r in records]
+    _table(("user", "uid", "program", "events", "files", "last"), rows, out or sys.stdout)
 
 
 def status_text(status: Mapping[str, Any], out: IO[str] | None = None) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from dlpd.model import AccessKind
+from dlpd.model import AccessKind, Actor
 from dlpd.store import access as repo
 from dlpd.store.db import Engine, transaction
 
+# (path, kind, the actor's pid, uid and executable): one process's repeats aggregate.
 _Key = tuple[str, str, int | None, int | None, str | None]
 
 
@@ -32,9 +33,9 @@ class AccessAggregator:
         return len(self._open)
 
     def record(self, path: str, kind: AccessKind, labels: tuple[str, ...], now: float, *,
-               src_path: str | None = None, pid: int | None = None, uid: int | None = None,
-               process: str | None = None) -> None:
-        key = (path, kind, pid, uid, process)
+               src_path: str | None = None, actor: Actor | None = None) -> None:
+        key = ((path, kind, None, None, None) if actor is None
+               else (path, kind, actor.pid, actor.uid, actor.exe))
         current = self._open.get(key)
         if current is not None and now - current.record.first <= self.window:
             current.unwritten += 1
@@ -42,7 +43,7 @@ class AccessAggregator:
             return
         self._open[key] = _Open(repo.AccessRecord(
             path=path, kind=kind, labels=labels, first=now, last=now, count=0,
-            src_path=src_path, pid=pid, uid=uid, process=process), 1, now)
+            src_path=src_path, actor=actor), 1, now)
 
     def flush(self, engine: Engine, now: float) -> int:
         """Write what accumulated; forget rows whose window has closed. Returns rows

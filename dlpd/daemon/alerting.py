@@ -1,8 +1,15 @@
 """Turn scan results and file events into alerts: raise, supersede, auto-resolve.
 
+Three kinds (``AlertKind``): a labelled file outside its approved places (``location``)
+and a labelled file readable by someone outside its readers (``exposed``) are states,
+resolved by themselves when they stop being true or the file goes; an open by someone
+outside the readers (``unauthorized-access``) is an event, one per user, file and day,
+closed only by a person.
+
 Runs on the daemon's main thread only, inside the caller's transaction. The in-memory
 index of active alerts spares the store a query per unchanged file during a crawl; the
-store's unique index stays the authority on "one active alert per (path, sha256, label)".
+store's unique index stays the authority on "one active alert per (path, sha256, label,
+kind, subject)".
 Paths are real paths (``os.fsdecode`` of the name's bytes); ``display_path`` is only for
 log lines and notes.
 """
@@ -18,12 +25,15 @@ from dataclasses import dataclass
 import structlog
 
 from dlpd.model import (
+    Actor,
     Alert,
     AlertDetails,
+    AlertKind,
     AlertStatus,
     Detection,
     FileResult,
     Origin,
+    Severity,
     display_path,
 )
 from dlpd.policy.decide import LabelPolicy, approved_for, is_under, violations
@@ -36,8 +46,12 @@ _log = structlog.get_logger("dlpd.alerts")
 AUTHOR = "dlpd"
 _LIVE = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
 
-# (sha256, label) -> (alert id, status)
-_PathAlerts = dict[tuple[str, str], tuple[int, AlertStatus]]
+# States a file's own change or departure resolves; an event alert stays for a person.
+_STATES = (AlertKind.LOCATION, AlertKind.EXPOSED)
+
+# (sha256, label, kind, subject) -> (alert id, status)
+_Key = tuple[str, str, AlertKind, str]
+_PathAlerts = dict[_Key, tuple[int, AlertStatus]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +86,8 @@ class Alerter:
         self._active.clear()
         self.rollback()
         for a in repo.load_active(conn):
-            self._active.setdefault(a.path, {})[(a.sha256, a.label)] = (a.id, a.status)
+            self._active.setdefault(a.path, {})[(a.sha256, a.label, a.kind, a.subject)] = (
+                a.id, a.status)
 
     def commit(self) -> None:
         """The transaction committed: the staged changes are the store's now."""
@@ -108,21 +123,27 @@ class Alerter:
 
     def evaluate(self, conn: Connection, result: FileResult, now: float,
                  moved_from: str | None = None,
-                 origins: Mapping[str, Origin] | None = None) -> list[Alert]:
+                 origins: Mapping[str, Origin] | None = None,
+                 actor: Actor | None = None) -> list[Alert]:
         """Raise what ``result`` violates; resolve this path's live alerts it no longer
         does (content changed, label gone, place now approved). Returns changed alerts.
-        ``origins``: why the file carries labels no detection gave (labelling.resolve)."""
+        ``origins``: why the file carries labels no detection gave (labelling.resolve).
+        ``actor``: the process that wrote, created or moved the file, if known."""
         origins = origins or {}
         path = result.path
         if result.sha256 is None:
             return []  # not read (error, skipped): no opinion on the file's alerts
-        found = {(result.sha256, v.label): v
+        found = {(result.sha256, v.label, AlertKind.LOCATION, ""): v
                  for v in violations(path, result.labels, self.policy.labels)}
         changed: list[Alert] = []
         for key, (alert_id, status) in list(self._view(path).items()):
-            if key in found or status not in _LIVE:
+            if key[2] is AlertKind.EXPOSED and status in _LIVE and key[1] not in result.labels:
+                changed += self._resolve(conn, path, key, alert_id,
+                                         f"no longer labelled {key[1]}", now)
                 continue
-            sha, label = key
+            if key in found or status not in _LIVE or key[2] is not AlertKind.LOCATION:
+                continue
+            sha, label = key[0], key[1]
             why = ("content changed" if sha != result.sha256
                    else f"no longer labelled {label}" if label not in result.labels
                    else f"{display_path(path)} is now an approved place for {label}")
@@ -143,29 +164,79 @@ class Alerter:
                             self._provenance(conn, path, result.sha256, violation.label,
                                              moved_from)),
                 status=AlertStatus.OPEN,
-                details=details(result, behind, origins.get(violation.label)),
+                details=details(result, behind, origins.get(violation.label), actor),
             ), self.policy.routes)
             # None: already active in the store (our index was stale), or the content is
             # a false positive with this label (a decision taken in the CLI, any path).
-            if alert is None:
-                existing = repo.active_id(conn, path, result.sha256, violation.label)
-                if existing is not None:
-                    self._touch(path)[key] = (existing, AlertStatus.OPEN)
-                continue
-            self._touch(path)[key] = (alert.id, alert.status)
-            self._raised += 1
-            self._announce.append(("alert", {
-                "id": alert.id, "path": display_path(path), "label": alert.label,
-                "severity": str(alert.severity), "categories": list(alert.categories),
-                "rules": list(alert.rules), "provenance": alert.provenance}))
-            changed.append(alert)
+            changed += self._raised_as(conn, path, key, alert)
         return changed
 
+    def _raised_as(self, conn: Connection, path: str, key: _Key,
+                   alert: Alert | None) -> list[Alert]:
+        """Index what ``raise_alert`` gave. None: already active in the store (our index
+        was stale), or the content is a false positive with this label (a decision taken
+        in the CLI, any path)."""
+        if alert is None:
+            existing = repo.active_id(conn, path, key[0], key[1], key[2], key[3])
+            if existing is not None:
+                self._touch(path)[key] = (existing, AlertStatus.OPEN)
+            return []
+        self._touch(path)[key] = (alert.id, alert.status)
+        self._raised += 1
+        self._announce.append(("alert", {
+            "id": alert.id, "kind": alert.kind.value, "path": display_path(path),
+            "label": alert.label, "severity": str(alert.severity),
+            "categories": list(alert.categories), "rules": list(alert.rules),
+            "provenance": alert.provenance, "reason": alert.reason}))
+        return [alert]
+
+    def unauthorized(self, conn: Connection, path: str, sha256: str, labels: tuple[str, ...],
+                     label: str, severity: Severity, actor: Actor, now: float) -> list[Alert]:
+        """``actor`` opened ``path``, labelled ``label``, and is not among its readers: one
+        alert per user, file and (local) day; repeats that day change nothing."""
+        who = f"uid:{actor.uid}" if actor.uid is not None else f"pid:{actor.pid}"
+        subject = f"{who} {time.strftime('%Y-%m-%d', time.localtime(now))}"
+        key = (sha256, label, AlertKind.UNAUTHORIZED_ACCESS, subject)
+        if key in self._view(path):
+            return []
+        alert = repo.raise_alert(conn, Alert(
+            id=0, created=now, updated=now, host=self.policy.host, path=path, sha256=sha256,
+            label=label, labels=labels, categories=(), rules=(), severity=severity,
+            reason=f"opened by {actor.describe()}, who is not among the readers of {label}",
+            provenance=None, status=AlertStatus.OPEN,
+            details=AlertDetails(size=0, actor=actor),
+            kind=AlertKind.UNAUTHORIZED_ACCESS, subject=subject), self.policy.routes)
+        return self._raised_as(conn, path, key, alert)
+
+    def exposure(self, conn: Connection, path: str, sha256: str, labels: tuple[str, ...],
+                 label: str, severity: Severity, reasons: Sequence[str],
+                 now: float) -> list[Alert]:
+        """Who outside ``label``'s readers can read ``path`` now (``reasons``; empty: nobody):
+        raise an ``exposed`` alert, or resolve the live one when it is closed again."""
+        key = (sha256, label, AlertKind.EXPOSED, "")
+        changed: list[Alert] = []
+        for other, (alert_id, status) in list(self._view(path).items()):
+            if other[1] == label and other[2] is AlertKind.EXPOSED and status in _LIVE and (
+                    not reasons or other != key):
+                changed += self._resolve(conn, path, other, alert_id,
+                                         "no longer readable outside its readers"
+                                         if not reasons else "content changed", now)
+        if not reasons or key in self._view(path):
+            return changed
+        alert = repo.raise_alert(conn, Alert(
+            id=0, created=now, updated=now, host=self.policy.host, path=path, sha256=sha256,
+            label=label, labels=labels, categories=(), rules=(), severity=severity,
+            reason=f"readable outside the readers of {label}: " + "; ".join(reasons),
+            provenance=None, status=AlertStatus.OPEN, details=None,
+            kind=AlertKind.EXPOSED), self.policy.routes)
+        return changed + self._raised_as(conn, path, key, alert)
+
     def gone(self, conn: Connection, path: str, why: str, now: float) -> list[Alert]:
-        """``path`` was deleted or moved away: its live alerts are resolved."""
+        """``path`` was deleted or moved away: its live state alerts are resolved (what
+        happened to it, an unauthorized open, stays for a person to close)."""
         changed: list[Alert] = []
         for key, (alert_id, status) in list(self._view(path).items()):
-            if status in _LIVE:
+            if status in _LIVE and key[2] in _STATES:
                 changed += self._resolve(conn, path, key, alert_id, why, now)
         return changed
 
@@ -179,7 +250,7 @@ class Alerter:
         """Paths with active alerts (real paths: what the file system is asked about)."""
         return [p for p in {**self._active, **self._staged} if self._view(p)]
 
-    def _resolve(self, conn: Connection, path: str, key: tuple[str, str], alert_id: int,
+    def _resolve(self, conn: Connection, path: str, key: _Key, alert_id: int,
                  why: str, now: float) -> list[Alert]:
         self._touch(path).pop(key, None)
         alert = repo.set_status(conn, alert_id, AlertStatus.RESOLVED, author=AUTHOR,
@@ -232,7 +303,7 @@ def provenance_text(origin: Origin, label: str) -> str:
 
 
 def details(result: FileResult, behind: Sequence[Detection],
-            origin: Origin | None = None) -> AlertDetails:
+            origin: Origin | None = None, actor: Actor | None = None) -> AlertDetails:
     """What the scan knew of the file, for the alert (``behind``: the detections behind its
     label). Names are looked up now: a uid's name can change before anyone reads it."""
     st = result.stat
@@ -241,7 +312,7 @@ def details(result: FileResult, behind: Sequence[Detection],
     return AlertDetails(
         size=result.size, mtime=st.mtime_ns / 1e9 if st is not None else None,
         uid=uid, gid=gid, owner=_user(uid), group=_group(gid), mime=result.mime,
-        detections=tuple(behind), origin=origin)
+        detections=tuple(behind), origin=origin, actor=actor)
 
 
 def _user(uid: int | None) -> str | None:

@@ -25,7 +25,7 @@ from dlpd.labelling.marker import MARKER_NAME
 from dlpd.labelling.markers import apply_marker, marker_deleted, read_marker
 from dlpd.labelling.resolve import Resolver
 from dlpd.labelling.service import LabelContext
-from dlpd.model import AccessKind, FileResult, display_path
+from dlpd.model import AccessKind, Actor, FileResult, Severity, display_path
 from dlpd.store import files as files_repo
 from dlpd.store.db import Connection, Engine, transaction
 from dlpd.watch.settle import Pending
@@ -42,12 +42,25 @@ class Scanned:
     pending: Pending | None  # None: from a crawl (already stored by the crawl)
 
 
+@dataclass(frozen=True, slots=True)
+class Unauthorized:
+    """``actor`` opened ``path`` (labelled ``labels``) without being among the readers of
+    ``denied``."""
+
+    path: str
+    labels: tuple[str, ...]
+    denied: tuple[str, ...]
+    actor: Actor
+    wall: float
+
+
 @dataclass(slots=True)
 class Batch:
     """What one step writes in one transaction."""
 
     results: list[Scanned] = field(default_factory=list)
     gone: list[tuple[str, str, bool]] = field(default_factory=list)  # path, why, is_dir
+    opened: list[Unauthorized] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -55,8 +68,8 @@ class _Effects:
     """What a transaction changes outside the store, applied once it committed."""
 
     labelled: dict[str, tuple[str, ...] | None] = field(default_factory=dict)  # None: drop
-    access: list[tuple[str, AccessKind, tuple[str, ...], str | None]] = field(
-        default_factory=list)  # path, kind, labels, src_path
+    access: list[tuple[str, AccessKind, tuple[str, ...], str | None, Actor | None]] = field(
+        default_factory=list)  # path, kind, labels, src_path, actor
     relabelled: list[str] = field(default_factory=list)  # directories a marker labelled
 
 
@@ -135,7 +148,7 @@ class StepWriter:
               scan_started_ns: int) -> bool:
         """Write ``batch`` in one transaction; True when something was committed. A
         failure is logged and the batch kept for a retry (nothing of it happened)."""
-        if not batch.results and not batch.gone:
+        if not batch.results and not batch.gone and not batch.opened:
             return False
         effects = _Effects()
         try:
@@ -150,6 +163,8 @@ class StepWriter:
                                             scan_started_ns=scan_started_ns, now=wall)
                 for scanned in batch.results:
                     self._decide(conn, scanned, wall, effects)
+                for opened in batch.opened:
+                    self._unauthorized(conn, opened)
         except DlpdError as exc:
             self._alerter.rollback()
             self._failed(batch, exc, now)
@@ -160,8 +175,8 @@ class StepWriter:
                 self._labelled[path] = labels
             else:
                 self._labelled.pop(path, None)
-        for path, kind, labels, src in effects.access:
-            self._access.record(path, kind, labels, wall, src_path=src)
+        for path, kind, labels, src, actor in effects.access:
+            self._access.record(path, kind, labels, wall, src_path=src, actor=actor)
         if effects.relabelled:
             self.relabel(effects.relabelled)
         self._retry.wait = 0.0
@@ -187,6 +202,16 @@ class StepWriter:
             _log.warning("alert index not reloaded; keeping the committed one",
                          error=str(reload_exc))
 
+    def _unauthorized(self, conn: Connection, opened: Unauthorized) -> None:
+        stored = files_repo.cached_file(conn, opened.path)
+        if stored is None or stored.sha256 is None:
+            return  # not read yet: its labels came from a person; the read will come
+        for label in opened.denied:
+            policy = self._alerter.policy.labels.get(label)
+            severity = policy.severity if policy is not None else Severity.MEDIUM
+            self._alerter.unauthorized(conn, opened.path, stored.sha256, opened.labels, label,
+                                       severity, opened.actor, opened.wall)
+
     def _decide(self, conn: Connection, scanned: Scanned, wall: float,
                 effects: _Effects) -> None:
         result, pending = scanned.result, scanned.pending
@@ -204,12 +229,14 @@ class StepWriter:
             effects.labelled[path] = None
         if not result.labels and not self._alerter.has_alerts(path):
             return
-        self._alerter.evaluate(conn, result, wall, moved_from=moved_from, origins=origins)
+        actor = pending.actor if pending is not None else None
+        self._alerter.evaluate(conn, result, wall, moved_from=moved_from, origins=origins,
+                               actor=actor)
         if pending is not None and result.labels:
             # One row for what happened since the last scan.
             kind = pending.kind
             effects.access.append((path, kind, result.labels,
-                                   moved_from if kind is AccessKind.MOVED else None))
+                                   moved_from if kind is AccessKind.MOVED else None, actor))
 
     def _marker(self, conn: Connection, directory: str, effects: _Effects) -> None:
         """A marker file was written in ``directory``: apply it as its owner's `label set`
@@ -268,4 +295,4 @@ class StepWriter:
             labels = self._labels(p, effects)
             effects.labelled[p] = None
             if labels:
-                effects.access.append((p, kind, labels, None))
+                effects.access.append((p, kind, labels, None, None))

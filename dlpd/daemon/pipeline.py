@@ -29,7 +29,7 @@ import structlog
 
 from dlpd.daemon.access_log import AccessAggregator
 from dlpd.daemon.alerting import Alerter
-from dlpd.daemon.commit import Batch, Scanned, StepWriter
+from dlpd.daemon.commit import Batch, Scanned, StepWriter, Unauthorized
 from dlpd.daemon.lifecycle import remaining, stop_all
 from dlpd.daemon.ownreads import OwnReads
 from dlpd.daemon.reconcile import Reconciler
@@ -43,7 +43,7 @@ from dlpd.labelling.marker import MARKER_NAME
 from dlpd.labelling.resolve import Resolver
 from dlpd.labelling.resolve import must_read as labelled_unregistered
 from dlpd.labelling.service import LabelContext
-from dlpd.model import AccessKind, FileResult, Outcome, display_path
+from dlpd.model import AccessKind, Actor, FileResult, Outcome, display_path
 from dlpd.scan.runner import ScanOptions, ScanSummary, run_scan
 from dlpd.store.db import Engine, transaction
 from dlpd.watch.events import FsEvent
@@ -191,7 +191,15 @@ class Pipeline:
             labels = self._writer.labels(ev.path)
             if labels:
                 self._access.record(ev.path, AccessKind.OPENED, labels, t + wall_offset,
-                                    pid=ev.pid, uid=ev.uid, process=ev.process)
+                                    actor=ev.actor)
+
+    def _opened_by(self, path: str, labels: tuple[str, ...], actor: Actor,
+                   batch: Batch) -> None:
+        wall = time.time()
+        self._access.record(path, AccessKind.OPENED, labels, wall, actor=actor)
+        denied = self._rt.judge.denied(actor, labels)
+        if denied:
+            batch.opened.append(Unauthorized(path, labels, denied, actor, wall))
 
     def flush_access(self) -> None:
         try:
@@ -280,8 +288,8 @@ class Pipeline:
         now = self._clock()
         for action in route(ev, self._rt.pathfilter.is_excluded, self._rt.pathfilter.is_pruned):
             match action:
-                case Settle(path, kind, src):
-                    self._scheduler.add(path, kind, now, src_path=src)
+                case Settle(path, kind, src, actor):
+                    self._scheduler.add(path, kind, now, src_path=src, actor=actor)
                 case Forget(path, why, is_dir):
                     if is_dir:
                         self._scheduler.discard_under(path)
@@ -298,7 +306,11 @@ class Pipeline:
                 case Unwatched(path):
                     self._unwatched.add(path)
                 case Opened(event):
-                    if self._writer.labels(event.path):
+                    labels = self._writer.labels(event.path)
+                    if labels and event.actor is not None:
+                        # fanotify: the actor is known, and our own reads never got here.
+                        self._opened_by(event.path, labels, event.actor, batch)
+                    elif labels:
                         self._own.opened(event, now)
 
     def _dispatch_scans(self) -> None:

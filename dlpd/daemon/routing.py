@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dlpd.model import AccessKind, display_path
+from dlpd.model import AccessKind, Actor, display_path
 from dlpd.watch.events import EventKind, FsEvent
 
 OUT_OF_TREE = "moved out of the watched trees"
@@ -22,6 +22,7 @@ class Settle:
     path: str
     kind: AccessKind
     src_path: str | None = None
+    actor: Actor | None = None  # who wrote, created or moved it (fanotify)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +74,11 @@ def route(ev: FsEvent, is_excluded: Callable[[str], bool],  # noqa: PLR0911 - a 
         case EventKind.CLOSED_WRITE | EventKind.CREATED:
             label = (AccessKind.MODIFIED if kind is EventKind.CLOSED_WRITE
                      else AccessKind.CREATED)
-            return [] if is_excluded(path) else [Settle(path, label)]
+            return [] if is_excluded(path) else [Settle(path, label, actor=ev.actor)]
         case EventKind.MOVED:
             gone: list[Action] = [Forget(src, moved_to)] if src is not None else []
-            return gone + ([] if is_excluded(path) else [Settle(path, AccessKind.MOVED, src)])
+            return gone + ([] if is_excluded(path)
+                           else [Settle(path, AccessKind.MOVED, src, ev.actor)])
         case EventKind.DELETED:
             return [Forget(path, "deleted")]
         case EventKind.MOVED_OUT:

@@ -7,7 +7,7 @@ does the daemon swap it in, so a broken rule file or config leaves the old one r
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -15,8 +15,10 @@ from dlpd.classify.classifier import Classifier
 from dlpd.config import Settings
 from dlpd.config_checks import problems, raise_errors
 from dlpd.daemon.alerting import AlertPolicy
+from dlpd.daemon.attribution import AccessJudge
 from dlpd.labelling.resolve import PrintPlan, ResolverSettings
 from dlpd.policy.decide import LabelPolicy
+from dlpd.policy.readers import Exemptions
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.sinks.base import Sink
 from dlpd.sinks.factory import build_sink
@@ -44,6 +46,8 @@ class Runtime:
     resolver: ResolverSettings
     cell_key: bytes | None = None
     plan: PrintPlan | None = None
+    # Who may open labelled files (readers, exempt accounts): fanotify opens are judged.
+    judge: AccessJudge = field(default_factory=lambda: AccessJudge({}, Exemptions()))
 
 
 def own_files(settings: Settings, runtime_dir: str) -> list[str]:
@@ -76,7 +80,7 @@ def build_runtime(settings: Settings, runtime_dir: str, *, cell_key: bytes | Non
     return Runtime(settings=settings, classifier=classifier, pathfilter=pathfilter,
                    policy=policy, jobs=default_jobs(settings), roots=settings.watch.paths,
                    resolver=resolver_settings(settings), cell_key=cell_key,
-                   plan=plan)
+                   plan=plan, judge=AccessJudge.of(settings))
 
 
 def build_sinks(settings: Settings, hostname: str) -> list[Sink]:

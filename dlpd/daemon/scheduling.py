@@ -18,7 +18,7 @@ from dlpd.classify.classifier import Classifier
 from dlpd.daemon.changing import ReadGate, Verdict
 from dlpd.daemon.lifecycle import remaining
 from dlpd.dirfd import root_of
-from dlpd.model import AccessKind, FileResult, Outcome, display_path
+from dlpd.model import AccessKind, Actor, FileResult, Outcome, display_path
 from dlpd.watch.settle import Pending, Settler
 
 _log = structlog.get_logger("dlpd.daemon")
@@ -66,9 +66,10 @@ class Scheduler:
 
     # ---- what to read ------------------------------------------------------------------
 
-    def add(self, path: str, kind: AccessKind, now: float, src_path: str | None = None) -> None:
-        """An event on ``path``: read it once it settles."""
-        self._settler.add(path, kind, now, src_path=src_path)
+    def add(self, path: str, kind: AccessKind, now: float, src_path: str | None = None,
+            actor: Actor | None = None) -> None:
+        """An event on ``path`` (by ``actor``, if known): read it once it settles."""
+        self._settler.add(path, kind, now, src_path=src_path, actor=actor)
 
     def discard(self, path: str) -> None:
         """``path`` is gone: nothing to read, nothing known of it."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, Select, bindparam, func, insert, or_, select, update
 
-from dlpd.model import AccessKind, path_fields
+from dlpd.model import AccessKind, Actor, path_fields
 from dlpd.store.paths import display_path, key, real, under
 from dlpd.store.schema import access
 
@@ -27,16 +28,57 @@ class AccessRecord:
     last: float
     count: int
     src_path: str | None = None
-    pid: int | None = None
-    uid: int | None = None
-    process: str | None = None
+    # Who (fanotify): None when the watch backend cannot tell (inotify, watchdog).
+    actor: Actor | None = None
     id: int | None = None
 
+    @property
+    def pid(self) -> int | None:
+        return self.actor.pid if self.actor is not None else None
+
+    @property
+    def uid(self) -> int | None:
+        return self.actor.uid if self.actor is not None else None
+
+    @property
+    def process(self) -> str | None:
+        return self.actor.program if self.actor is not None else None
+
     def to_json(self) -> dict[str, object]:
+        actor = self.actor
         return {"id": self.id, **path_fields(self.path), "kind": str(self.kind),
                 "src_path": None if self.src_path is None else display_path(self.src_path),
                 "labels": list(self.labels), "first": self.first, "last": self.last,
-                "count": self.count, "pid": self.pid, "uid": self.uid, "process": self.process}
+                "count": self.count, "pid": self.pid, "uid": self.uid, "process": self.process,
+                "user": actor.user if actor else None, "gid": actor.gid if actor else None,
+                "ppid": actor.ppid if actor else None, "exe": actor.exe if actor else None,
+                "cmdline": actor.cmdline if actor else None}
+
+
+def _actor_columns(actor: Actor | None) -> dict[str, object]:
+    """The actor's strings come from /proc: bytes the process chose (decoded with
+    surrogateescape), so they are kept in their display form (an escape for bytes that
+    are not UTF-8), as paths are."""
+    if actor is None:
+        return {"pid": None, "uid": None, "process": None, "user": None, "gid": None,
+                "ppid": None, "exe": None, "cmdline": None}
+
+    def shown(text: str | None) -> str | None:
+        return None if text is None else display_path(text)
+
+    return {"pid": actor.pid, "uid": actor.uid, "process": shown(actor.program),
+            "user": shown(actor.user), "gid": actor.gid, "ppid": actor.ppid,
+            "exe": shown(actor.exe), "cmdline": shown(actor.cmdline)}
+
+
+def _actor_of(row: RowMapping) -> Actor | None:
+    if row["pid"] is None:
+        return None
+    return Actor(pid=int(row["pid"]), uid=row["uid"], user=row["user"], gid=row["gid"],
+                 ppid=row["ppid"], exe=row["exe"],
+                 # Rows from before 0006 have only the program's name.
+                 cmdline=row["cmdline"] if row["cmdline"] is not None or row["exe"] is not None
+                 else row["process"])
 
 
 def insert_records(conn: Connection, records: Sequence[AccessRecord]) -> list[int]:
@@ -44,8 +86,8 @@ def insert_records(conn: Connection, records: Sequence[AccessRecord]) -> list[in
     if not records:
         return []
     rows = [{"path_key": key(r.path), "path": display_path(r.path), "kind": str(r.kind),
-             "src_path": None if r.src_path is None else display_path(r.src_path), "pid": r.pid,
-             "uid": r.uid, "process": r.process, "labels": json.dumps(list(r.labels)),
+             "src_path": None if r.src_path is None else display_path(r.src_path),
+             **_actor_columns(r.actor), "labels": json.dumps(list(r.labels)),
              "first": r.first, "last": r.last, "count": r.count} for r in records]
     result = conn.execute(insert(access).returning(access.c.id, sort_by_parameter_order=True),
                           rows)
@@ -60,10 +102,9 @@ def add_repeats(conn: Connection, updates: Sequence[tuple[int, int, float]]) -> 
             [{"rid": i, "repeats": n, "t": t} for i, n, t in updates])
 
 
-def query(conn: Connection, *, path_prefix: str | None = None, since: float | None = None,
-          labels: Sequence[str] = (), kinds: Sequence[AccessKind] = (),
-          limit: int | None = None) -> list[AccessRecord]:
-    stmt = select(access).order_by(access.c.id)
+def _filtered(stmt: Select[Any], *, path_prefix: str | None, since: float | None,
+              labels: Sequence[str], kinds: Sequence[AccessKind],
+              uids: Sequence[int]) -> Select[Any]:
     if path_prefix:
         stmt = stmt.where(under(access.c.path_key, path_prefix))
     if since is not None:
@@ -74,11 +115,55 @@ def query(conn: Connection, *, path_prefix: str | None = None, since: float | No
                                 for label in labels)))
     if kinds:
         stmt = stmt.where(access.c.kind.in_([str(k) for k in kinds]))
+    if uids:
+        stmt = stmt.where(access.c.uid.in_(list(uids)))
+    return stmt
+
+
+def query(conn: Connection, *, path_prefix: str | None = None, since: float | None = None,
+          labels: Sequence[str] = (), kinds: Sequence[AccessKind] = (),
+          uids: Sequence[int] = (), limit: int | None = None) -> list[AccessRecord]:
+    stmt = _filtered(select(access).order_by(access.c.id), path_prefix=path_prefix,
+                     since=since, labels=labels, kinds=kinds, uids=uids)
     if limit:
         stmt = stmt.order_by(None).order_by(access.c.id.desc()).limit(limit)
     rows = sorted(conn.execute(stmt).mappings(), key=lambda r: int(r["id"]))
     return [AccessRecord(path=real(r["path_key"]), kind=AccessKind(r["kind"]),
                          labels=tuple(json.loads(r["labels"])),
                          first=r["first"], last=r["last"], count=r["count"],
-                         src_path=r["src_path"], pid=r["pid"], uid=r["uid"],
-                         process=r["process"], id=r["id"]) for r in rows]
+                         src_path=r["src_path"], actor=_actor_of(r), id=r["id"])
+            for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class TopActor:
+    """One user with one program: how many events on how many labelled files."""
+
+    uid: int | None
+    user: str | None
+    process: str | None
+    events: int
+    files: int
+    last: float
+
+    def to_json(self) -> dict[str, object]:
+        return {"uid": self.uid, "user": self.user, "process": self.process,
+                "events": self.events, "files": self.files, "last": self.last}
+
+
+def top(conn: Connection, *, since: float | None = None, labels: Sequence[str] = (),
+        kinds: Sequence[AccessKind] = (), path_prefix: str | None = None,
+        limit: int = 20) -> list[TopActor]:
+    """Who did the most (events summed over repeats), by user and program; rows without
+    an actor (inotify) are not counted."""
+    events = func.sum(access.c.count).label("events")
+    stmt = _filtered(
+        select(access.c.uid, func.max(access.c.user).label("user"), access.c.process, events,
+               func.count(func.distinct(access.c.path_key)).label("files"),
+               func.max(access.c.last).label("last"))
+        .where(access.c.pid.is_not(None))
+        .group_by(access.c.uid, access.c.process)
+        .order_by(events.desc(), access.c.uid, access.c.process).limit(limit),
+        path_prefix=path_prefix, since=since, labels=labels, kinds=kinds, uids=())
+    return [TopActor(r.uid, r.user, r.process, int(r.events), int(r.files), float(r.last))
+            for r in conn.execute(stmt)]

@@ -13,7 +13,15 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, or_, select, text, update
 
-from dlpd.model import Alert, AlertDetails, AlertNote, AlertStatus, Severity, alert_event_body
+from dlpd.model import (
+    Alert,
+    AlertDetails,
+    AlertKind,
+    AlertNote,
+    AlertStatus,
+    Severity,
+    alert_event_body,
+)
 from dlpd.store.db import upsert
 from dlpd.store.paths import display_path, key, real, under
 from dlpd.store.schema import ACTIVE_ALERT, alert_notes, alerts, false_positives, outbox
@@ -36,6 +44,8 @@ class ActiveAlert:
     sha256: str
     label: str
     status: AlertStatus
+    kind: AlertKind = AlertKind.LOCATION
+    subject: str = ""
 
 
 def _alert(row: Mapping[str, Any], notes: Sequence[AlertNote] = ()) -> Alert:
@@ -57,6 +67,8 @@ def _alert(row: Mapping[str, Any], notes: Sequence[AlertNote] = ()) -> Alert:
         notes=tuple(notes),
         details=(None if row.get("details") is None
                  else AlertDetails.from_json(json.loads(str(row["details"])))),
+        kind=AlertKind(str(row.get("kind") or AlertKind.LOCATION.value)),
+        subject=str(row.get("subject") or ""),
     )
 
 
@@ -103,9 +115,11 @@ def raise_alert(conn: Connection, alert: Alert, sinks: Sequence[SinkRoute]) -> A
         "severity": str(alert.severity), "reason": alert.reason, "provenance": alert.provenance,
         "status": AlertStatus.OPEN.value,
         "details": json.dumps(alert.details.to_json()) if alert.details else None,
+        "kind": alert.kind.value, "subject": alert.subject,
     }
     stmt = upsert(conn, alerts).values(values).on_conflict_do_nothing(
-        index_elements=[alerts.c.path_key, alerts.c.sha256, alerts.c.label],
+        index_elements=[alerts.c.path_key, alerts.c.sha256, alerts.c.label, alerts.c.kind,
+                        alerts.c.subject],
         index_where=text(ACTIVE_ALERT),
     )
     new_id = conn.execute(stmt.returning(alerts.c.id)).scalar()
@@ -117,10 +131,12 @@ def raise_alert(conn: Connection, alert: Alert, sinks: Sequence[SinkRoute]) -> A
     return stored
 
 
-def active_id(conn: Connection, path: str, sha256: str, label: str) -> int | None:
-    """The active alert that holds (path, sha256, label), if one does."""
+def active_id(conn: Connection, path: str, sha256: str, label: str,
+              kind: AlertKind = AlertKind.LOCATION, subject: str = "") -> int | None:
+    """The active alert that holds (path, sha256, label, kind, subject), if one does."""
     return conn.execute(select(alerts.c.id).where(
         alerts.c.path_key == key(path), alerts.c.sha256 == sha256, alerts.c.label == label,
+        alerts.c.kind == kind.value, alerts.c.subject == subject,
         alerts.c.status != AlertStatus.RESOLVED.value)).scalar()
 
 
@@ -277,10 +293,13 @@ def query(conn: Connection, *, statuses: Sequence[str] = (), since: float | None
 
 
 def load_active(conn: Connection) -> list[ActiveAlert]:
-    """Alerts that still hold their (path, sha256, label): open, acknowledged, false-positive."""
+    """Alerts that still hold their (path, sha256, label, kind, subject): open,
+    acknowledged, false-positive."""
     stmt = select(alerts.c.id, alerts.c.path_key, alerts.c.sha256, alerts.c.label,
-                  alerts.c.status).where(alerts.c.status != AlertStatus.RESOLVED.value)
-    return [ActiveAlert(r.id, real(r.path_key), r.sha256, r.label, AlertStatus(r.status))
+                  alerts.c.status, alerts.c.kind, alerts.c.subject).where(
+        alerts.c.status != AlertStatus.RESOLVED.value)
+    return [ActiveAlert(r.id, real(r.path_key), r.sha256, r.label, AlertStatus(r.status),
+                        AlertKind(r.kind), r.subject)
             for r in conn.execute(stmt)]
 
 

@@ -100,7 +100,10 @@ alerts = Table(
     Column("provenance", Text),
     Column("status", String(16), nullable=False),
     Column("details", Text),  # JSON of AlertDetails; NULL for alerts older than 0004
-    Index("ux_alerts_active", "path_key", "sha256", "label", unique=True,
+    Column("kind", String(24), nullable=False, server_default="location"),  # AlertKind
+    # Tells event alerts apart ("uid:1001 2026-12-07"); "" for the states.
+    Column("subject", Text, nullable=False, server_default=""),
+    Index("ux_alerts_active", "path_key", "sha256", "label", "kind", "subject", unique=True,
           sqlite_where=text(ACTIVE_ALERT), postgresql_where=text(ACTIVE_ALERT)),
     Index("ix_alerts_status_created", "status", "created"),
     Index("ix_alerts_path_key", "path_key"),
@@ -170,13 +173,20 @@ access = Table(
     Column("src_path", Text),  # display form (a label of the event, not a key)
     Column("pid", Integer),
     Column("uid", Integer),
-    Column("process", Text),
+    Column("process", Text),  # the program's base name
     Column("labels", Text, nullable=False),  # JSON list
     Column("first", Float, nullable=False),
     Column("last", Float, nullable=False),
     Column("count", Integer, nullable=False),
+    # The rest of the actor (fanotify; 0006): data from /proc, shown escaped.
+    Column("user", Text),
+    Column("gid", Integer),
+    Column("ppid", Integer),
+    Column("exe", Text),
+    Column("cmdline", Text),
     Index("ix_access_path_key", "path_key"),
     Index("ix_access_last", "last"),
+    Index("ix_access_uid_last", "uid", "last"),
 )
 
 Index("ix_files_sha256", files.c.sha256)

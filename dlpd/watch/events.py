@@ -1,4 +1,4 @@
-"""What a watch backend reports, and the contract every backend keeps. Standard library only.
+"""What a watch backend reports, and the contract every backend keeps (stdlib and dlpd.model).
 
 Backends (inotify, watchdog) translate their native events into ``FsEvent`` and call the
 daemon's callback from their own thread. The callback only enqueues; it never blocks.
@@ -10,6 +10,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
+
+from dlpd.model import Actor
+
+__all__ = ["Actor", "EventKind", "FsEvent", "OnEvent", "WatchBackend"]
 
 
 class EventKind(StrEnum):
@@ -28,33 +32,6 @@ class EventKind(StrEnum):
     DIR_DELETED = "dir_deleted"
     OVERFLOW = "overflow"  # events were lost under ``path`` (a root, or "" for all roots)
     UNWATCHED = "unwatched"  # ``path`` could not be watched (e.g. the inotify watch limit)
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """The process behind an event (fanotify), read from /proc when the event was read.
-
-    Every field but ``pid`` is None when the process had exited by then ("unknown"). The
-    strings are the kernel's bytes decoded with surrogateescape: data, escaped wherever
-    they are shown (``textsafe``)."""
-
-    pid: int
-    uid: int | None = None
-    user: str | None = None  # the name of ``uid`` in the password database, if any
-    gid: int | None = None
-    ppid: int | None = None
-    exe: str | None = None  # /proc/PID/exe
-    cmdline: str | None = None  # arguments joined by spaces, cut to a bounded length
-
-    @property
-    def known(self) -> bool:
-        return self.uid is not None
-
-    @property
-    def program(self) -> str | None:
-        """The executable's base name (``cp``), else the first argument's."""
-        source = self.exe or (self.cmdline.split(" ", 1)[0] if self.cmdline else None)
-        return source.rsplit("/", 1)[-1] if source else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from dlpd.model import AccessKind
+from dlpd.model import AccessKind, Actor
 
 
 @dataclass(slots=True)
@@ -23,6 +23,8 @@ class Pending:
     last: float
     kinds: set[AccessKind] = field(default_factory=set)
     src_path: str | None = None  # where it was moved from, if a move brought it here
+    # The process behind the last event that wrote, created or moved it (fanotify).
+    actor: Actor | None = None
 
     @property
     def kind(self) -> AccessKind:
@@ -60,7 +62,8 @@ class Settler:
         self._heap = [(p.due(settle, max_delay), p.path) for p in self._pending.values()]
         heapq.heapify(self._heap)
 
-    def add(self, path: str, kind: AccessKind, now: float, src_path: str | None = None) -> None:
+    def add(self, path: str, kind: AccessKind, now: float, src_path: str | None = None,
+            actor: Actor | None = None) -> None:
         item = self._pending.get(path)
         if item is None:
             item = self._pending[path] = Pending(path, now, now)
@@ -68,6 +71,8 @@ class Settler:
         item.kinds.add(kind)
         if src_path is not None:
             item.src_path = src_path
+        if actor is not None:
+            item.actor = actor
         heapq.heappush(self._heap, (item.due(self._settle, self._max_delay), path))
 
     def discard(self, path: str) -> Pending | None:

@@ -5,27 +5,36 @@ from __future__ import annotations
 from pathlib import Path
 
 from dlpd.daemon.access_log import AccessAggregator
+from dlpd.model import Actor
 from dlpd.store import access
 from dlpd.store.db import open_engine, transaction
+
+
+JOB = Actor(7, uid=1000, user="alice", gid=1000, ppid=1, exe="/opt/lab/bin/job",
+            cmdline="job --input /d/x")
+OTHER = Actor(8, uid=1000, user="alice", gid=1000, ppid=1, exe="/usr/bin/other",
+              cmdline="other")
 
 
 def test_a_million_reads_are_one_row_a_window(tmp_path: Path) -> None:
     engine = open_engine(f"sqlite:///{tmp_path}/dlpd.db")
     agg = AccessAggregator(window=60.0)
     for i in range(100_000):
-        agg.record("/d/x", "opened", ("pii",), 1000.0 + i * 0.0001, pid=7, uid=1000,
-                   process="job")
+        agg.record("/d/x", "opened", ("pii",), 1000.0 + i * 0.0001, actor=JOB)
     agg.flush(engine, 1010.0)
     for _ in range(5):
-        agg.record("/d/x", "opened", ("pii",), 1020.0, pid=7, uid=1000, process="job")
-    agg.record("/d/x", "opened", ("pii",), 1020.0, pid=8, uid=1000, process="other")
+        agg.record("/d/x", "opened", ("pii",), 1020.0, actor=JOB)
+    agg.record("/d/x", "opened", ("pii",), 1020.0, actor=OTHER)
     agg.record("/d/x", "modified", ("pii",), 1020.0)
     agg.flush(engine, 1021.0)
-    agg.record("/d/x", "opened", ("pii",), 1100.0, pid=7, uid=1000, process="job")
+    agg.record("/d/x", "opened", ("pii",), 1100.0, actor=JOB)
     agg.flush(engine, 1100.0)
     with transaction(engine) as conn:
         rows = access.query(conn)
     summary = [(r.kind, r.pid, r.count, r.first, r.last) for r in rows]
+    # The actor as the store gives it back: every field of it, the program's name too.
+    assert rows[0].actor == JOB and rows[0].process == "job"
+    assert rows[1].actor == OTHER and rows[2].actor is None
     assert summary == [
         ("opened", 7, 100_005, 1000.0, 1020.0),
         ("opened", 8, 1, 1020.0, 1020.0),
