@@ -42,22 +42,18 @@ def jsonl_line(result: FileResult) -> str:
     path = result.path
     if not path.isascii():  # the display form, path_b64, and json_text's own escapes
         return json_text(result_json(result))
-    line = "".join((
-        '{"path":', _string(path),
-        ',"size":', str(result.size),
-        ',"sha256":', _optional(result.sha256),
-        ',"mime":', _optional(result.mime),
-        ',"outcome":', _string(result.outcome.value),
-        ',"reason":', _optional(result.reason),
-        ',"labels":', _strings(result.labels),
-        ',"categories":[],"detections":[],"cached":', "true" if result.cached else "false",
-        ',"xattr_labels":', _strings(result.xattr_labels),
-        "}",
-    ))
+    line = _CACHED_LINE % (
+        _string(path), result.size, _optional(result.sha256), _optional(result.mime),
+        _string(result.outcome.value), _optional(result.reason), _strings(result.labels),
+        "true" if result.cached else "false", _strings(result.xattr_labels))
     # Non-ASCII text may hold what json_text escapes (NEL, U+2028, lone surrogates).
     return line if line.isascii() else json_text(result_json(result))
 
 
+# to_json's fields in its order, for a result without detections.
+_CACHED_LINE = ('{"path":%s,"size":%d,"sha256":%s,"mime":%s,"outcome":%s,"reason":%s,'
+                '"labels":%s,"categories":[],"detections":[],"cached":%s,'
+                '"xattr_labels":%s}')
 # json.dumps(ensure_ascii=False) writes a string with this very function.
 _string = encode_basestring
 

@@ -356,11 +356,9 @@ class _CachedScan:
                 pairs = self._cache.pair(item)
             else:
                 pairs = iter([(item, self._single(item))])
-            for entry, cached in pairs:
-                if self._cancelled():
-                    self._hand_over(writer)
-                    return False
-                self._one(trusted or start, entry, cached)
+            if not self._answer(pairs, trusted or start):
+                self._hand_over(writer)
+                return False
             self._hand_over(writer)
         if not walked:
             # A subtree that came and went, or an excluded file: nothing of it is left.
@@ -378,23 +376,30 @@ class _CachedScan:
             return None
         return repo.cached_file(self._reader, entry.path)
 
-    def _one(self, root: str, entry: Entry, cached: CachedFile | None) -> None:
-        lstat = entry.lstat
-        if lstat is None:
-            self._emit(_walk_error(entry))
-            return
+    def _answer(self, pairs: Iterator[tuple[Entry, CachedFile | None]], root: str) -> bool:
+        """Each entry of one listing, in order: answered from the cache, or handed to the
+        pool; False when cancelled. A warm rescan runs this loop's body once a file, so
+        what it looks up is looked up once a listing."""
         options = self._options
-        if cached is not None and options.use_cache and cached.is_fresh(
-                lstat, self._version) and (
-                options.must_read is None or not options.must_read(entry.path)):
-            if cached.categories_json == "[]":  # no findings: no detections to fetch
-                self._emit(repo.cached_result(entry.path, cached, ()))
-                return
-            self._with_findings.append((entry.path, cached))
-            if len(self._with_findings) >= _WRITE_BATCH:
-                self._emit_with_findings()
-            return
-        self.pipeline.add(entry.path, root, lstat)
+        cancel, must_read, use_cache = options.cancel, options.must_read, options.use_cache
+        version, emit, cached_result = self._version, self._emit, repo.cached_result
+        for entry, cached in pairs:
+            if cancel is not None and cancel.is_set():
+                return False
+            lstat = entry.lstat
+            if lstat is None:
+                emit(_walk_error(entry))
+            elif (cached is not None and use_cache and cached.is_fresh(lstat, version)
+                    and (must_read is None or not must_read(entry.path))):
+                if cached.categories_json == "[]":  # no findings: no detections to fetch
+                    emit(cached_result(entry.path, cached, ()))
+                    continue
+                self._with_findings.append((entry.path, cached))
+                if len(self._with_findings) >= _WRITE_BATCH:
+                    self._emit_with_findings()
+            else:
+                self.pipeline.add(entry.path, root, lstat)
+        return True
 
     def _emit_with_findings(self) -> None:
         waiting, self._with_findings = self._with_findings, []

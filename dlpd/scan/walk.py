@@ -17,14 +17,16 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import NamedTuple
 
 from dlpd.dirfd import DIR_FLAGS, LIST_FLAGS, MAX_DEPTH, OutsideRoot, join, open_below
 from dlpd.scan.pathfilter import PathFilter
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A walked path: its lstat, or the OSError that prevented reading it."""
+class Entry(NamedTuple):
+    """A walked path: its lstat, or the OSError that prevented reading it. (A tuple: the
+    walk makes one per file, at half a dataclass's cost.)"""
 
     path: str
     lstat: os.stat_result | None
@@ -158,7 +160,7 @@ def _list(fd: int, path: str, pathfilter: PathFilter,
     Takes ownership of ``fd``."""
     try:
         with os.scandir(fd) as it:
-            entries = sorted(it, key=lambda e: e.name)
+            entries = sorted(it, key=_name)
     except OSError as exc:
         os.close(fd)
         yield Entry(path, None, exc)
@@ -167,19 +169,24 @@ def _list(fd: int, path: str, pathfilter: PathFilter,
     stack.append(level)
     subdirs = []
     files = []
+    prefix = join(path, "")  # a file's path is prefix + name (join, once a directory)
+    is_excluded = pathfilter.is_excluded
     for entry in entries:
-        child = join(path, entry.name)
+        child = prefix + entry.name
         try:
             # scandir on a descriptor: stat is fstatat(fd, name, AT_SYMLINK_NOFOLLOW).
             st = entry.stat(follow_symlinks=False)
-            if stat.S_ISDIR(st.st_mode):
-                if not pathfilter.is_pruned(child):
-                    subdirs.append((entry.name, st))
-                continue
-            if pathfilter.is_excluded(child):
-                continue
-            files.append(Entry(child, st))
         except OSError as exc:
             files.append(Entry(child, None, exc))
+            continue
+        if _is_dir(st.st_mode):
+            if not pathfilter.is_pruned(child):
+                subdirs.append((entry.name, st))
+        elif not is_excluded(child):
+            files.append(Entry(child, st))
     level.subdirs = subdirs[::-1]
     yield Listing(path, files, frozenset(name for name, _ in subdirs))
+
+
+_name = attrgetter("name")
+_is_dir = stat.S_ISDIR
