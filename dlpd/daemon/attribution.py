@@ -1,85 +1,82 @@
 """Who opened a labelled file, and may they: the daemon's adapter around
-``policy.readers`` (group names and memberships from the account database, cached).
+``policy.readers``, on the accounts snapshot exposure uses (``exposure.accounts``, read
+again every few minutes, so a storm of opens by one worker costs no lookup at all).
 
-Main thread only. Memberships are cached for ``_TTL`` seconds per user, so a storm of
-opens by one worker costs one ``getgrouplist``; a group added to a user shows within
-that time.
+Main thread only.
 """
 
 from __future__ import annotations
 
-import grp
-import os
-import pwd
-import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 
 from dlpd.config import Settings
+from dlpd.dirfd import root_of
+from dlpd.exposure.accounts import AccountsCache
+from dlpd.exposure.check import exposure_of
+from dlpd.exposure.model import Accounts, Readers
 from dlpd.model import Actor
-from dlpd.policy.readers import Exemptions, Readers, unauthorized
-
-_TTL = 300.0
-_MAX_CACHED = 4096
+from dlpd.policy.readers import Exemptions, unauthorized
 
 
 class AccessJudge:
     """The labels of an opened file its opener is not among the readers of."""
 
-    def __init__(self, readers: Mapping[str, Readers], exemptions: Exemptions,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self._readers = readers
+    def __init__(self, entries: Mapping[str, tuple[str, ...]], exemptions: Exemptions,
+                 accounts: AccountsCache | None = None) -> None:
+        # Labels without readers are not judged at all.
+        self._entries = {label: e for label, e in entries.items() if e}
         self._exemptions = exemptions
-        self._clock = clock
-        self._groups: dict[tuple[str | None, int, int | None], tuple[float, frozenset[int]]] = {}
-        self._group_ids: tuple[float, dict[str, int]] | None = None
+        self.accounts = accounts if accounts is not None else AccountsCache()
+        self._resolved: tuple[Accounts, dict[str, Readers]] | None = None
+        self._memberships: dict[int, frozenset[int]] = {}
 
     @classmethod
-    def of(cls, settings: Settings) -> AccessJudge:
-        readers = {name: Readers.parse(cfg.readers) for name, cfg in settings.labels.items()}
+    def of(cls, settings: Settings, accounts: AccountsCache | None = None) -> AccessJudge:
         access = settings.access
-        return cls(readers, Exemptions(users=frozenset(access.exempt_users),
-                                       executables=frozenset(access.exempt_executables)))
+        return cls({name: cfg.readers for name, cfg in settings.labels.items()},
+                   Exemptions(users=frozenset(access.exempt_users),
+                              executables=frozenset(access.exempt_executables)), accounts)
 
-    @property
-    def active(self) -> bool:
-        """Whether any label has readers (else nothing is judged)."""
-        return any(r.configured for r in self._readers.values())
+    def readers(self, label: str) -> tuple[str, ...]:
+        """``label``'s readers entries (empty: not judged)."""
+        return self._entries.get(label, ())
 
     def denied(self, actor: Actor, labels: Collection[str]) -> tuple[str, ...]:
-        if not self.active:
+        if not self._entries or actor.uid is None:
             return ()
-        return unauthorized(actor, labels, self._readers, self._exemptions, self._groups_of,
-                            self._names())
+        snapshot = self.accounts.get([e for es in self._entries.values() for e in es])
+        if self._resolved is None or self._resolved[0] is not snapshot:
+            self._resolved = (snapshot, {label: Readers.resolve(entries, snapshot)
+                                         for label, entries in self._entries.items()})
+            self._memberships.clear()
+        return unauthorized(actor, labels, self._resolved[1], self._exemptions,
+                            self._groups(snapshot, actor.uid, actor.gid))
 
-    def _names(self) -> dict[str, int]:
-        """The gids of the group names the readers mention (unknown names are left out:
-        a group created later counts once the cache expires)."""
-        now = self._clock()
-        if self._group_ids is None or now - self._group_ids[0] > _TTL:
-            wanted = {g for r in self._readers.values() for g in r.groups}
-            found: dict[str, int] = {}
-            for name in wanted:
-                try:
-                    found[name] = grp.getgrnam(name).gr_gid
-                except KeyError:
-                    continue
-            self._group_ids = (now, found)
-        return self._group_ids[1]
+    def _groups(self, accounts: Accounts, uid: int, gid: int | None) -> frozenset[int]:
+        """The groups ``uid`` belongs to in the snapshot, and the process's own gid."""
+        found = self._memberships.get(uid)
+        if found is None:
+            found = frozenset(g.gid for g in accounts.groups.values() if uid in g.members)
+            self._memberships[uid] = found
+        return found | ({gid} if gid is not None else frozenset())
 
-    def _groups_of(self, user: str | None, uid: int, gid: int | None) -> frozenset[int]:
-        key = (user, uid, gid)
-        now = self._clock()
-        cached = self._groups.get(key)
-        if cached is not None and now - cached[0] <= _TTL:
-            return cached[1]
-        found: frozenset[int] = frozenset()
-        if user is not None:
-            try:
-                base = gid if gid is not None else pwd.getpwnam(user).pw_gid
-                found = frozenset(os.getgrouplist(user, base))
-            except (KeyError, OSError):
-                found = frozenset()
-        if len(self._groups) >= _MAX_CACHED:
-            self._groups.clear()
-        self._groups[key] = (now, found)
-        return found
+
+class ExposureCheck:
+    """Who outside a label's readers can read a watched file now: asked after every read
+    of a labelled file and on its attribute events (chmod, chown, setfacl)."""
+
+    def __init__(self, judge: AccessJudge, roots: Sequence[str], cross_devices: bool) -> None:
+        self._judge = judge
+        self._roots = tuple(roots)
+        self._cross_devices = cross_devices
+
+    def reasons(self, path: str, label: str) -> list[str] | None:
+        """The ways in for outsiders (empty: none); None when ``label`` has no readers or
+        ``path`` cannot be examined (gone, replaced by a symlink, outside the roots)."""
+        entries = self._judge.readers(label)
+        root = root_of(path, self._roots) if entries else None
+        if root is None:
+            return None
+        found = exposure_of(root, path, entries, self._judge.accounts,
+                            cross_devices=self._cross_devices)
+        return None if found is None else [r.text for r in found.reasons]

@@ -19,6 +19,7 @@ import structlog
 
 from dlpd.daemon.access_log import AccessAggregator
 from dlpd.daemon.alerting import Alerter
+from dlpd.daemon.attribution import ExposureCheck
 from dlpd.dirfd import open_below, root_of
 from dlpd.errors import DlpdError, LabelError, os_reason
 from dlpd.labelling.marker import MARKER_NAME
@@ -61,6 +62,8 @@ class Batch:
     results: list[Scanned] = field(default_factory=list)
     gone: list[tuple[str, str, bool]] = field(default_factory=list)  # path, why, is_dir
     opened: list[Unauthorized] = field(default_factory=list)
+    # Labelled files whose mode, owner or ACL may have changed: exposure is judged again.
+    attributes: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -101,6 +104,9 @@ class StepWriter:
         # For marker files (.dlpd-label): applied as `label set` by their owner. Set by the
         # pipeline; ``relabel`` asks for the labelled directory to be read again.
         self.label_ctx: LabelContext | None = None
+        # Who outside a label's readers can read a file (set by the pipeline); None: not
+        # judged.
+        self.exposure: ExposureCheck | None = None
         self.relabel: Callable[[list[str]], None] = lambda _paths: None
         self._access = access
         self._forget_read = forget_read
@@ -148,7 +154,7 @@ class StepWriter:
               scan_started_ns: int) -> bool:
         """Write ``batch`` in one transaction; True when something was committed. A
         failure is logged and the batch kept for a retry (nothing of it happened)."""
-        if not batch.results and not batch.gone and not batch.opened:
+        if not (batch.results or batch.gone or batch.opened or batch.attributes):
             return False
         effects = _Effects()
         try:
@@ -163,8 +169,7 @@ class StepWriter:
                                             scan_started_ns=scan_started_ns, now=wall)
                 for scanned in batch.results:
                     self._decide(conn, scanned, wall, effects)
-                for opened in batch.opened:
-                    self._unauthorized(conn, opened)
+                self._access_alerts(conn, batch, wall)
         except DlpdError as exc:
             self._alerter.rollback()
             self._failed(batch, exc, now)
@@ -202,15 +207,38 @@ class StepWriter:
             _log.warning("alert index not reloaded; keeping the committed one",
                          error=str(reload_exc))
 
+    def _access_alerts(self, conn: Connection, batch: Batch, wall: float) -> None:
+        """Opens by outsiders, and exposure after attribute changes."""
+        for opened in batch.opened:
+            self._unauthorized(conn, opened)
+        for path in dict.fromkeys(batch.attributes):
+            stored = files_repo.cached_file(conn, path)
+            labels = self._labelled.get(path)
+            if stored is not None and stored.sha256 is not None and labels:
+                self._exposure(conn, path, stored.sha256, labels, wall)
+
+    def _exposure(self, conn: Connection, path: str, sha256: str, labels: tuple[str, ...],
+                  wall: float) -> None:
+        check = self.exposure
+        if check is None:
+            return
+        for label in labels:
+            reasons = check.reasons(path, label)
+            if reasons is not None:
+                self._alerter.exposure(conn, path, sha256, labels, label,
+                                       self._severity(label), reasons, wall)
+
+    def _severity(self, label: str) -> Severity:
+        policy = self._alerter.policy.labels.get(label)
+        return policy.severity if policy is not None else Severity.MEDIUM
+
     def _unauthorized(self, conn: Connection, opened: Unauthorized) -> None:
         stored = files_repo.cached_file(conn, opened.path)
         if stored is None or stored.sha256 is None:
             return  # not read yet: its labels came from a person; the read will come
         for label in opened.denied:
-            policy = self._alerter.policy.labels.get(label)
-            severity = policy.severity if policy is not None else Severity.MEDIUM
             self._alerter.unauthorized(conn, opened.path, stored.sha256, opened.labels, label,
-                                       severity, opened.actor, opened.wall)
+                                       self._severity(label), opened.actor, opened.wall)
 
     def _decide(self, conn: Connection, scanned: Scanned, wall: float,
                 effects: _Effects) -> None:
@@ -232,6 +260,8 @@ class StepWriter:
         actor = pending.actor if pending is not None else None
         self._alerter.evaluate(conn, result, wall, moved_from=moved_from, origins=origins,
                                actor=actor)
+        if result.labels and result.sha256 is not None and not result.cached:
+            self._exposure(conn, path, result.sha256, result.labels, wall)
         if pending is not None and result.labels:
             # One row for what happened since the last scan.
             kind = pending.kind

@@ -29,11 +29,21 @@ import structlog
 
 from dlpd.daemon.access_log import AccessAggregator
 from dlpd.daemon.alerting import Alerter
+from dlpd.daemon.attribution import ExposureCheck
 from dlpd.daemon.commit import Batch, Scanned, StepWriter, Unauthorized
 from dlpd.daemon.lifecycle import remaining, stop_all
 from dlpd.daemon.ownreads import OwnReads
 from dlpd.daemon.reconcile import Reconciler
-from dlpd.daemon.routing import Crawl, Forget, Opened, ReconcileAll, Settle, Unwatched, route
+from dlpd.daemon.routing import (
+    Attributes,
+    Crawl,
+    Forget,
+    Opened,
+    ReconcileAll,
+    Settle,
+    Unwatched,
+    route,
+)
 from dlpd.daemon.runtime import Runtime
 from dlpd.daemon.scheduling import Scheduler
 from dlpd.daemon.status import CrawlRecord
@@ -52,6 +62,10 @@ _log = structlog.get_logger("dlpd.daemon")
 
 TICK = 0.5  # longest wait of one step: the loop also keeps timers, status and pings
 _MAX_BATCH = 2000  # inbox items handled per transaction
+
+
+def _exposure_check(rt: Runtime) -> ExposureCheck:
+    return ExposureCheck(rt.judge, rt.roots, rt.settings.scan.cross_devices)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +129,7 @@ class Pipeline:
                                   self._scheduler.forget, resolver)
         self._writer.label_ctx = LabelContext.from_settings(runtime.settings, engine,
                                                             roots=runtime.roots)
+        self._writer.exposure = _exposure_check(runtime)
         self._writer.relabel = self.relabelled
         self._own = OwnReads()
         self._reconciler = Reconciler(self.crawl)
@@ -137,6 +152,7 @@ class Pipeline:
             self._writer.resolver.settings = runtime.resolver
         self._writer.label_ctx = LabelContext.from_settings(runtime.settings, self._engine,
                                                             roots=runtime.roots)
+        self._writer.exposure = _exposure_check(runtime)
         self._scheduler.retime(runtime.settings.watch.settle, runtime.settings.watch.max_delay)
         self._access.window = runtime.settings.access.aggregate_window
 
@@ -192,6 +208,20 @@ class Pipeline:
             if labels:
                 self._access.record(ev.path, AccessKind.OPENED, labels, t + wall_offset,
                                     actor=ev.actor)
+
+    def _on_labelled(self, action: Attributes | Opened, now: float, batch: Batch) -> None:
+        """An open or an attribute change: only labelled files' matter."""
+        event = action.event
+        labels = self._writer.labels(event.path)
+        if not labels:
+            return
+        if isinstance(action, Attributes):
+            batch.attributes.append(event.path)
+        elif event.actor is not None:
+            # fanotify: the actor is known, and our own reads never got here.
+            self._opened_by(event.path, labels, event.actor, batch)
+        else:
+            self._own.opened(event, now)
 
     def _opened_by(self, path: str, labels: tuple[str, ...], actor: Actor,
                    batch: Batch) -> None:
@@ -305,13 +335,8 @@ class Pipeline:
                     self._reconciler.request_full(reason)
                 case Unwatched(path):
                     self._unwatched.add(path)
-                case Opened(event):
-                    labels = self._writer.labels(event.path)
-                    if labels and event.actor is not None:
-                        # fanotify: the actor is known, and our own reads never got here.
-                        self._opened_by(event.path, labels, event.actor, batch)
-                    elif labels:
-                        self._own.opened(event, now)
+                case Attributes() | Opened():
+                    self._on_labelled(action, now, batch)
 
     def _dispatch_scans(self) -> None:
         now = self._clock()
