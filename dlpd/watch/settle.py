@@ -71,7 +71,11 @@ class Settler:
         item.kinds.add(kind)
         if src_path is not None:
             item.src_path = src_path
-        if actor is not None:
+        if actor is not None and (actor.known or item.actor is None
+                                  or item.actor.pid != actor.pid):
+            # A writer that exited before its close was read (cp) is still known from
+            # its earlier events (the create): an unknown actor of the same pid does not
+            # replace it.
             item.actor = actor
         heapq.heappush(self._heap, (item.due(self._settle, self._max_delay), path))
 
