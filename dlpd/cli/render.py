@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from json.encoder import encode_basestring
 from typing import IO, TYPE_CHECKING
 
-from dlpd.model import FileResult
+from dlpd.model import FileResult, Outcome
 from dlpd.scan.runner import ScanSummary, WalkProgress
 from dlpd.textsafe import json_text, visible
 
@@ -42,10 +42,16 @@ def jsonl_line(result: FileResult) -> str:
     path = result.path
     if not path.isascii():  # the display form, path_b64, and json_text's own escapes
         return json_text(result_json(result))
+    sha256, mime, reason = result.sha256, result.mime, result.reason
     line = _CACHED_LINE % (
-        _string(path), result.size, _optional(result.sha256), _optional(result.mime),
-        _string(result.outcome.value), _optional(result.reason), _strings(result.labels),
-        "true" if result.cached else "false", _strings(result.xattr_labels))
+        _string(path), result.size,
+        "null" if sha256 is None else _string(sha256),
+        "null" if mime is None else _string(mime),
+        _OUTCOMES[result.outcome],
+        "null" if reason is None else _string(reason),
+        _strings(result.labels) if result.labels else "[]",
+        "true" if result.cached else "false",
+        _strings(result.xattr_labels) if result.xattr_labels else "[]")
     # Non-ASCII text may hold what json_text escapes (NEL, U+2028, lone surrogates).
     return line if line.isascii() else json_text(result_json(result))
 
@@ -56,14 +62,11 @@ _CACHED_LINE = ('{"path":%s,"size":%d,"sha256":%s,"mime":%s,"outcome":%s,"reason
                 '"xattr_labels":%s}')
 # json.dumps(ensure_ascii=False) writes a string with this very function.
 _string = encode_basestring
-
-
-def _optional(text: str | None) -> str:
-    return "null" if text is None else _string(text)
+_OUTCOMES = {o: _string(o.value) for o in Outcome}
 
 
 def _strings(texts: tuple[str, ...]) -> str:
-    return "[" + ",".join(map(_string, texts)) + "]" if texts else "[]"
+    return "[" + ",".join(map(_string, texts)) + "]"
 
 
 def results_document(results: Sequence[FileResult], summary: ScanSummary | None) -> str:
