@@ -25,6 +25,15 @@ import pytest
 SYSTEMD = Path(__file__).resolve().parent.parent / "systemd"
 UNIT = SYSTEMD / "dlpd.service"
 SYSUSERS = SYSTEMD / "dlpd.sysusers"
+FANOTIFY = SYSTEMD / "dlpd-fanotify.conf"  # a drop-in: /etc/systemd/system/dlpd.service.d/
+MAX_FANOTIFY_EXPOSURE = 2.5
+# What the fanotify drop-in adds to ACCEPTED_EXPOSURES, and why (see its comments).
+FANOTIFY_EXPOSURES = {
+    "CapabilityBoundingSet_CAP_SYS_ADMIN": "fanotify marks a whole file system",
+    "CapabilityBoundingSet_CAP_SYS_PTRACE": "another user's /proc/PID/exe: which program",
+    "SystemCallFilter_privileged": "fanotify_init, fanotify_mark, open_by_handle_at only",
+    "ProtectProc": "/proc/PID of every process: who did it",
+}
 EXEC_START = "/opt/dlpd/bin/dlpd"
 MAX_EXPOSURE = 2.0
 
@@ -172,3 +181,38 @@ def test_sysusers_makes_the_service_user(tmp_path: Path) -> None:
     assert users["dlpd"][6].endswith("nologin")
     assert 0 < int(users["dlpd"][2]) < 1000  # a system user
     assert "dlpd" in groups
+
+
+def _with_drop_in(tmp_path: Path) -> Path:
+    """The unit as verify needs it (see test_verify) with the fanotify drop-in installed
+    beside it, where systemd reads drop-ins: ``dlpd.service.d/``."""
+    copy = tmp_path / "dlpd.service"
+    copy.write_text(UNIT.read_text(encoding="utf-8").replace(
+        f"ExecStart={EXEC_START} ", f"ExecStart={_entry_point()} "), encoding="utf-8")
+    (tmp_path / "dlpd.service.d").mkdir()
+    shutil.copy(FANOTIFY, tmp_path / "dlpd.service.d" / "fanotify.conf")
+    return copy
+
+
+@needs_systemd_analyze
+def test_fanotify_drop_in_verifies_and_adds_only_what_it_says(tmp_path: Path) -> None:
+    unit = _with_drop_in(tmp_path)
+    run = _run("systemd-analyze", "verify", "--man=no", str(unit))
+    assert run.returncode == 0 and run.stderr.strip() == "", run.stderr
+    score = _run("systemd-analyze", "security", "--offline=yes", "--no-pager", str(unit))
+    found = re.search(r"Overall exposure level for dlpd\.service: (\d+\.\d+)", score.stdout)
+    assert found and float(found.group(1)) <= MAX_FANOTIFY_EXPOSURE, score.stdout
+    checks = json.loads(_run("systemd-analyze", "security", "--offline=yes", "--json=short",
+                             "--no-pager", str(unit)).stdout)
+    exposed = {c["json_field"] for c in checks if c.get("exposure") not in (None, "0.0")}
+    assert exposed - set(ACCEPTED_EXPOSURES) == set(FANOTIFY_EXPOSURES)
+
+
+def fanotify_capabilities() -> list[str]:
+    """The capabilities the unit with the drop-in grants, as setpriv names them: what a
+    test runs the daemon with to show that they are enough (and no more is needed)."""
+    caps = {"dac_read_search"}
+    for line in FANOTIFY.read_text(encoding="utf-8").splitlines():
+        if line.startswith("CapabilityBoundingSet="):
+            caps |= {c.removeprefix("CAP_").lower() for c in line.partition("=")[2].split()}
+    return sorted(caps)

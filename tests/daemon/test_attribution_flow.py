@@ -26,6 +26,7 @@ import pytest
 from dlpd.watch.fanotify_c import can_run
 from tests.daemon.harness import Daemon, config_text, sensitive_text
 from tests.daemon.test_control_socket import User, _useradd
+from tests.test_systemd_unit import fanotify_capabilities
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0 or shutil.which("useradd") is None
@@ -242,3 +243,46 @@ def test_a_storm_of_opens_raises_every_alert_and_bounded_rows(site: Site) -> Non
     assert rows["opens"] >= 200
     assert site.daemon.proc is not None and site.daemon.proc.poll() is None
     assert "Traceback" not in site.daemon.log_tail(1_000_000)
+
+
+@pytest.mark.parametrize("ptrace", [True, False], ids=["drop-in", "without-sys_ptrace"])
+def test_the_drop_in_capabilities_are_enough(site: Site, ptrace: bool) -> None:
+    """The daemon with exactly the capabilities systemd/dlpd-fanotify.conf grants (root's
+    others taken away) attributes an outsider's open; without CAP_SYS_PTRACE the user and
+    command line are still known, the executable is not (as the drop-in says)."""
+    caps = [c for c in fanotify_capabilities() if ptrace or c != "sys_ptrace"]
+    state = Path(tempfile.mkdtemp(prefix="dlpd-caps-", dir="/tmp"))
+    try:
+        config = state / "dlpd.toml"
+        config.write_text(config_text(
+            state, watch=[site.spec.parent], approved=[site.spec.parent], backend="fanotify",
+            extra='[access]\naggregate_window = "1s"\n').replace(
+            "[watch]\n", "[watch]\naccess_events = true\n"))
+        prefix = ["setpriv", "--inh-caps=-all", "--ambient-caps=-all",
+                  f"--bounding-set=-all,{','.join('+' + c for c in caps)}", "--"]
+        daemon = Daemon(config, state, state / "daemon.log", prefix=prefix).start()
+        try:
+            daemon.wait_for(lambda: daemon.query(
+                "SELECT id FROM files WHERE path = ? AND labels LIKE ?", str(site.spec),
+                f"%{LABEL}%"), WAIT, "spec.txt labelled")
+            site.spec.chmod(0o644)
+            done = as_user(site.outsider, sys.executable, "-c", READ_AND_LINGER,
+                           str(site.spec))
+            assert done.returncode == 0, done.stderr
+            daemon.wait_for(lambda: daemon.query(
+                "SELECT id FROM access WHERE path = ? AND kind = 'opened' AND uid = ?",
+                str(site.spec), site.outsider.uid), WAIT, "the outsider's open")
+            (row,) = daemon.query("SELECT * FROM access WHERE path = ? AND uid = ? "
+                                  "AND kind = 'opened'",
+                                  str(site.spec), site.outsider.uid)
+        finally:
+            daemon.close()
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+    assert row["user"] == site.outsider.name
+    assert READ_AND_LINGER[:20] in row["cmdline"]
+    if ptrace:
+        assert row["exe"] == os.path.realpath(sys.executable)
+    else:
+        assert row["exe"] is None
+        assert row["process"] == os.path.basename(sys.executable)  # from the cmdline
