@@ -10,15 +10,12 @@ does not hold, stored subdirectories the walk does not enter.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from operator import itemgetter
 
 from dlpd.dirfd import join
 from dlpd.scan.walk import Entry, Listing
 from dlpd.store.db import Connection
 from dlpd.store.files import CachedFile, stored_children
 from dlpd.store.paths import key, real
-
-_first = itemgetter(0)
 
 
 class DirectoryCache:
@@ -39,11 +36,15 @@ class DirectoryCache:
         can show up as a stored child here: the next stored row is fetched as soon as
         one is used up, so every query starts above the last stored key used, and every
         entry handed on so far lies below it."""
-        listed = sorted(((key(e.path), e) for e in listing.entries), key=_first)
+        entries = listing.entries
+        keys = [key(e.path) for e in entries]
+        if keys != sorted(keys):  # the walk's (str) order is the key order but for names
+            order = sorted(range(len(keys)), key=keys.__getitem__)  # with undecodable bytes
+            keys, entries = [keys[i] for i in order], [entries[i] for i in order]
         subdirs = {key(join(listing.path, name)) for name in listing.subdirs}
         stored = stored_children(self._conn, listing.path)
         pending = next(stored, None)
-        for k, entry in listed:
+        for k, entry in zip(keys, entries, strict=True):
             found = None
             while pending is not None and pending[0] <= k:
                 stored_key, cached = pending
