@@ -9,7 +9,12 @@ the store, then warm rescans, and reports the median wall time, CPU time and pea
 ``--baseline REF`` also runs the dlpd of git revision REF (``git archive`` into a
 temporary directory, first on PYTHONPATH; the same interpreter and store) interleaved with
 the working tree's, round by round, so that before and after see the same machine.
-Run: ``python bench/warm_scale.py [--files N] [--rounds 3] [--baseline REF]``.
+``--baseline DIR`` takes the ``dlpd`` package in DIR instead, and ``--current DIR`` the
+one measured as "current": copies of the working tree with and without a change keep
+both sides on the same rules and store schema while others edit them (a baseline whose
+rules differ reads every file; one without a newer migration cannot open the store).
+Run: ``python bench/warm_scale.py [--files N] [--rounds 3] [--baseline REF|DIR]
+[--current DIR]``.
 """
 
 from __future__ import annotations
@@ -85,8 +90,12 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=200_000)
     parser.add_argument("--per-dir", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--baseline", metavar="REF",
-                        help="git revision to compare with, interleaved (e.g. HEAD~3)")
+    parser.add_argument("--baseline", metavar="REF|DIR",
+                        help="git revision (e.g. HEAD~3), or a directory holding a dlpd "
+                             "package, to compare with, interleaved")
+    parser.add_argument("--current", metavar="DIR", type=Path, default=None,
+                        help="a directory holding the dlpd package to measure "
+                             "(default: this working tree)")
     parser.add_argument("--scratch", type=Path, default=None,
                         help="where the tree and the store go (default: the temp dir)")
     args = parser.parse_args()
@@ -96,13 +105,16 @@ def main() -> None:
         root.mkdir()
         out.mkdir()
         config.write_text(f'[database]\nurl = "sqlite:///{base}/dlpd.db"\n')
-        versions: dict[str, Path | None] = {"current": None}
-        if args.baseline:
+        current = args.current.resolve() if args.current else None
+        versions: dict[str, Path | None] = {"current": current}
+        if args.baseline and (Path(args.baseline) / "dlpd").is_dir():
+            versions = {"baseline": Path(args.baseline).resolve(), **versions}
+        elif args.baseline:
             versions = {args.baseline: checkout(args.baseline, base / "baseline"), **versions}
         t0 = time.perf_counter()
         make_tree(root, args.files, args.per_dir)
         print(f"made {args.files} files in {time.perf_counter() - t0:.1f}s", flush=True)
-        cold = scan(None, root, config, out)
+        cold = scan(current, root, config, out)
         print(describe("cold", [cold], args.files), flush=True)
         warm: dict[str, list[RunResult]] = {name: [] for name in versions}
         for round_ in range(args.rounds):
