@@ -4,9 +4,11 @@ Pure: standard library, ``dlpd.model`` and the validator registry only. The call
 in the buffer YARA matched and the hit it produced; nothing here reads files or logs.
 
 Strings whose identifier starts with ``$kw`` are context keywords; every other string is
-a candidate. A rule with keywords only and a validator that has a ``finder`` (the card,
-SSN and My Number rules: digit-only YARA regexes are slow) gets its candidates from the
-finder, run over the buffer only once the rule has fired.
+a candidate. A candidate named ``$..._eolN`` was matched by YARA up to the first byte of
+its value only; confirm reads the rest of its line (``_line_tail``). A rule with keywords
+only and a validator that has a ``finder`` (the card, SSN and My Number rules: digit-only
+YARA regexes are slow) gets its candidates from the finder, run over the buffer only once
+the rule has fired.
 
 Matched text goes into nothing but ``Detection.previews``, and only through a redactor.
 """
@@ -17,6 +19,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import accumulate, islice
 
 from dlpd.classify import markings
@@ -32,8 +35,45 @@ MAX_PREVIEWS = 3
 _WINDOW_MARGIN = 64
 
 
+# libyara keeps at most this many bytes of a match (MAX_MATCH_DATA): a candidate read to
+# the end of its line here is cut where YARA would have cut the whole match.
+MAX_MATCH_DATA = 512
+# `$assign_eol160`: the YARA regex ends with one `[^\r\n]`, and confirm reads the rest of
+# the line, up to 160 bytes of value in all: the candidate `[^\r\n]{1,160}` would give.
+# A long bounded repeat costs libyara work on every byte of every match (measured: the
+# password rule's three tails were a sixth of the rules' time on /usr/share/doc).
+_EOL_SUFFIX = re.compile(r"_eol([1-9][0-9]{0,3})$")
+_LINE_REST = re.compile(rb"[^\r\n]*")
+# A rule set has a few hundred string identifiers; a site's rules could bring more.
+_ROLE_CACHE = 4096
+
+
 def is_keyword(identifier: str) -> bool:
     return identifier.lstrip("$").startswith("kw")
+
+
+@lru_cache(maxsize=_ROLE_CACHE)
+def _role(identifier: str) -> int | None:
+    """None for a keyword; for a candidate, the bytes of value its line may hold (0: the
+    candidate is whole as YARA matched it). Worked out once per identifier: a file full
+    of `PASS:` lines gives the password rule a hundred thousand hits."""
+    if is_keyword(identifier):
+        return None
+    tail = _EOL_SUFFIX.search(identifier)
+    return int(tail.group(1)) if tail else 0
+
+
+def _line_tail(cand: StringHit, tail: int, buffer: bytes) -> StringHit:
+    """``cand`` (its value's first byte) read on to the end of its line, ``tail`` bytes
+    of value at most, and ``MAX_MATCH_DATA`` bytes in all, as libyara would have kept it."""
+    end = cand.offset + len(cand.data)
+    stop = min(end + tail - 1, cand.offset + MAX_MATCH_DATA, len(buffer))
+    if stop <= end:
+        return cand
+    rest = _LINE_REST.match(buffer, end, stop)
+    if rest is None or rest.end() == end:
+        return cand
+    return StringHit(cand.identifier, cand.offset, cand.data + rest.group())
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,17 +118,21 @@ def _windows(keywords: list[StringHit], proximity: int, size: int) -> list[tuple
 
 
 def _found(
-    finder: re.Pattern[bytes], buffer: bytes, windows: list[tuple[int, int]] | None
+    finder: re.Pattern[bytes], validator: Validator, buffer: bytes,
+    windows: list[tuple[int, int]] | None,
 ) -> Iterator[StringHit]:
-    """Finder matches over the whole buffer, or only inside ``windows``.
+    """The validator's finder matches over the whole buffer, or only inside ``windows``;
+    within those, only where the validator's ``spans`` say a match can be.
 
     Lookbehinds still see the bytes before a window's start, so a digit run is never
     entered in its middle; a run cut by a window's end starts outside the proximity
     and is dropped as far from any keyword.
     """
+    spans = validator.spans
     for start, end in windows if windows is not None else [(0, len(buffer))]:
-        for match in finder.finditer(buffer, start, end):
-            yield StringHit(identifier="finder", offset=match.start(), data=match.group())
+        for lo, hi in spans(buffer, start, end) if spans is not None else [(start, end)]:
+            for match in finder.finditer(buffer, lo, hi):
+                yield StringHit(identifier="finder", offset=match.start(), data=match.group())
 
 
 def _lookup(validators: Mapping[str, Validator], name: str | None, rule: str) -> Validator | None:
@@ -193,23 +237,28 @@ def confirm(
     """A detection for ``hit`` over ``buffer``, or None when no candidate survives."""
     meta = hit.meta
     validator = _lookup(validators, meta.validator, meta.rule)
-    keyword_hits = [s for s in hit.strings if is_keyword(s.identifier)]
-    candidates = [s for s in hit.strings if not is_keyword(s.identifier)]
+    keyword_hits: list[StringHit] = []
+    candidates: list[StringHit] = []
+    for string in hit.strings:
+        (keyword_hits if _role(string.identifier) is None else candidates).append(string)
     reasons: list[str] = []
 
     finder = validator.finder if validator is not None and not candidates else None
-    if finder is not None:
+    if validator is not None and finder is not None:
         # A candidate without a keyword nearby is dropped anyway: look only near keywords.
         windows = (
             _windows(keyword_hits, meta.proximity, len(buffer)) if meta.require_keyword else None
         )
-        candidates = list(islice(_found(finder, buffer, windows), MAX_CANDIDATES + 1))
+        candidates = list(islice(_found(finder, validator, buffer, windows), MAX_CANDIDATES + 1))
     elif not candidates:
         return _marker_detection(hit, member)
 
     if len(candidates) > MAX_CANDIDATES:
         candidates = sorted(candidates, key=lambda s: s.offset)[:MAX_CANDIDATES]
         reasons.append(f"candidates capped at {MAX_CANDIDATES}")
+    # After the cap: lines past it would be read for nothing.
+    candidates = [_line_tail(c, tail, buffer) if (tail := _role(c.identifier)) else c
+                  for c in candidates]
 
     screening = _screen(
         candidates, validator, _Keywords.of(keyword_hits), meta.proximity, meta.require_keyword

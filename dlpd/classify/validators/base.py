@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 
@@ -14,13 +14,87 @@ class Validator:
     ``validate`` answers like presidio's ``validate_result``: True confirmed, False rejected,
     None no opinion. ``redact`` turns a matched value into a preview that is safe to store.
     ``finder`` yields candidates for keyword-only rules, whose YARA strings are just the
-    context words because bare digit regexes make YARA slow.
+    context words because bare digit regexes make YARA slow. ``spans(buffer, lo, hi)``,
+    if given, names the ranges of ``[lo, hi)`` outside which the finder finds nothing
+    (it is run only there, with the same result as over all of ``[lo, hi)``).
     """
 
     name: str
     validate: Callable[[str], bool | None]
     redact: Callable[[str], str]
     finder: re.Pattern[bytes] | None = None
+    spans: Callable[[bytes, int, int], Iterable[tuple[int, int]]] | None = None
+
+
+def _shorthand() -> bytes:
+    """A byte's class: "0" a digit, "-" a space or hyphen, "x" anything else."""
+    table = bytearray(b"x" * 256)
+    table[ord("0") : ord("9") + 1] = b"0" * 10
+    table[ord(" ")] = table[ord("-")] = ord("-")
+    return bytes(table)
+
+
+_SHORTHAND = _shorthand()
+_NOT_IN_RUN = re.compile(rb"[^0-9 \-]")
+# Bytes put in shorthand at once: the copy a search holds stays small whatever the buffer.
+_SLICE = 1 << 20
+_LOOK_BACK = 256
+
+
+@dataclass(frozen=True, slots=True)
+class DigitRuns:
+    """Where a finder of grouped digits can match, found at C speed.
+
+    For finders whose matches are made of digits, spaces and hyphens only and whose
+    lookaheads read past a byte only when it is one of those (the card finder). Every
+    match then lies in a run of such bytes, and a run that holds no match holds no
+    ``shape`` (written in shorthand: ``0`` a digit, ``-`` a space or hyphen): the spans are
+    the runs that hold one, each with the byte that ends it. A finder run from a span's
+    start finds what it finds there from ``lo`` (no match crosses the byte before a
+    run, and lookbehinds see it), and one that stops at the span's end sees the byte
+    each match's lookahead reads. Python's ``re`` stops at every digit of a digit-heavy
+    text (a PostScript manual: 30 MB/s); ``bytes.find`` does not.
+    """
+
+    shapes: tuple[bytes, ...]
+
+    def spans(self, buffer: bytes, lo: int, hi: int) -> Iterator[tuple[int, int]]:
+        found: set[tuple[int, int]] = set()
+        overlap = max(len(shape) for shape in self.shapes) - 1
+        for shape in self.shapes:
+            covered = lo
+            for start in range(lo, hi, _SLICE):
+                stop = min(start + _SLICE, hi)
+                view = buffer[start : min(stop + overlap, hi)].translate(_SHORTHAND)
+                # Shapes that start in this slice; the next slice finds the others.
+                last = stop - start + len(shape) - 1
+                at = view.find(shape, max(covered - start, 0), last)
+                while at >= 0:
+                    run = (_run_start(buffer, lo, start + at),
+                           _run_end(buffer, start + at + len(shape), hi))
+                    found.add(run)
+                    covered = run[1]
+                    at = view.find(shape, covered - start, last)
+        return iter(sorted(found))
+
+
+def _run_start(buffer: bytes, lo: int, at: int) -> int:
+    """Where the run of digits, spaces and hyphens holding ``at`` starts (``lo`` at most)."""
+    width = _LOOK_BACK
+    while True:
+        start = max(lo, at - width)
+        i = buffer[start:at].translate(_SHORTHAND).rfind(b"x")
+        if i >= 0:
+            return start + i + 1
+        if start == lo:
+            return lo
+        width *= 16
+
+
+def _run_end(buffer: bytes, at: int, hi: int) -> int:
+    """Just past the byte that ends the run at ``at`` (``hi`` at most)."""
+    end = _NOT_IN_RUN.search(buffer, at, hi)
+    return end.end() if end is not None else hi
 
 
 def mask(value: str, head: int, tail: int, keep: str = " -") -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from dlpd.classify.validators.base import Validator, is_all_same, mask
+from dlpd.classify.validators.base import DigitRuns, Validator, is_all_same, mask
 
 # Grouped forms are the ones cards are printed in: 4-4-4-4, Amex 4-6-5, Diners 4-6-4.
 # A fifth group is left out on purpose: "4111 1111 1111 1111 2024" would otherwise be
@@ -27,6 +27,9 @@ FINDER = re.compile(
     rb"|[0-9]{12,18})"
     rb"(?![0-9A-Za-z])"
 )
+
+# What every FINDER match holds, in DigitRuns' shorthand: 13 digits, or the groupings.
+RUNS = DigitRuns((b"0" * 13, b"0000-0000-0000-0000", b"0000-000000-0000"))
 
 _GROUPINGS = frozenset({(4, 4, 4, 4), (4, 6, 5), (4, 6, 4)})
 
@@ -100,4 +103,5 @@ def redact(value: str) -> str:
     return mask(value.strip(), head=4, tail=4)
 
 
-VALIDATOR = Validator(name="luhn", validate=validate, redact=redact, finder=FINDER)
+VALIDATOR = Validator(name="luhn", validate=validate, redact=redact, finder=FINDER,
+                      spans=RUNS.spans)

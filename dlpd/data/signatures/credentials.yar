@@ -202,12 +202,14 @@ rule credential_password
         description = "Hard-coded password in code, config, a connection URL or XML"
     strings:
         // key [closing quote] operator rest-of-line; the validator reads the value.
+        // `_eol160`: YARA matches up to the value's first byte and dlpd reads on to the
+        // end of the line (160 bytes of value at most): a long repeat costs YARA per byte.
         // (\b|_) keeps "bypass" and "compass" out and DB_PASS, MYSQL_ROOT_PASSWORD in.
-        $assign = /(\b|_)pass(word|wd|phrase)?[A-Za-z0-9_.\-]{0,24}["'`]?[ \t]{0,4}(:=|=>|=|:)[^\r\n]{1,160}/ nocase
+        $assign_eol160 = /(\b|_)pass(word|wd|phrase)?[A-Za-z0-9_.\-]{0,24}["'`]?[ \t]{0,4}(:=|=>|=|:)[^\r\n]/ nocase
         // "pwd" in its usual cases only: nocase three-letter atoms fire on binary data.
-        $assign_pwd = /(\b|_)(pwd|PWD|Pwd)[A-Za-z0-9_.\-]{0,24}["'`]?[ \t]{0,4}(:=|=>|=|:)[^\r\n]{1,160}/
+        $assign_pwd_eol160 = /(\b|_)(pwd|PWD|Pwd)[A-Za-z0-9_.\-]{0,24}["'`]?[ \t]{0,4}(:=|=>|=|:)[^\r\n]/
         // camelCase and glued keys: dbPassword, userPwd, ROOTPASSWORD.
-        $assign_glued = /[A-Za-z0-9](Password|Passwd|Passphrase|Pwd|PASSWORD|PASSWD|password|passwd)[A-Za-z0-9_.\-]{0,24}["'`]?[ \t]{0,4}(:=|=>|=|:)[^\r\n]{1,160}/
+        $assign_glued_eol160 = /[A-Za-z0-9](Password|Passwd|Passphrase|Pwd|PASSWORD|PASSWD|password|passwd)[A-Za-z0-9_.\-]{0,24}["'`]?[ \t]{0,4}(:=|=>|=|:)[^\r\n]/
         $url = /\b[A-Za-z][A-Za-z0-9+.\-]{1,20}:\/\/[^\s:@\/<>"'`]{1,64}:[^\s:@\/<>"'`]{1,128}@/
         $xml = /<(password|passwd|pwd)>[^<\r\n]{1,128}<\/(password|passwd|pwd)>/ nocase
     condition:

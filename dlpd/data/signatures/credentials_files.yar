@@ -8,6 +8,9 @@
  * is high confidence. Rules whose candidates are common shapes (a "password =" line, a
  * "token:" line) require the format's own marker nearby (a [client] section, a
  * kubeconfig's "kind: Config").
+ *
+ * A string named `$..._eolN` ends at the first byte of its value: dlpd reads on to the
+ * end of the line (N bytes of value at most), which costs YARA nothing per byte.
  */
 
 rule credential_netrc
@@ -54,9 +57,9 @@ rule credential_mysql_option_file
         description = "MySQL/MariaDB option file (.my.cnf) password in a client section"
     strings:
         $kw_section = /\[(client|mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlcheck|mysql_upgrade|client-server|client-mariadb|mariadb-client|mariadb)\]/
-        $password = /\n[ \t]*password[ \t]*=[ \t]*[^\r\n]{1,128}/
+        $password_eol128 = /\n[ \t]*password[ \t]*=[ \t]*[^\r\n]/
     condition:
-        $kw_section and $password
+        $kw_section and $password_eol128
 }
 
 rule credential_git_credentials
@@ -103,9 +106,9 @@ rule credential_rclone_config
     strings:
         // rclone writes each remote as "[name]" then "type = backend" first.
         $kw_remote = /\]\r?\ntype = [a-z0-9]{2,24}\r?\n/
-        $secret = /\n(pass|password|password2|secret_access_key|client_secret|token|key|account_key|sas_url|api_key|app_key|access_token|refresh_token|session_token|bearer_token) = [^\r\n]{1,4096}/
+        $secret_eol4096 = /\n(pass|password|password2|secret_access_key|client_secret|token|key|account_key|sas_url|api_key|app_key|access_token|refresh_token|session_token|bearer_token) = [^\r\n]/
     condition:
-        $kw_remote and $secret
+        $kw_remote and $secret_eol4096
 }
 
 rule credential_aws_secret_key
@@ -134,9 +137,9 @@ rule credential_kubeconfig_token
     strings:
         $kw_kind = /kind:[ \t]*["']?Config\b/
         $kw_context = "current-context:"
-        $user = /\n[ \t]+(token|id-token|refresh-token|access-token|client-secret|password):[ \t]*[^\r\n]{1,8192}/
+        $user_eol8192 = /\n[ \t]+(token|id-token|refresh-token|access-token|client-secret|password):[ \t]*[^\r\n]/
     condition:
-        any of ($kw*) and $user
+        any of ($kw*) and $user_eol8192
 }
 
 rule credential_kubeconfig_client_key
