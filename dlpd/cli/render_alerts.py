@@ -120,7 +120,8 @@ def alert_details(alert: Alert, out: IO[str] | None = None,
     # Prose of ours quoting display forms (already escaped): escape, do not double.
     provenance = visible(alert.provenance, keep_backslash=True) if alert.provenance else "-"
     lines = [
-        f"alert {alert.id}  [{alert.status.value}]  severity {alert.severity}",
+        f"alert {alert.id}  [{alert.status.value}]  severity {alert.severity}  "
+        f"kind {alert.kind.value}",
         f"  path:        {visible(alert.path)}",
         f"  sha256:      {visible(alert.sha256)}",
         f"  label:       {visible(alert.label)}   (file labels: {_joined(alert.labels)})",
@@ -131,6 +132,7 @@ def alert_details(alert: Alert, out: IO[str] | None = None,
         f"  host:        {visible(alert.host)}",
         f"  created:     {when(alert.created)}   updated: {when(alert.updated)}",
         *_origin_lines(alert.details.origin if alert.details else None),
+        *_actor_lines(alert.details.actor if alert.details else None),
         *_file_lines(alert.details),
         *_decision_lines(decisions),
     ]
@@ -140,6 +142,20 @@ def alert_details(alert: Alert, out: IO[str] | None = None,
             status = f" -> {n.status.value}" if n.status else ""
             lines.append(f"    {when(n.time)}  {visible(n.author)}{status}: {visible(n.text)}")
     out.write("\n".join(lines) + "\n")
+
+
+def _actor_lines(actor: Actor | None) -> list[str]:
+    """Who did what the alert is about (fanotify): the process, its user, its command."""
+    if actor is None:
+        return []
+    lines = [f"  actor:       {visible(actor_text(actor))}"]
+    if actor.exe:
+        lines.append(f"  executable:  {visible(actor.exe)}")
+    if actor.cmdline:
+        lines.append(f"  command:     {visible(actor.cmdline)}")
+    if actor.ppid is not None:
+        lines.append(f"  parent pid:  {actor.ppid}")
+    return lines
 
 
 def _origin_lines(origin: Origin | None) -> list[str]:

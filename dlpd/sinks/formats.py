@@ -159,17 +159,29 @@ def _cef_value(value: object) -> str:
         for part in _CR_LF.split(str(value)))
 
 
+_CEF_KINDS = {
+    "location": ("dlpd:label:{label}", "{label} file outside its approved locations"),
+    "unauthorized-access": ("dlpd:{kind}:{label}",
+                            "{label} file opened by someone outside its readers"),
+    "exposed": ("dlpd:{kind}:{label}", "{label} file readable outside its readers"),
+}
+
+
 def cef(alert: Mapping[str, Any], version: str) -> str:
     """One ArcSight CEF:0 line (no syslog prefix, no trailing newline).
 
     ``version`` is dlpd's version (the Device Version field). The signature id is
-    ``dlpd:label:<label>`` so a SIEM can group alerts by the policy that raised them.
+    ``dlpd:label:<label>`` for a file outside its approved places and
+    ``dlpd:<kind>:<label>`` for the other kinds, so a SIEM can group alerts by the policy
+    that raised them.
     """
     label = str(alert["label"])
     severity = cef_severity(str(alert["severity"]))
+    kind = str(alert.get("kind") or "location")
+    signature, name = _CEF_KINDS.get(kind, _CEF_KINDS["location"])
     header = "|".join(_cef_header(v) for v in (
-        "dlpd", "dlpd", version, f"dlpd:label:{label}",
-        f"{label} file outside its approved locations", severity,
+        "dlpd", "dlpd", version, signature.format(label=label, kind=kind),
+        name.format(label=label), severity,
     ))
     path = str(alert["path"])
     extension: list[tuple[str, object]] = [
@@ -198,7 +210,14 @@ def cef(alert: Mapping[str, Any], version: str) -> str:
         if origin.get("rows") is not None:
             extension += [("cn1Label", "rows"), ("cn1", origin["rows"])]
         if origin.get("set_by") is not None:
-            extension += [("suser", origin["set_by"])]
+            extension += [("flexString1Label", "label set by"),
+                          ("flexString1", origin["set_by"])]
+    actor = _actor(alert)
+    if actor is not None:
+        # The process behind the event (fanotify): CEF's source user and process.
+        extension += [(key, actor.get(field)) for key, field in (
+            ("suser", "user"), ("suid", "uid"), ("spid", "pid"), ("sproc", "exe"))
+            if actor.get(field) is not None]
     ext = " ".join(f"{key}={_cef_value(value)}" for key, value in extension)
     return f"CEF:0|{header}|{ext}"
 
@@ -207,6 +226,28 @@ def _origin(alert: Mapping[str, Any]) -> Mapping[str, Any] | None:
     details = alert.get("details")
     origin = details.get("origin") if isinstance(details, Mapping) else None
     return origin if isinstance(origin, Mapping) else None
+
+
+def _actor(alert: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    details = alert.get("details")
+    actor = details.get("actor") if isinstance(details, Mapping) else None
+    return actor if isinstance(actor, Mapping) else None
+
+
+def _ecs_actor(actor: Mapping[str, Any] | None) -> dict[str, Any]:
+    """ECS ``user`` and ``process`` of the process behind the event (fanotify)."""
+    if actor is None:
+        return {}
+    user = {k: v for k, v in (("name", actor.get("user")),
+                              ("id", None if actor.get("uid") is None else str(actor["uid"])))
+            if v is not None}
+    process = {k: v for k, v in (
+        ("pid", actor.get("pid")), ("executable", actor.get("exe")),
+        ("name", posixpath.basename(actor["exe"]) if actor.get("exe") else None),
+        ("command_line", actor.get("cmdline")),
+        ("parent", {"pid": actor["ppid"]} if actor.get("ppid") is not None else None))
+        if v is not None}
+    return {**({"user": user} if user else {}), **({"process": process} if process else {})}
 
 
 def _ecs_origin(origin: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -282,8 +323,9 @@ def ecs(alert: Mapping[str, Any], version: str) -> dict[str, Any]:
             "ruleset": alert["label"],
         },
         "host": {"name": alert["host"]},
+        **_ecs_actor(_actor(alert)),
         "labels": {"label": alert["label"], "severity": alert["severity"],
-                   "status": alert["status"]},
+                   "status": alert["status"], "kind": alert.get("kind", "location")},
         "tags": list(alert["labels"]),
         "observer": {"vendor": "dlpd", "product": "dlpd", "version": version,
                      "hostname": alert["host"]},

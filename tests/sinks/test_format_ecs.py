@@ -45,7 +45,8 @@ def test_required_fields() -> None:
 
 def test_labels_are_flat_keyword_pairs() -> None:
     labels = ecs(make_alert().to_json(), "0.1.0")["labels"]
-    assert labels == {"label": "export-controlled", "severity": "high", "status": "open"}
+    assert labels == {"label": "export-controlled", "severity": "high", "status": "open",
+                      "kind": "location"}
     assert all(isinstance(v, str) and "." not in k for k, v in labels.items())
 
 
