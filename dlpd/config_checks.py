@@ -147,11 +147,25 @@ def _ocr(settings: Settings,
 def _readers(settings: Settings, account_exists: Callable[[str], bool]) -> list[Finding]:
     """A reader naming no account is a warning, not an error: the account may be created
     later (or come from a directory not reachable now). Until then it grants nobody."""
-    return [Finding(Level.WARNING, f"labels.{name}.readers",
-                    f"{reader} names no account on this host: it admits nobody until "
-                    f"the account exists")
-            for name, policy in sorted(settings.labels.items())
-            for reader in policy.readers if not account_exists(reader)]
+    found = [Finding(Level.WARNING, f"labels.{name}.readers",
+                     f"{reader} names no account on this host: it admits nobody until "
+                     f"the account exists")
+             for name, policy in sorted(settings.labels.items())
+             for reader in policy.readers if not account_exists(reader)]
+    judged = sorted(name for name, policy in settings.labels.items() if policy.readers)
+    if judged and settings.watch.paths and not settings.watch.access_events:
+        found.append(Finding(
+            Level.WARNING, "watch.access_events",
+            f"off, so opens of files labelled {', '.join(judged)} are never seen: no "
+            f"unauthorized-access alert (exposure is still judged); set it to true and "
+            f"run the fanotify backend (systemd/dlpd-fanotify.conf) to know who opened"))
+    if judged and settings.watch.paths and settings.watch.backend in ("inotify", "watchdog"):
+        found.append(Finding(
+            Level.WARNING, "watch.backend",
+            f'"{settings.watch.backend}" cannot tell who opened a file: labels with readers '
+            f"({', '.join(judged)}) raise no unauthorized-access alert; use \"auto\" or "
+            f'"fanotify"'))
+    return found
 
 
 def _labels(settings: Settings, daemon: bool,

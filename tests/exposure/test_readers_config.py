@@ -36,3 +36,17 @@ def test_check_config_warns_of_a_reader_with_no_account() -> None:
     assert [(f.level, f.key) for f in found] == [
         (Level.WARNING, "labels.export-controlled.readers")]
     assert "user:dlpd-no-such-user names no account" in found[0].message
+
+
+@pytest.mark.parametrize(("watch", "keys"), [
+    ({"paths": ["/srv"]}, ["watch.access_events"]),
+    ({"paths": ["/srv"], "access_events": True}, []),
+    ({"paths": ["/srv"], "access_events": True, "backend": "inotify"}, ["watch.backend"]),
+    ({"paths": ["/srv"], "access_events": True, "backend": "fanotify"}, []),
+])
+def test_readers_without_a_way_to_see_opens_are_warned(watch: dict[str, object],
+                                                       keys: list[str]) -> None:
+    settings = settings_from_mapping({**_readers("user:root"), "watch": watch})
+    found = [f.key for f in problems(settings, daemon=False)
+             if f.key in ("watch.access_events", "watch.backend")]
+    assert found == keys
