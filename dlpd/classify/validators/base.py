@@ -61,20 +61,20 @@ class DigitRuns:
     def spans(self, buffer: bytes, lo: int, hi: int) -> Iterator[tuple[int, int]]:
         found: set[tuple[int, int]] = set()
         overlap = max(len(shape) for shape in self.shapes) - 1
-        for shape in self.shapes:
-            covered = lo
-            for start in range(lo, hi, _SLICE):
-                stop = min(start + _SLICE, hi)
-                view = buffer[start : min(stop + overlap, hi)].translate(_SHORTHAND)
+        covered = dict.fromkeys(self.shapes, lo)
+        for start in range(lo, hi, _SLICE):
+            stop = min(start + _SLICE, hi)
+            view = buffer[start : min(stop + overlap, hi)].translate(_SHORTHAND)
+            for shape in self.shapes:
                 # Shapes that start in this slice; the next slice finds the others.
                 last = stop - start + len(shape) - 1
-                at = view.find(shape, max(covered - start, 0), last)
+                at = view.find(shape, max(covered[shape] - start, 0), last)
                 while at >= 0:
                     run = (_run_start(buffer, lo, start + at),
                            _run_end(buffer, start + at + len(shape), hi))
                     found.add(run)
-                    covered = run[1]
-                    at = view.find(shape, covered - start, last)
+                    covered[shape] = run[1]
+                    at = view.find(shape, run[1] - start, last)
         return iter(sorted(found))
 
 
