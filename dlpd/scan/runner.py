@@ -19,9 +19,10 @@ from dlpd.dirfd import OutsideRoot, root_of
 from dlpd.errors import os_reason
 from dlpd.model import FileResult, Outcome
 from dlpd.scan.cache import DirectoryCache
+from dlpd.scan.jobs import Done, Job, SharedState, Submit
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.walk import Entry, Listing, walk, walk_listings
-from dlpd.scan.workers import RECYCLE_RSS, Done, Job, SharedState, Submit, executor
+from dlpd.scan.workers import RECYCLE_RSS, executor
 from dlpd.store import files as repo
 from dlpd.store.db import Connection, Engine, transaction
 from dlpd.store.files import CachedFile

@@ -16,7 +16,7 @@ What can go wrong in a worker and what the scan does about it:
 - it takes too long over one file (longer than the scan timeout plus a grace period: a
   parser looping inside C where the timeout checks cannot reach): it is killed, likewise;
 - it has grown (a big document's heap stays fragmented): after the batch it exits on its
-  own and is replaced (``_RECYCLED``).
+  own and is replaced (``worker.RECYCLED``).
 
 Workers ignore SIGINT and SIGTERM (a Ctrl-C reaches the whole process group; the parent
 decides whether to stop) and die with the parent (``PR_SET_PDEATHSIG``). A file whose
@@ -26,37 +26,29 @@ reader died is not recorded (its result has no stat): the next scan reads it aga
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 import multiprocessing
-import os
 import queue
 import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any, Protocol
+from typing import Any
 
 from dlpd.classify.classifier import Classifier
 from dlpd.errors import DlpdError
 from dlpd.model import FileResult, Outcome
-
-# (path, its root, lstat if known, attempt): attempt 1 is the re-read of a file that was
-# changing.
-Job = tuple[str, str, os.stat_result | None, int]
-# What a batch comes back as: (result, attempt) and the root, per job, in order.
-Done = list[tuple[tuple[FileResult, int], str]]
+from dlpd.scan.jobs import Done, Job, SharedState, Submit, classify_batch
+from dlpd.scan.worker import RECYCLED, serve
 
 # A worker whose resident memory passed this after a batch exits and is replaced
 # ([scan] worker_memory): heap freed by a big document is not always given back.
 RECYCLE_RSS = 384 * 1024 * 1024
-# Exit status of a worker that left to be replaced (not a crash).
-_RECYCLED = 75
 # Seconds beyond the scan timeout before a worker still on the same file is killed (a
 # quarter of it, at least this): the classifier's own deadline checks stop every
 # extractor that returns to Python, this is for one stuck inside C.
@@ -64,21 +56,10 @@ _MIN_GRACE = 5.0
 # Workers that die without a file to blame, in a row, before the scan gives up (fork
 # failing, the system out of memory): a bound on respawning.
 _MAX_BLAMELESS = 3
-_PR_SET_NAME = 15
-_PR_SET_PDEATHSIG = 1
 
 
 class WorkerError(DlpdError):
     """The worker processes cannot be kept running."""
-
-
-class SharedState(Protocol):
-    """State the parent changes during a scan that workers must follow (which content
-    prints to make): sent with a batch when its snapshot is a new object."""
-
-    def snapshot(self) -> object: ...
-
-    def restore(self, state: object) -> None: ...
 
 
 @dataclass(slots=True)
@@ -120,7 +101,7 @@ class _Worker:
         self.current = ctx.RawValue("i", -1)
         self.started = ctx.RawValue("d", 0.0)
         self.process: BaseProcess = ctx.Process(
-            target=_serve, name="dlpd-worker", daemon=True,
+            target=serve, name="dlpd-worker", daemon=True,
             args=(child_end, classifier, state, self.current, self.started, recycle_rss))
         # The parent's objects are not collected in the child: a collection would touch
         # (and so copy) every page of them.
@@ -272,7 +253,7 @@ class WorkerPool:
                 return False
             held = list(dead.held)
             blamed = self._blame(dead, held, code)
-            if code == _RECYCLED:
+            if code == RECYCLED:
                 self.recycled += 1
             elif not blamed:
                 self._blameless += 1
@@ -296,7 +277,7 @@ class WorkerPool:
 
     def _blame(self, dead: _Worker, held: list[_Sent], code: int | None) -> bool:
         index = dead.current.value
-        if code == _RECYCLED or not held or not 0 <= index < len(held[0].indices):
+        if code == RECYCLED or not held or not 0 <= index < len(held[0].indices):
             return False
         self.crashes += 1
         sent = held[0]
@@ -333,66 +314,6 @@ def _exit_reason(code: int | None) -> str:
     return f"exit status {code}"
 
 
-# -- the worker's side ------------------------------------------------------------------
-def _serve(conn: Connection, classifier: Classifier, state: SharedState | None,
-           current: Any, started: Any, recycle_rss: int) -> None:
-    # A Ctrl-C or a SIGTERM sent to the process group is the parent's to act on: it
-    # finishes the files in flight (ours among them), then closes the pool.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _die_with_parent()
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            os._exit(0)
-        if message is None:
-            os._exit(0)
-        jobs, fresh = message
-        if fresh is not None and state is not None:
-            state.restore(fresh)
-        results = _classify(classifier, jobs, current, started)
-        rss = _rss()
-        conn.send((results, rss))
-        if rss > recycle_rss:
-            # Leave now and be replaced; batches already queued to us are handed to the
-            # replacement by the parent.
-            os._exit(_RECYCLED)
-
-
-def _classify(classifier: Classifier, jobs: Sequence[Job], current: Any,
-              started: Any) -> list[FileResult]:
-    results = []
-    for index, job in enumerate(jobs):
-        started.value = time.monotonic()
-        current.value = index
-        results.append(classify_job(classifier, job))
-    current.value = -1
-    return results
-
-
-def _rss() -> int:
-    try:
-        with open("/proc/self/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _die_with_parent() -> None:
-    """SIGKILL this worker when the scanning process dies (even by SIGKILL itself), and
-    name it for ps and top."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        libc.prctl(_PR_SET_NAME, ctypes.c_char_p(b"dlpd-worker"), 0, 0, 0)
-    if os.getppid() == 1:  # the parent died before prctl took effect
-        os._exit(0)
-
-
-Submit = Callable[[list[Job]], "Future[Done]"]
-
-
 @contextlib.contextmanager
 def executor(classifier: Classifier, jobs: int, *, processes: bool,
              state: SharedState | None = None,
@@ -414,14 +335,3 @@ def executor(classifier: Classifier, jobs: int, *, processes: bool,
         yield workers.submit
     finally:
         workers.close()
-
-
-def classify_batch(classifier: Classifier, jobs: Sequence[Job]) -> Done:
-    """A batch, read in this process. The second read of a file that keeps changing keeps
-    what it read (and says so): a file appended to forever must not stay unclassified."""
-    return [((classify_job(classifier, job), job[3]), job[1]) for job in jobs]
-
-
-def classify_job(classifier: Classifier, job: Job) -> FileResult:
-    path, root, lst, attempt = job
-    return classifier.classify(path, lst, root=root, accept_unstable=attempt > 0)
