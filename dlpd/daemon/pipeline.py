@@ -7,7 +7,8 @@ only put their results on the inbox. Each job is a module of its own:
 - ``scheduling.py``: what to read next and the scan pool;
 - ``commit.py``: one step's transaction (results, alerts, forgets, access rows), its
   rollback and the retry of a failed write;
-- ``ownreads.py``: our own reads are not someone's access;
+- ``opens.py``: opens of labelled files: the access log, the readers' verdict, and (with
+  inotify) our own reads told apart;
 - ``reconcile.py``: the crawl thread, which runs ``Pipeline.crawl``.
 
 Paths are real paths (``os.fsdecode`` of the name's bytes): they key every index and are
@@ -30,9 +31,9 @@ import structlog
 from dlpd.daemon.access_log import AccessAggregator
 from dlpd.daemon.alerting import Alerter
 from dlpd.daemon.attribution import ExposureCheck
-from dlpd.daemon.commit import Batch, Scanned, StepWriter, Unauthorized
+from dlpd.daemon.commit import Batch, Scanned, StepWriter
 from dlpd.daemon.lifecycle import remaining, stop_all
-from dlpd.daemon.ownreads import OwnReads
+from dlpd.daemon.opens import Opens
 from dlpd.daemon.reconcile import Reconciler
 from dlpd.daemon.routing import (
     Attributes,
@@ -48,12 +49,11 @@ from dlpd.daemon.runtime import Runtime
 from dlpd.daemon.scheduling import Scheduler
 from dlpd.daemon.status import CrawlRecord
 from dlpd.dirfd import lexists_below, root_of
-from dlpd.errors import DlpdError
 from dlpd.labelling.marker import MARKER_NAME
 from dlpd.labelling.resolve import Resolver
 from dlpd.labelling.resolve import must_read as labelled_unregistered
 from dlpd.labelling.service import LabelContext
-from dlpd.model import AccessKind, Actor, FileResult, Outcome, display_path
+from dlpd.model import FileResult, Outcome, display_path
 from dlpd.scan.runner import ScanOptions, ScanSummary, run_scan
 from dlpd.store.db import Engine, transaction
 from dlpd.watch.events import FsEvent
@@ -131,7 +131,7 @@ class Pipeline:
                                                             roots=runtime.roots)
         self._writer.exposure = _exposure_check(runtime)
         self._writer.relabel = self.relabelled
-        self._own = OwnReads()
+        self._opens = Opens(self._access, engine, self._writer.labels)
         self._reconciler = Reconciler(self.crawl)
         self._unwatched: set[str] = set()
         self._counts = _Counters()
@@ -200,14 +200,7 @@ class Pipeline:
         return min(TICK, max(0.0, min(dues) - self._clock()))
 
     def settle_opens(self, now: float) -> None:
-        """Record the "opened" events whose window has passed and that no read of ours
-        explains (called every second)."""
-        wall_offset = time.time() - now
-        for ev, t in self._own.others(now):
-            labels = self._writer.labels(ev.path)
-            if labels:
-                self._access.record(ev.path, AccessKind.OPENED, labels, t + wall_offset,
-                                    actor=ev.actor)
+        self._opens.settle(now)
 
     def _on_labelled(self, action: Attributes | Opened, now: float, batch: Batch) -> None:
         """An open or an attribute change: only labelled files' matter."""
@@ -217,25 +210,11 @@ class Pipeline:
             return
         if isinstance(action, Attributes):
             batch.attributes.append(event.path)
-        elif event.actor is not None:
-            # fanotify: the actor is known, and our own reads never got here.
-            self._opened_by(event.path, labels, event.actor, batch)
         else:
-            self._own.opened(event, now)
-
-    def _opened_by(self, path: str, labels: tuple[str, ...], actor: Actor,
-                   batch: Batch) -> None:
-        wall = time.time()
-        self._access.record(path, AccessKind.OPENED, labels, wall, actor=actor)
-        denied = self._rt.judge.denied(actor, labels)
-        if denied:
-            batch.opened.append(Unauthorized(path, labels, denied, actor, wall))
+            self._opens.opened(event, labels, self._rt.judge, now, batch)
 
     def flush_access(self) -> None:
-        try:
-            self._access.flush(self._engine, time.time())
-        except DlpdError as exc:
-            _log.warning("access log not written; will retry", error=str(exc))
+        self._opens.flush()
 
     def stats(self, now: float) -> PipelineStats:
         oldest = self._scheduler.oldest_queued()
@@ -307,7 +286,7 @@ class Pipeline:
         elif isinstance(item, Scanned):
             batch.results.append(item)
         elif isinstance(item, _OwnRead):
-            self._own.read([item.path], item.time)
+            self._opens.ours([item.path], item.time)
         elif isinstance(item, _Vanished):
             for path in self._alerter.paths():
                 root = root_of(path, item.roots)
@@ -348,7 +327,7 @@ class Pipeline:
     def _note_reads(self, paths: list[str]) -> None:
         # Only what could explain an "opened" event is worth remembering.
         if paths and self._rt.settings.watch.access_events:
-            self._own.read(paths, self._clock())
+            self._opens.ours(paths, self._clock())
 
     def _write(self, batch: Batch) -> None:
         now = self._clock()
