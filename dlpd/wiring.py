@@ -28,7 +28,7 @@ from dlpd.labelling.resolve import PrintPlan, Resolver, ResolverSettings, must_r
 from dlpd.model import ExtractOptions, FileResult, OcrOptions
 from dlpd.policy.labels import labels_for
 from dlpd.scan.pathfilter import PathFilter
-from dlpd.scan.runner import Resolve
+from dlpd.scan.writer import Resolve
 from dlpd.store import fingerprints as fp_repo
 from dlpd.store.db import Connection, Engine, open_engine, sqlite_files, transaction
 

@@ -23,11 +23,11 @@ from dlpd.scan.jobs import Done, Job, SharedState, Submit
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.walk import Entry, Listing, walk, walk_listings
 from dlpd.scan.workers import RECYCLE_RSS, executor
+from dlpd.scan.writer import WRITE_BATCH, Resolve, Writer
 from dlpd.store import files as repo
 from dlpd.store.db import Connection, Engine, transaction
 from dlpd.store.files import CachedFile
 
-_WRITE_BATCH = 500
 _BATCH_FILES = 32
 _BATCH_BYTES = 4 * 1024 * 1024
 # Batches waiting per job, finished or not, behind the oldest unfinished one.
@@ -145,75 +145,6 @@ def _walk_error(entry: Entry) -> FileResult:
     return FileResult(entry.path, Outcome.ERROR, reason=os_reason(exc))
 
 
-# A read file's labels beyond those it was found to carry (labelling.resolve: a person's,
-# copies, extracts), decided in the writer's transaction.
-Resolve = Callable[[Connection, FileResult], FileResult]
-
-
-class _Writer:
-    """Buffers results and writes them in one transaction per batch (single writer).
-
-    With ``resolve``, a read file's result reaches ``on_result`` from here, resolved in
-    the batch's transaction (so in batches); without, the caller hands it on at once."""
-
-    def __init__(self, engine: Engine, rules_version: str, started_ns: int,
-                 resolve: Resolve | None = None,
-                 on_result: Callable[[FileResult], None] | None = None) -> None:
-        self._engine = engine
-        self._rules_version = rules_version
-        self._started_ns = started_ns
-        self._pending: list[FileResult] = []
-        self._resolve = resolve
-        self._on_result = on_result
-        self._held: list[FileResult] = []  # to hand on once resolved
-        # Stored files found gone (keys) and stored subtrees gone (paths), and the count.
-        self._gone_keys: list[bytes] = []
-        self._gone_trees: list[str] = []
-        self.forgotten = 0
-
-    def holds(self, result: FileResult) -> bool:
-        """Whether this result reaches ``on_result`` through the writer."""
-        return self._resolve is not None
-
-    def add(self, result: FileResult) -> None:
-        if self._resolve is not None:  # holds(result), called once a file
-            self._held.append(result)
-        if result.cached or (result.outcome is Outcome.UNSTABLE and result.sha256 is None):
-            if len(self._held) >= _WRITE_BATCH:
-                self.flush()
-            return
-        self._pending.append(result)
-        if len(self._pending) >= _WRITE_BATCH:
-            self.flush()
-
-    def forget(self, keys: list[bytes], trees: list[str]) -> None:
-        self._gone_keys.extend(keys)
-        self._gone_trees.extend(trees)
-        if len(self._gone_keys) + len(self._gone_trees) >= _WRITE_BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self._pending and not self._held and not self._gone_keys \
-                and not self._gone_trees:
-            return
-        resolved: list[FileResult] = []
-        with transaction(self._engine) as conn:
-            if self._gone_keys or self._gone_trees:
-                self.forgotten += repo.forget(conn, self._gone_keys, self._gone_trees)
-            if self._pending:
-                repo.save_results(conn, self._pending, rules_version=self._rules_version,
-                                  scan_started_ns=self._started_ns, now=time.time())
-            if self._resolve is not None:
-                resolved = [self._resolve(conn, r) for r in self._held]
-        self._pending.clear()
-        self._held.clear()
-        self._gone_keys.clear()
-        self._gone_trees.clear()
-        if self._on_result is not None:
-            for result in resolved:
-                self._on_result(result)
-
-
 class _Pipeline:
     """Feeds files to the pool in batches and hands results back in walk order."""
 
@@ -289,7 +220,7 @@ def run_scan(
     started_ns = time.time_ns()
     with transaction(engine) as conn:
         scan_id = repo.start_scan(conn, roots, classifier.version, summary.started)
-    writer = _Writer(engine, classifier.version, started_ns, options.resolve, on_result)
+    writer = Writer(engine, classifier.version, started_ns, options.resolve, on_result)
 
     def emit(result: FileResult) -> None:
         summary.count(result)
@@ -333,7 +264,7 @@ class _CachedScan:
         # Cached files with findings wait here for their detections, read in one query.
         self._with_findings: list[tuple[str, CachedFile]] = []
 
-    def root(self, given: str, pathfilter: PathFilter, writer: _Writer) -> bool:
+    def root(self, given: str, pathfilter: PathFilter, writer: Writer) -> bool:
         """Scan one root; False when cancelled (what was found gone so far is forgotten:
         each directory's listing was whole)."""
         options = self._options
@@ -396,7 +327,7 @@ class _CachedScan:
                     emit(cached_result(entry.path, cached, ()))
                     continue
                 self._with_findings.append((entry.path, cached))
-                if len(self._with_findings) >= _WRITE_BATCH:
+                if len(self._with_findings) >= WRITE_BATCH:
                     self._emit_with_findings()
             else:
                 self.pipeline.add(entry.path, root, lstat)
@@ -408,7 +339,7 @@ class _CachedScan:
         for path, cached in waiting:
             self._emit(repo.cached_result(path, cached, dets.get(cached.id, ())))
 
-    def _hand_over(self, writer: _Writer) -> None:
+    def _hand_over(self, writer: Writer) -> None:
         """At the end of a listing: what waits for detections goes out, what is gone goes
         to the writer."""
         if self._with_findings:

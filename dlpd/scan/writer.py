@@ -1,0 +1,82 @@
+"""The scan's single writer: results to the store in batches of ``WRITE_BATCH`` (one
+transaction each), with what vanished forgotten in the same transactions, and a read
+file's labels resolved there (a person's, copies, extracts) before it is handed on."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from dlpd.model import FileResult, Outcome
+from dlpd.store import files as repo
+from dlpd.store.db import Connection, Engine, transaction
+
+WRITE_BATCH = 500
+
+# A read file's labels beyond those it was found to carry (labelling.resolve: a person's,
+# copies, extracts), decided in the writer's transaction.
+Resolve = Callable[[Connection, FileResult], FileResult]
+
+
+class Writer:
+    """Buffers results and writes them in one transaction per batch (single writer).
+
+    With ``resolve``, a read file's result reaches ``on_result`` from here, resolved in
+    the batch's transaction (so in batches); without, the caller hands it on at once."""
+
+    def __init__(self, engine: Engine, rules_version: str, started_ns: int,
+                 resolve: Resolve | None = None,
+                 on_result: Callable[[FileResult], None] | None = None) -> None:
+        self._engine = engine
+        self._rules_version = rules_version
+        self._started_ns = started_ns
+        self._pending: list[FileResult] = []
+        self._resolve = resolve
+        self._on_result = on_result
+        self._held: list[FileResult] = []  # to hand on once resolved
+        # Stored files found gone (keys) and stored subtrees gone (paths), and the count.
+        self._gone_keys: list[bytes] = []
+        self._gone_trees: list[str] = []
+        self.forgotten = 0
+
+    def holds(self, result: FileResult) -> bool:
+        """Whether this result reaches ``on_result`` through the writer."""
+        return self._resolve is not None
+
+    def add(self, result: FileResult) -> None:
+        if self._resolve is not None:  # holds(result), called once a file
+            self._held.append(result)
+        if result.cached or (result.outcome is Outcome.UNSTABLE and result.sha256 is None):
+            if len(self._held) >= WRITE_BATCH:
+                self.flush()
+            return
+        self._pending.append(result)
+        if len(self._pending) >= WRITE_BATCH:
+            self.flush()
+
+    def forget(self, keys: list[bytes], trees: list[str]) -> None:
+        self._gone_keys.extend(keys)
+        self._gone_trees.extend(trees)
+        if len(self._gone_keys) + len(self._gone_trees) >= WRITE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending and not self._held and not self._gone_keys \
+                and not self._gone_trees:
+            return
+        resolved: list[FileResult] = []
+        with transaction(self._engine) as conn:
+            if self._gone_keys or self._gone_trees:
+                self.forgotten += repo.forget(conn, self._gone_keys, self._gone_trees)
+            if self._pending:
+                repo.save_results(conn, self._pending, rules_version=self._rules_version,
+                                  scan_started_ns=self._started_ns, now=time.time())
+            if self._resolve is not None:
+                resolved = [self._resolve(conn, r) for r in self._held]
+        self._pending.clear()
+        self._held.clear()
+        self._gone_keys.clear()
+        self._gone_trees.clear()
+        if self._on_result is not None:
+            for result in resolved:
+                self._on_result(result)
