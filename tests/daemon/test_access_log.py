@@ -9,7 +9,6 @@ from dlpd.model import Actor
 from dlpd.store import access
 from dlpd.store.db import open_engine, transaction
 
-
 JOB = Actor(7, uid=1000, user="alice", gid=1000, ppid=1, exe="/opt/lab/bin/job",
             cmdline="job --input /d/x")
 OTHER = Actor(8, uid=1000, user="alice", gid=1000, ppid=1, exe="/usr/bin/other",

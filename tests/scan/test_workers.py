@@ -53,8 +53,8 @@ def _big(path: Path, mib: int = 48) -> None:
             f.write(line * (1024 * 1024 // len(line)))
 
 
-def _scan(root: Path, classifier: Classifier, tmp: Path, *, processes: bool,
-          jobs: int = 2, worker_memory: int | None = None) -> tuple[ScanSummary, dict[str, FileResult]]:
+def _scan(root: Path, classifier: Classifier, tmp: Path, *, processes: bool, jobs: int = 2,
+          worker_memory: int | None = None) -> tuple[ScanSummary, dict[str, FileResult]]:
     engine = open_engine(f"sqlite:///{tmp / ('p' if processes else 't')}.db")
     seen: dict[str, FileResult] = {}
     options = ScanOptions(jobs=jobs, use_cache=False, processes=processes)
