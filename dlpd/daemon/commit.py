@@ -82,7 +82,8 @@ class _Retry:
 
     due: float = 0.0
     wait: float = 0.0  # the current back-off; 0 while the store works
-    files: dict[str, tuple[AccessKind, str | None]] = field(default_factory=dict)  # kind, src
+    # kind, move source, actor
+    files: dict[str, tuple[AccessKind, str | None, Actor | None]] = field(default_factory=dict)
     gone: list[tuple[str, str, bool]] = field(default_factory=list)
 
 
@@ -127,9 +128,9 @@ class StepWriter:
 
     # ---- the retry of failed writes ----------------------------------------------------
 
-    def due_files(self, now: float) -> dict[str, tuple[AccessKind, str | None]]:
+    def due_files(self, now: float) -> dict[str, tuple[AccessKind, str | None, Actor | None]]:
         """Files of failed writes to read again, once their back-off has passed: path ->
-        (event kind, move source)."""
+        (event kind, move source, actor)."""
         retry = self._retry
         if not retry.files or retry.due > now:
             return {}
@@ -195,8 +196,8 @@ class StepWriter:
         retry.due = now + retry.wait
         for scanned in batch.results:
             path, pending = scanned.result.path, scanned.pending
-            retry.files.setdefault(path, (pending.kind, pending.src_path) if pending
-                                   else (AccessKind.MODIFIED, None))
+            retry.files.setdefault(path, (pending.kind, pending.src_path, pending.actor)
+                                   if pending else (AccessKind.MODIFIED, None, None))
             self._forget_read(path)
         retry.gone += batch.gone
         _log.error("store write failed; the batch will be evaluated again", error=str(exc),

@@ -319,8 +319,8 @@ class Pipeline:
 
     def _dispatch_scans(self) -> None:
         now = self._clock()
-        for path, (kind, src) in self._writer.due_files(now).items():
-            self._scheduler.add(path, kind, now, src_path=src)
+        for path, (kind, src, actor) in self._writer.due_files(now).items():
+            self._scheduler.add(path, kind, now, src_path=src, actor=actor)
         rt = self._rt
         self._note_reads(self._scheduler.dispatch(now, rt.classifier, rt.roots, rt.jobs))
 
