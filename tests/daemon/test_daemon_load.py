@@ -180,12 +180,14 @@ def test_webhook_down_then_up_and_kill_9_loses_nothing(tmp_path: Path) -> None:
 
 
 def test_idle_with_20000_watched_directories_uses_under_2_percent_cpu(tmp_path: Path) -> None:
+    """inotify's idle cost: a watch per directory. (fanotify has one mark per file system
+    and sees the rest of it too: tests/watch/test_limits.py measures that.)"""
     root, itar, state = _tree(tmp_path)
     for i in range(200):
         for j in range(100):
             os.makedirs(root / f"p{i:03d}" / f"d{j:02d}")
     cfg = state / "dlpd.toml"
-    cfg.write_text(config_text(state, watch=[root], approved=[itar]))
+    cfg.write_text(config_text(state, watch=[root], approved=[itar], backend="inotify"))
     d = Daemon(cfg, tmp_path, tmp_path / "daemon.log").start(timeout=120)
     try:
         d.wait_for(d.crawls_done, 120, "the first reconciliation")
