@@ -202,6 +202,13 @@ def top_table(records: Sequence[TopActor], out: IO[str] | None = None) -> None:
     _table(("user", "uid", "program", "events", "files", "last"), rows, out or sys.stdout)
 
 
+def _watched(count: int, backend: str) -> str:
+    """inotify and watchdog watch directories; fanotify marks the roots' file systems."""
+    if backend == "fanotify":
+        return f"fanotify, {count} {'root' if count == 1 else 'roots'} under a file-system mark"
+    return f"{count} {'directory' if count == 1 else 'directories'}, {backend}"
+
+
 def status_text(status: Mapping[str, Any], out: IO[str] | None = None) -> None:
     """``status`` is `dlpd status`'s report; its ``daemon`` is the daemon's status file
     (``DaemonStatus`` or its JSON)."""
@@ -216,8 +223,8 @@ def status_text(status: Mapping[str, Any], out: IO[str] | None = None) -> None:
         lines += [
             f"  pid {daemon.pid}, version {daemon.version}, up {ago(status['uptime'])}, "
             f"status updated {ago(status['status_age'])} ago",
-            f"  watching: {', '.join(daemon.roots)} ({daemon.watched_dirs} directories, "
-            f"{daemon.backend})",
+            f"  watching: {', '.join(daemon.roots)} "
+            f"({_watched(daemon.watched_dirs, daemon.backend)})",
         ]
         if daemon.unwatched:
             lines.append(f"  NOT watched (crawled only): {', '.join(daemon.unwatched)}")
