@@ -341,16 +341,11 @@ class Origin:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Origin:
-        def opt(key: str) -> Any:
-            return data.get(key)
-
         return cls(kind=str(data.get("kind") or "unknown"),
-                   source_path=None if opt("source_path") is None else str(opt("source_path")),
-                   source_host=None if opt("source_host") is None else str(opt("source_host")),
-                   share=None if opt("share") is None else float(opt("share")),
-                   rows=None if opt("rows") is None else int(opt("rows")),
-                   set_by=None if opt("set_by") is None else str(opt("set_by")),
-                   set_at=None if opt("set_at") is None else float(opt("set_at")))
+                   source_path=_opt_str(data, "source_path"),
+                   source_host=_opt_str(data, "source_host"),
+                   share=_opt_float(data, "share"), rows=_opt_int(data, "rows"),
+                   set_by=_opt_str(data, "set_by"), set_at=_opt_float(data, "set_at"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,15 +387,22 @@ class Actor:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Actor:
-        def opt_int(key: str) -> int | None:
-            return None if data.get(key) is None else int(data[key])
+        return cls(pid=int(data.get("pid") or 0), uid=_opt_int(data, "uid"),
+                   user=_opt_str(data, "user"), gid=_opt_int(data, "gid"),
+                   ppid=_opt_int(data, "ppid"), exe=_opt_str(data, "exe"),
+                   cmdline=_opt_str(data, "cmdline"))
 
-        def opt_str(key: str) -> str | None:
-            return None if data.get(key) is None else str(data[key])
 
-        return cls(pid=int(data.get("pid") or 0), uid=opt_int("uid"), user=opt_str("user"),
-                   gid=opt_int("gid"), ppid=opt_int("ppid"), exe=opt_str("exe"),
-                   cmdline=opt_str("cmdline"))
+def _opt_int(data: Mapping[str, Any], key: str) -> int | None:
+    return None if data.get(key) is None else int(data[key])
+
+
+def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
+    return None if data.get(key) is None else str(data[key])
+
+
+def _opt_float(data: Mapping[str, Any], key: str) -> float | None:
+    return None if data.get(key) is None else float(data[key])
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,21 +438,16 @@ class AlertDetails:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AlertDetails:
         """The inverse of ``to_json`` (what the store keeps)."""
-        def opt_int(key: str) -> int | None:
-            return None if data.get(key) is None else int(data[key])
-
-        def opt_str(key: str) -> str | None:
-            return None if data.get(key) is None else str(data[key])
-
         return cls(
             size=int(data.get("size") or 0),
-            mtime=None if data.get("mtime") is None else float(data["mtime"]),
-            uid=opt_int("uid"), gid=opt_int("gid"), owner=opt_str("owner"),
-            group=opt_str("group"), mime=opt_str("mime"),
+            mtime=_opt_float(data, "mtime"),
+            uid=_opt_int(data, "uid"), gid=_opt_int(data, "gid"),
+            owner=_opt_str(data, "owner"), group=_opt_str(data, "group"),
+            mime=_opt_str(data, "mime"),
             detections=tuple(Detection(
                 rule=str(d["rule"]), category=str(d["category"]),
                 confidence=Confidence.parse(str(d["confidence"])), count=int(d["count"]),
-                member=None if d.get("member") is None else str(d["member"]),
+                member=_opt_str(d, "member"),
                 previews=tuple(str(p) for p in d.get("previews", ())),
                 reasons=tuple(str(r) for r in d.get("reasons", ())))
                 for d in data.get("detections", ())),

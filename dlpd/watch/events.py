@@ -44,18 +44,6 @@ class FsEvent:
     # time.monotonic() when the backend read the event.
     time: float = 0.0
 
-    @property
-    def pid(self) -> int | None:
-        return self.actor.pid if self.actor is not None else None
-
-    @property
-    def uid(self) -> int | None:
-        return self.actor.uid if self.actor is not None else None
-
-    @property
-    def process(self) -> str | None:
-        return self.actor.program if self.actor is not None else None
-
 
 OnEvent = Callable[[FsEvent], None]
 

@@ -20,7 +20,7 @@ def test_opens_near_our_reads_are_ours_others_are_reported_once() -> None:
     own.opened(_open("/r/ours", 1000), 100.0 + 2 * WINDOW + 1)  # later: someone else
     assert own.others(100.0 + WINDOW) == []  # nothing's window has passed yet
     reported = own.others(100.0 + 2 * WINDOW)
-    assert [(ev.path, ev.uid) for ev, _t in reported] == [("/r/theirs", 1000)]
+    assert [(ev.path, ev.actor and ev.actor.uid) for ev, _t in reported] == [("/r/theirs", 1000)]
     assert own.others(100.0 + 2 * WINDOW) == []  # reported once
     late = own.others(100.0 + 4 * WINDOW)
     assert [(ev.path, t) for ev, t in late] == [("/r/ours", 100.0 + 2 * WINDOW + 1)]
