@@ -17,13 +17,19 @@ from typing import IO
 
 import click
 
-from dlpd.cli.common import ExitCode, config_option, errors, fail, settings_or_exit
-from dlpd.config import database_url
+from dlpd.cli.common import (
+    ExitCode,
+    config_option,
+    errors,
+    existing_store,
+    fail,
+    settings_or_exit,
+)
 from dlpd.exposure.accounts import load
 from dlpd.exposure.model import Accounts, Node
 from dlpd.exposure.report import Judged, Unexamined, judge_all, labelled
 from dlpd.model import path_fields
-from dlpd.store.db import open_engine, transaction
+from dlpd.store.db import transaction
 from dlpd.textsafe import json_text, visible
 
 _COLUMNS = ("label", "path", "kind", "owner", "mode", "reasons")
@@ -48,13 +54,12 @@ def exposure(config_path: Path | None, name: str | None, fmt: str) -> None:
     if not any(readers.values()):
         fail("no [labels.NAME] has readers configured: nothing to judge")
     host = settings.daemon.host or socket.gethostname()
-    with errors():
-        engine = open_engine(database_url(settings), create=False)
-        try:
-            with transaction(engine) as conn:
-                paths = labelled(conn, host, name)
-        finally:
-            engine.dispose()
+    engine = existing_store(settings)
+    try:
+        with errors(), transaction(engine) as conn:
+            paths = labelled(conn, host, name)
+    finally:
+        engine.dispose()
     accounts = load(sorted({e for entries in readers.values() for e in entries}))
     exposed = failed = checked = 0
     rows: list[Judged] = []

@@ -25,6 +25,8 @@ class AccessJudge:
                  accounts: AccountsCache | None = None) -> None:
         # Labels without readers are not judged at all.
         self._entries = {label: e for label, e in entries.items() if e}
+        # Every entry at once, as the snapshot is asked for it (once, not per open).
+        self._all_entries = frozenset(e for es in self._entries.values() for e in es)
         self._exemptions = exemptions
         self.accounts = accounts if accounts is not None else AccountsCache()
         self._resolved: tuple[Accounts, dict[str, Readers]] | None = None
@@ -44,7 +46,7 @@ class AccessJudge:
     def denied(self, actor: Actor, labels: Collection[str]) -> tuple[str, ...]:
         if not self._entries or actor.uid is None:
             return ()
-        snapshot = self.accounts.get([e for es in self._entries.values() for e in es])
+        snapshot = self.accounts.get(self._all_entries)
         if self._resolved is None or self._resolved[0] is not snapshot:
             self._resolved = (snapshot, {label: Readers.resolve(entries, snapshot)
                                          for label, entries in self._entries.items()})
