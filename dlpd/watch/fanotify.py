@@ -25,7 +25,6 @@ import contextlib
 import errno
 import os
 import select
-import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -57,6 +56,7 @@ from dlpd.watch.fanotify_c import (
     mark_filesystem,
     parse_events,
 )
+from dlpd.watch.reader import KernelReader
 
 _log = structlog.get_logger("dlpd.watch")
 
@@ -67,7 +67,7 @@ MOUNT_FD_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 K = EventKind
 
 
-class FanotifyWatcher:
+class FanotifyWatcher(KernelReader):
     """File-system marks over the roots, read by one thread (``dlpd-fanotify``).
 
     ``watched_dirs()`` is the number of roots covered by a mark (not directories: a mark
@@ -82,11 +82,7 @@ class FanotifyWatcher:
         self._access_events = access_events
         self._cross_devices = cross_devices
         self._own_pid = -1 if own_events else os.getpid()
-        self._lock = threading.Lock()
-        self._started = False
-        self._stopped = False
-        self._fd = self._wake_r = self._wake_w = -1
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self._roots: tuple[str, ...] = ()
         self._live: set[str] = set()  # roots under a mark, not deleted or moved away
         self._on_event: OnEvent = _ignore
@@ -101,16 +97,12 @@ class FanotifyWatcher:
     def start(self, roots: Sequence[str], on_event: OnEvent,
               is_pruned: Callable[[str], bool]) -> None:
         """Mark the file systems of ``roots``, then start the reader."""
-        with self._lock:
-            if self._started or self._stopped:
-                raise RuntimeError("FanotifyWatcher.start() may be called once")
-            self._started = True
+        self._begin()
         try:
             self._fd = fanotify_init()
         except (OSError, AttributeError) as exc:
             raise ConfigError("watch.backend", f"fanotify_init: {exc} (needs CAP_SYS_ADMIN "
                               "and a kernel with FID reporting and FAN_RENAME, 5.17)") from exc
-        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._on_event = on_event
         self._is_pruned = is_pruned
         self._roots = tuple(dict.fromkeys(r.rstrip("/") or "/" for r in roots))
@@ -124,24 +116,10 @@ class FanotifyWatcher:
                     for below in _mounts_below(root):
                         if not self._pruned_between(root, below):
                             self._mark_below(root, below, mask, marked)
+            self._spawn()
         except BaseException:
             self._close()
             raise
-        self._thread = threading.Thread(target=self._run, name="dlpd-fanotify", daemon=False)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop reading, join the reader, close the fd (the kernel drops the marks)."""
-        with self._lock:
-            if self._stopped:
-                return
-            self._stopped = True
-            thread = self._thread
-            if thread is not None:
-                os.write(self._wake_w, b"x")
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
-        self._close()
 
     def watched_dirs(self) -> int:
         return len(self._live)
@@ -195,16 +173,13 @@ class FanotifyWatcher:
 
     # ---- the reader thread --------------------------------------------------------------
 
-    def _run(self) -> None:
-        poller = select.poll()
-        poller.register(self._fd, select.POLLIN)
-        poller.register(self._wake_r, select.POLLIN)
-        fd, wake = self._fd, self._wake_r
+    def _read_loop(self, poller: select.poll) -> None:
+        fd = self._fd
         startup, self._startup = self._startup, []
         self._guarded(self._emit_all, startup)
         while True:
             ready = poller.poll()
-            if self._stopped or any(f == wake for f, _ in ready):
+            if self._woken(ready):
                 return
             data = b""
             with contextlib.suppress(BlockingIOError):
@@ -374,12 +349,7 @@ class FanotifyWatcher:
             actor = self._batch_actors[pid] = self._actors.actor_of(pid)
         return actor
 
-    def _close(self) -> None:
-        for attr in ("_fd", "_wake_r", "_wake_w"):
-            fd = getattr(self, attr)
-            if fd >= 0:
-                setattr(self, attr, -1)
-                os.close(fd)
+    def _release(self) -> None:
         self._dirs.close()
         self._live.clear()
 

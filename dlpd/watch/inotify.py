@@ -22,7 +22,6 @@ import ctypes
 import errno
 import os
 import select
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -57,6 +56,7 @@ from dlpd.watch.inotify_c import (
     libc,
     read_sysctl,
 )
+from dlpd.watch.reader import KernelReader
 
 _log = structlog.get_logger("dlpd.watch")
 
@@ -87,7 +87,7 @@ class _PendingMove:
         self.event = event
 
 
-class InotifyWatcher:
+class InotifyWatcher(KernelReader):
     """Recursive inotify watches over the roots, read by one thread (``dlpd-inotify``)."""
 
     name = "inotify"
@@ -95,11 +95,7 @@ class InotifyWatcher:
     def __init__(self, *, access_events: bool = False, cross_devices: bool = False) -> None:
         self._access_events = access_events
         self._cross_devices = cross_devices
-        self._lock = threading.Lock()
-        self._started = False
-        self._stopped = False
-        self._fd = self._wake_r = self._wake_w = -1
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self._roots: tuple[str, ...] = ()
         self._on_event: OnEvent = _ignore
         self._table = WatchTable(-1, LEAN_MASK, _never)
@@ -114,10 +110,7 @@ class InotifyWatcher:
               is_pruned: Callable[[str], bool]) -> None:
         """Watch every directory under ``roots``, then start the reader; what happens
         during the walk waits in the kernel queue and is read afterwards."""
-        with self._lock:
-            if self._started or self._stopped:
-                raise RuntimeError("InotifyWatcher.start() may be called once")
-            self._started = True
+        self._begin()
         if not os.path.isdir("/proc/self/fd"):
             raise ConfigError("watch.backend", "the inotify backend needs /proc mounted "
                               "(directories are watched through /proc/self/fd)")
@@ -127,7 +120,6 @@ class InotifyWatcher:
                               f"inotify_init1: {os.strerror(ctypes.get_errno())} "
                               "(see sysctl fs.inotify.max_user_instances)")
         self._fd = fd
-        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._on_event = on_event
         self._roots = tuple(dict.fromkeys(r.rstrip("/") or "/" for r in roots))
         self._table = WatchTable(fd, LEAN_MASK | (IN_OPEN if self._access_events else 0),
@@ -140,40 +132,23 @@ class InotifyWatcher:
         try:
             for root in self._roots:
                 self._watch(root, time.monotonic())
+            self._spawn()
         except BaseException:
             self._close()
             raise
-        self._thread = threading.Thread(target=self._run, name="dlpd-inotify", daemon=False)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop reading, join the reader, close the fd (the kernel drops the watches)."""
-        with self._lock:
-            if self._stopped:
-                return
-            self._stopped = True
-            thread = self._thread
-            if thread is not None:
-                os.write(self._wake_w, b"x")
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
-        self._close()
 
     def watched_dirs(self) -> int:
         return len(self._table.dirs)
 
     # ---- the reader thread --------------------------------------------------------------
 
-    def _run(self) -> None:
-        poller = select.poll()
-        poller.register(self._fd, select.POLLIN)
-        poller.register(self._wake_r, select.POLLIN)
-        fd, wake = self._fd, self._wake_r
+    def _read_loop(self, poller: select.poll) -> None:
+        fd = self._fd
         timeout: int | None = None  # ms; None: sleep until the kernel has something
         self._guarded(self._flush)  # what start() found (UNWATCHED roots, the limit)
         while True:
             ready = poller.poll(timeout)
-            if self._stopped or any(f == wake for f, _ in ready):
+            if self._woken(ready):
                 return
             data = b""
             if ready:
@@ -367,12 +342,7 @@ class InotifyWatcher:
             move.deadline = now  # their TO may be lost too: resolve at the next check
         self._held.append(FsEvent(EventKind.OVERFLOW, "", time=now))
 
-    def _close(self) -> None:
-        for attr in ("_fd", "_wake_r", "_wake_w"):
-            fd = getattr(self, attr)
-            if fd >= 0:
-                setattr(self, attr, -1)
-                os.close(fd)
+    def _release(self) -> None:
         self._table = WatchTable(-1, LEAN_MASK, _never)
 
 
