@@ -31,7 +31,6 @@ Results: ``OUT/attribution-latest.md``.
 from __future__ import annotations
 
 import argparse
-import atexit
 import contextlib
 import datetime as dt
 import json
@@ -53,8 +52,10 @@ from daemon_bench import (
     BenchError,
     Setup,
     child_env,
+    guarded_main,
     machine,
     make_dir_tree,
+    queue_size,
     quiet,
     run_writer,
     source_digest,
@@ -662,47 +663,16 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     return 0 if fan is None or fan <= 1 + OVERHEAD_TARGET else 1
 
 
-@contextlib.contextmanager
-def queue_sizes(value: int | None) -> Iterator[None]:
-    """Both kernels' queue limits raised for the run (read by a group when it is made),
-    then restored."""
-    if value is None:
-        yield
-        return
-    old = {path: path.read_text() for path in QUEUE_SYSCTLS}
-    try:
-        for path in QUEUE_SYSCTLS:
-            path.write_text(f"{value}\n")
-    except OSError as exc:
-        raise BenchError(f"cannot set the queue sysctls (root needed): {exc}") from exc
-    try:
-        yield
-    finally:
-        for path, text in old.items():
-            path.write_text(text)
-
-
-def _on_signal(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> int:
     raw = sys.argv[1:] if argv is None else argv
     args = parse_args(raw)
-    atexit.register(kill_all)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _on_signal)
-    try:
-        with queue_sizes(args.max_queued_events):
+
+    def body() -> int:
+        # Both kernels' queues: a group reads its limit when it is made.
+        with queue_size(args.max_queued_events, QUEUE_SYSCTLS):
             return run(args, raw)
-    except (BenchError, DaemonError) as exc:
-        print(f"attribution_bench: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("attribution_bench: interrupted; daemons killed", file=sys.stderr)
-        return 130
-    finally:
-        kill_all()
+
+    return guarded_main("attribution_bench", body)
 
 
 if __name__ == "__main__":

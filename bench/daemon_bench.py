@@ -39,7 +39,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -453,22 +453,28 @@ def machine(setup: Setup) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def queue_size(value: int | None) -> Iterator[None]:
-    """Raise fs.inotify.max_queued_events for the run (root only), then restore it. It is
-    global: inotify instances created meanwhile by anything on the machine get it too."""
+def queue_size(value: int | None, sysctls: Sequence[str | Path] = (QUEUE_SYSCTL,)
+               ) -> Iterator[None]:
+    """Raise the kernel's event-queue limits (``sysctls``; default inotify's) for the run
+    (root only), then restore them. They are global: instances created meanwhile by
+    anything on the machine get them too."""
     if value is None:
         yield
         return
-    old = read_int(QUEUE_SYSCTL)
+    paths = [Path(p) for p in sysctls]
+    old = {path: path.read_text() for path in paths}
     try:
-        Path(QUEUE_SYSCTL).write_text(f"{value}\n")
+        for path in paths:
+            path.write_text(f"{value}\n")
     except OSError as exc:
-        raise BenchError(f"cannot set {QUEUE_SYSCTL} (root needed): {exc.strerror}") from exc
+        for path, text in old.items():
+            path.write_text(text)
+        raise BenchError(f"cannot set the queue sysctls (root needed): {exc.strerror}") from exc
     try:
         yield
     finally:
-        if old is not None:
-            Path(QUEUE_SYSCTL).write_text(f"{old}\n")
+        for path, text in old.items():
+            path.write_text(text)
 
 
 def source_digest() -> str:
@@ -776,23 +782,33 @@ def _on_signal(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    raw = sys.argv[1:] if argv is None else argv
-    args = parse_args(raw)
+def guarded_main(prog: str, body: Callable[[], int]) -> int:
+    """Run a daemon benchmark: every daemon it started is killed on the way out, SIGTERM
+    and SIGHUP end it as Ctrl-C does, and a bench or daemon failure is one line."""
     atexit.register(kill_all)
     for signum in _STOP_SIGNALS:
         signal.signal(signum, _on_signal)
     try:
-        with queue_size(args.max_queued_events):
-            return run(args, raw)
+        return body()
     except (BenchError, DaemonError) as exc:
-        print(f"daemon_bench: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("daemon_bench: interrupted; daemons killed", file=sys.stderr)
+        print(f"{prog}: interrupted; daemons killed", file=sys.stderr)
         return 130
     finally:
         kill_all()
+
+
+def main(argv: list[str] | None = None) -> int:
+    raw = sys.argv[1:] if argv is None else argv
+    args = parse_args(raw)
+
+    def body() -> int:
+        with queue_size(args.max_queued_events):
+            return run(args, raw)
+
+    return guarded_main("daemon_bench", body)
 
 
 if __name__ == "__main__":
