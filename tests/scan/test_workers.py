@@ -11,7 +11,8 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -103,18 +104,33 @@ def _holder(path: Path) -> int | None:
     return None
 
 
-def _when_open(path: Path, act: Callable[[int], None], done: threading.Event) -> threading.Thread:
-    def watch() -> None:
-        while not done.is_set():
-            pid = _holder(path)
-            if pid is not None:
-                act(pid)
-                return
-            time.sleep(0.005)
+@contextmanager
+def _beside(step: Callable[[], bool]) -> Iterator[None]:
+    """Run ``step`` again and again in a thread while the block runs, until it says done."""
+    done = threading.Event()
 
-    thread = threading.Thread(target=watch, name="test-fault", daemon=True)
+    def loop() -> None:
+        while not done.is_set() and not step():
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=loop, name="test-beside", daemon=True)
     thread.start()
-    return thread
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def _signal_holder(path: Path, signum: int) -> Callable[[], bool]:
+    """A step that sends ``signum`` to the worker holding ``path`` open, once it does."""
+    def step() -> bool:
+        pid = _holder(path)
+        if pid is not None:
+            os.kill(pid, signum)
+        return pid is not None
+
+    return step
 
 
 def test_processes_give_the_results_threads_give(tmp_path: Path, classifier: Classifier) -> None:
@@ -131,13 +147,8 @@ def test_a_worker_killed_mid_file_costs_that_file_only(tmp_path: Path,
     _tree(tmp_path / "tree")
     big = tmp_path / "tree" / "d3" / "big.txt"
     _big(big)
-    done = threading.Event()
-    killer = _when_open(big, lambda pid: os.kill(pid, signal.SIGKILL), done)
-    try:
+    with _beside(_signal_holder(big, signal.SIGKILL)):
         summary, seen = _scan(tmp_path / "tree", classifier, tmp_path, processes=True)
-    finally:
-        done.set()
-        killer.join()
     assert seen[str(big)].outcome is Outcome.ERROR
     assert seen[str(big)].reason == "the reading process died (killed by SIGKILL)"
     others = {p: r for p, r in seen.items() if p != str(big)}
@@ -150,15 +161,10 @@ def test_a_worker_stuck_on_a_file_is_stopped_after_the_timeout(tmp_path: Path) -
     _tree(tmp_path / "tree", files=20)
     big = tmp_path / "tree" / "d0" / "big.txt"
     _big(big)
-    done = threading.Event()
-    # A stopped process makes no progress, as one looping inside a C parser would not.
-    stopper = _when_open(big, lambda pid: os.kill(pid, signal.SIGSTOP), done)
     started = time.monotonic()
-    try:
+    # A stopped process makes no progress, as one looping inside a C parser would not.
+    with _beside(_signal_holder(big, signal.SIGSTOP)):
         _summary, seen = _scan(tmp_path / "tree", classifier, tmp_path, processes=True)
-    finally:
-        done.set()
-        stopper.join()
     assert seen[str(big)].outcome is Outcome.ERROR
     assert seen[str(big)].reason == "reading took longer than 6 s; its process was stopped"
     assert sum(r.outcome is Outcome.OK for r in seen.values()) == 20
@@ -171,22 +177,15 @@ def test_workers_that_grow_are_replaced_and_lose_nothing(tmp_path: Path,
     _threads_summary, by_threads = _scan(tmp_path / "tree", classifier, tmp_path,
                                          processes=False)
     seen_pids: set[int] = set()
-    done = threading.Event()
 
-    def watch() -> None:
-        while not done.is_set():
-            seen_pids.update(_workers())
-            time.sleep(0.002)
+    def note_workers() -> bool:
+        seen_pids.update(_workers())
+        return False  # all the scan long
 
-    watcher = threading.Thread(target=watch, name="test-watch", daemon=True)
-    watcher.start()
-    try:
-        # Any worker is past one byte: each leaves after its first batch.
+    # Any worker is past one byte: each leaves after its first batch.
+    with _beside(note_workers):
         _summary, recycled = _scan(tmp_path / "tree", classifier, tmp_path, processes=True,
                                    worker_memory=1)
-    finally:
-        done.set()
-        watcher.join()
     assert _essence(recycled) == _essence(by_threads)
     assert len(seen_pids) > 2
 
