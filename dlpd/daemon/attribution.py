@@ -12,8 +12,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dlpd.config import Settings
 from dlpd.dirfd import root_of
 from dlpd.exposure.accounts import AccountsCache
-from dlpd.exposure.check import exposure_of
+from dlpd.exposure.check import judge
 from dlpd.exposure.model import Accounts, Readers
+from dlpd.exposure.reading import examine
 from dlpd.model import Actor
 from dlpd.policy.readers import Exemptions, unauthorized
 
@@ -72,13 +73,19 @@ class ExposureCheck:
         self._roots = tuple(roots)
         self._cross_devices = cross_devices
 
-    def reasons(self, path: str, label: str) -> list[str] | None:
-        """The ways in for outsiders (empty: none); None when ``label`` has no readers or
+    def reasons(self, path: str, labels: Collection[str]) -> dict[str, list[str]]:
+        """For each of ``labels`` with readers, the ways in for outsiders (empty: none).
+        The file and its directories are read once for all labels; nothing is judged when
         ``path`` cannot be examined (gone, replaced by a symlink, outside the roots)."""
-        entries = self._judge.readers(label)
-        root = root_of(path, self._roots) if entries else None
+        judged = {label: entries for label in labels
+                  if (entries := self._judge.readers(label))}
+        root = root_of(path, self._roots) if judged else None
         if root is None:
-            return None
-        found = exposure_of(root, path, entries, self._judge.accounts,
-                            cross_devices=self._cross_devices)
-        return None if found is None else [r.text for r in found.reasons]
+            return {}
+        try:
+            examined = examine(root, path, cross_devices=self._cross_devices)
+        except OSError:
+            return {}
+        snapshot = self._judge.accounts.get(e for es in judged.values() for e in es)
+        return {label: [r.text for r in judge(examined, entries, snapshot).reasons]
+                for label, entries in judged.items()}

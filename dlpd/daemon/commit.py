@@ -220,14 +220,11 @@ class StepWriter:
 
     def _exposure(self, conn: Connection, path: str, sha256: str, labels: tuple[str, ...],
                   wall: float) -> None:
-        check = self.exposure
-        if check is None:
+        if self.exposure is None:
             return
-        for label in labels:
-            reasons = check.reasons(path, label)
-            if reasons is not None:
-                self._alerter.exposure(conn, path, sha256, labels, label,
-                                       self._severity(label), reasons, wall)
+        for label, reasons in self.exposure.reasons(path, labels).items():
+            self._alerter.exposure(conn, path, sha256, labels, label, self._severity(label),
+                                   reasons, wall)
 
     def _severity(self, label: str) -> Severity:
         policy = self._alerter.policy.labels.get(label)

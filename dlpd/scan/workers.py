@@ -170,8 +170,6 @@ class WorkerPool:
         self._closed = False
         self._blameless = 0
         self._failure: WorkerError | None = None
-        self.crashes = 0
-        self.recycled = 0
         self._workers: list[_Worker] = []
         self._readers: list[threading.Thread] = []
         for slot in range(max(1, jobs)):
@@ -253,9 +251,7 @@ class WorkerPool:
                 return False
             held = list(dead.held)
             blamed = self._blame(dead, held, code)
-            if code == RECYCLED:
-                self.recycled += 1
-            elif not blamed:
+            if code != RECYCLED and not blamed:
                 self._blameless += 1
             if self._blameless >= _MAX_BLAMELESS:
                 self._fail(held, WorkerError(
@@ -279,7 +275,6 @@ class WorkerPool:
         index = dead.current.value
         if code == RECYCLED or not held or not 0 <= index < len(held[0].indices):
             return False
-        self.crashes += 1
         sent = held[0]
         original = sent.indices[index]
         path = sent.task.jobs[original][0]
