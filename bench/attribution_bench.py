@@ -51,6 +51,7 @@ from daemon_bench import (
     REPO,
     BenchError,
     Setup,
+    attempt,
     child_env,
     guarded_main,
     machine,
@@ -560,18 +561,6 @@ def render(report: dict[str, Any]) -> str:
 
 
 # -- main ------------------------------------------------------------------------------------
-
-
-def attempt(errors: list[str], what: str, into: list[dict[str, Any]],
-            measure: Callable[[], dict[str, Any]]) -> None:
-    """One run; a daemon that fails is reported (and its run left out), not fatal."""
-    try:
-        into.append(measure())
-    except (DaemonError, BenchError) as exc:
-        print(f"    FAILED: {what}: {exc}", flush=True)
-        errors.append(f"{what}: {str(exc).splitlines()[0]}")
-    finally:
-        kill_all()
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
