@@ -327,6 +327,41 @@ class DaemonSettings(_Section):
         return value
 
 
+class ConsoleSettings(_Section):
+    # host:port ("[::1]:8765" for IPv6); ignored when uds is set.
+    listen: str = "127.0.0.1:8765"
+    # A Unix socket to serve on instead (behind a TLS reverse proxy); "" = listen.
+    uds: Path | None = None
+    # Host headers accepted; empty: the listen host, localhost, 127.0.0.1 and [::1].
+    allowed_hosts: tuple[str, ...] = ()
+    # TLS certificate and key (PEM); required to listen on a non-loopback address.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # A session ends after this long without a request, and after session_max in all.
+    session_idle: Duration = 1800.0
+    session_max: Duration = 12 * 3600.0
+    # This many failed logins for one name or one client address within login_window
+    # lock further attempts (even right ones) until the window has passed.
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_window: Duration = 900.0
+    # Rows per page of the alert and access lists.
+    page_size: int = Field(default=50, ge=10, le=500)
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{value!r}: expected HOST:PORT, such as 127.0.0.1:8765")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ConsoleSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key: set both or neither")
+        return self
+
+
 class FingerprintSettings(_Section):
     # Register labelled files' content and check every scanned file against it.
     enabled: bool = True
@@ -389,6 +424,7 @@ class Settings(_Section):
     access: AccessSettings = AccessSettings()
     daemon: DaemonSettings = DaemonSettings()
     fingerprints: FingerprintSettings = FingerprintSettings()
+    console: ConsoleSettings = ConsoleSettings()
     # Where this configuration came from (None: embedded defaults); not a TOML key.
     source: Path | None = Field(default=None, exclude=True)
 

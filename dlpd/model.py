@@ -296,6 +296,19 @@ class AccessKind(StrEnum):
     OPENED = "opened"
 
 
+class Role(StrEnum):
+    """A console account's role: viewers read, analysts also triage and suppress, admins
+    also manage accounts and read the audit trail. Ordered: each holds the ones before."""
+
+    VIEWER = "viewer"
+    ANALYST = "analyst"
+    ADMIN = "admin"
+
+    def allows(self, needed: Role) -> bool:
+        order = list(Role)
+        return order.index(self) >= order.index(needed)
+
+
 class AlertStatus(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
