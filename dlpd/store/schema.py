@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Boolean,
     Column,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
     text,
 )
 
@@ -324,4 +326,135 @@ dlpd_meta = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", LargeBinary, nullable=False),
+)
+
+# -- The review console (migration 0007) --------------------------------------------------
+# The console's alert list pages newest first (id DESC) by keyset under any one filter:
+# each (column, id) index serves "WHERE column = ? AND id < ? ORDER BY id DESC LIMIT n"
+# without a sort. SQLite appends the rowid to every index already; PostgreSQL needs it
+# named.
+Index("ix_alerts_status_id", alerts.c.status, alerts.c.id)
+Index("ix_alerts_label_id", alerts.c.label, alerts.c.id)
+Index("ix_alerts_severity_id", alerts.c.severity, alerts.c.id)
+Index("ix_alerts_host_id", alerts.c.host, alerts.c.id)
+Index("ix_alerts_kind_id", alerts.c.kind, alerts.c.id)
+Index("ix_alerts_created", alerts.c.created)
+# The tab counts under a label (and severity) filter and the summary's open alerts by
+# label and severity, from the index alone; a page filtered on all three, in id order.
+Index("ix_alerts_status_label_severity", alerts.c.status, alerts.c.label, alerts.c.severity)
+# The summary's top paths by open alerts: grouped in index order, no table reads.
+Index("ix_alerts_status_path_key", alerts.c.status, alerts.c.path_key)
+Index("ix_access_user_id", access.c.user, access.c.id)
+Index("ix_access_kind_id", access.c.kind, access.c.id)
+
+# Console accounts; the password is an argon2id hash (console/auth.py makes it).
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # model.Role
+    Column("password_hash", Text, nullable=False),
+    Column("created", Float, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("disabled", Float),
+    Column("password_changed", Float, nullable=False),
+)
+
+# The cookie holds a random token; only its sha256 is stored, so that a copy of the
+# store (a backup) logs nobody in.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", LargeBinary, primary_key=True),
+    Column("user_id", Integer, ForeignKey("console_users.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("csrf", Text, nullable=False),
+    Column("created", Float, nullable=False),
+    Column("expires", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Index("ix_console_sessions_user_id", "user_id"),
+    Index("ix_console_sessions_expires", "expires"),
+)
+
+# Who did what, when and why: append-only and hash-chained (store/audit.py). A row's
+# prev_hash is the row before's hash; UNIQUE, so two rows can never follow the same one.
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("time", Float, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("details", Text, nullable=False),  # JSON object
+    Column("prev_hash", String(64), nullable=False, unique=True),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_actor_id", "actor", "id"),
+    Index("ix_audit_target_id", "target", "id"),
+)
+
+# The database refuses to change or remove an audit row, whoever asks (a bug, or SQL by
+# hand); migration 0007 creates the same triggers in a store it upgrades.
+AUDIT_APPEND_ONLY = "audit is append-only"
+AUDIT_TRIGGERS_SQLITE = (
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+    f"BEGIN SELECT RAISE(ABORT, '{AUDIT_APPEND_ONLY}'); END",
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+    f"BEGIN SELECT RAISE(ABORT, '{AUDIT_APPEND_ONLY}'); END",
+)
+AUDIT_TRIGGERS_POSTGRESQL = (
+    "CREATE OR REPLACE FUNCTION dlpd_audit_append_only() RETURNS trigger "
+    f"LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{AUDIT_APPEND_ONLY}'; END $$",
+    "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit "
+    "FOR EACH ROW EXECUTE FUNCTION dlpd_audit_append_only()",
+    "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit "
+    "FOR EACH STATEMENT EXECUTE FUNCTION dlpd_audit_append_only()",
+)
+# (SQLAlchemy's DDL() carries no type annotations.)
+for _statement in AUDIT_TRIGGERS_SQLITE:
+    event.listen(audit, "after_create",
+                 DDL(_statement).execute_if(dialect="sqlite"))  # type: ignore[no-untyped-call]
+for _statement in AUDIT_TRIGGERS_POSTGRESQL:
+    event.listen(audit, "after_create",
+                 DDL(_statement).execute_if(dialect="postgresql"))  # type: ignore[no-untyped-call]
+
+# Suppression rules (policy/suppress.py): alerts matching (label, path prefix, rule) are
+# not raised until the rule expires or is revoked; what each one held back is counted
+# in suppression_hits, one row per alert it would have raised.
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("label", Text, nullable=False),
+    Column("path_key", LargeBinary, nullable=False),  # the prefix's bytes
+    Column("path", Text, nullable=False),  # its display form
+    Column("rule", Text),  # a signature rule id; NULL = any
+    Column("owner", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created", Float, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("expires", Float, nullable=False),
+    Column("revoked", Float),
+    Column("revoked_by", Text),
+)
+
+suppression_hits = Table(
+    "suppression_hits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("suppression_id", Integer, ForeignKey("suppressions.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("path_key", LargeBinary, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("kind", String(24), nullable=False),  # AlertKind
+    Column("first", Float, nullable=False),
+    Column("last", Float, nullable=False),
+    Column("count", Integer, nullable=False),
+    Index("ux_suppression_hits", "suppression_id", "path_key", "sha256", "label", "kind",
+          unique=True),
+    Index("ix_suppression_hits_last", "suppression_id", "last"),
 )
