@@ -191,3 +191,21 @@ def last_categories(conn: Connection, path: str) -> tuple[str, ...]:
     except ValueError:
         return ()
     return tuple(str(c) for c in found) if isinstance(found, list) else ()
+
+
+def active_page(conn: Connection, *, host: str | None = None, label: str | None = None,
+                path_prefix: str | None = None, before_id: int | None = None,
+                limit: int = 50) -> list[Assignment]:
+    """Active assignments on any host (or ``host``), of ``label``, at or under
+    ``path_prefix``: newest first, keyset-paged by id (the console's labels page)."""
+    stmt = select(label_assignments).where(_active())
+    if host:
+        stmt = stmt.where(label_assignments.c.host == host)
+    if label:
+        stmt = stmt.where(label_assignments.c.label == label)
+    if path_prefix:
+        stmt = stmt.where(under(label_assignments.c.path_key, path_prefix))
+    if before_id is not None:
+        stmt = stmt.where(label_assignments.c.id < before_id)
+    rows = conn.execute(stmt.order_by(label_assignments.c.id.desc()).limit(limit)).mappings()
+    return [_assignment(r) for r in rows]
