@@ -1,0 +1,90 @@
+"""Console accounts, sessions and suppression rules on a real SQLite file."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from dlpd.model import Role
+from dlpd.store import console_users as users
+from dlpd.store.db import open_engine, transaction
+
+T0 = 1_700_000_000.0
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> sa.Engine:
+    return open_engine(f"sqlite:///{tmp_path}/dlpd.db")
+
+
+def _token(n: int) -> bytes:
+    return hashlib.sha256(f"token {n}".encode()).digest()
+
+
+def test_accounts_are_unique_by_name_and_keep_their_hash(engine: sa.Engine) -> None:
+    with transaction(engine) as conn:
+        alice = users.add_user(conn, name="alice", role=Role.ANALYST, password_hash="$argon2id$a",
+                               created_by="root", now=T0)
+        users.add_user(conn, name="bob", role=Role.VIEWER, password_hash="$argon2id$b",
+                       created_by="alice", now=T0 + 1)
+    with pytest.raises(users.DuplicateUser), transaction(engine) as conn:
+        users.add_user(conn, name="alice", role=Role.ADMIN, password_hash="x",
+                       created_by="root", now=T0 + 2)
+    with transaction(engine) as conn:
+        assert users.get_user(conn, "alice") == (alice, "$argon2id$a")
+        assert users.get_user(conn, "carol") is None
+        assert [u.name for u in users.list_users(conn)] == ["alice", "bob"]
+        assert users.set_role(conn, "bob", Role.ADMIN)
+        assert not users.set_role(conn, "carol", Role.ADMIN)
+        assert users.set_password(conn, "alice", "$argon2id$new", T0 + 5)
+        assert not users.set_password(conn, "carol", "h", T0 + 5)
+        found = users.get_user(conn, "alice")
+        assert found is not None and found[1] == "$argon2id$new"
+        assert found[0].password_changed == T0 + 5 and found[0].created == T0
+        assert [(u.name, u.role) for u in users.list_users(conn)] == [
+            ("alice", Role.ANALYST), ("bob", Role.ADMIN)]
+
+
+def test_sessions_end_by_time_by_logout_by_disabling_and_by_a_new_password(
+        engine: sa.Engine) -> None:
+    with transaction(engine) as conn:
+        alice = users.add_user(conn, name="alice", role=Role.ANALYST, password_hash="h",
+                               created_by="root", now=T0)
+        bob = users.add_user(conn, name="bob", role=Role.VIEWER, password_hash="h",
+                             created_by="root", now=T0)
+        for n, who in ((1, alice), (2, alice), (3, bob), (4, bob)):
+            users.create_session(conn, token_hash=_token(n), user_id=who.id, csrf=f"c{n}",
+                                 now=T0 + 10, expires=T0 + 100)
+    with transaction(engine) as conn:
+        live = users.get_session(conn, _token(1), T0 + 20)
+        assert live is not None and live.user == alice and live.csrf == "c1"
+        assert (live.created, live.expires, live.last_seen) == (T0 + 10, T0 + 100, T0 + 10)
+        users.touch_session(conn, _token(1), T0 + 30)
+        touched = users.get_session(conn, _token(1), T0 + 31)
+        assert touched is not None and touched.last_seen == T0 + 30
+        assert users.get_session(conn, _token(1), T0 + 100) is None  # past its hard end
+        assert users.get_session(conn, _token(9), T0 + 20) is None
+        # A role change applies to a live session at once.
+        users.set_role(conn, "bob", Role.ADMIN)
+        bobs = users.get_session(conn, _token(3), T0 + 20)
+        assert bobs is not None and bobs.user.role is Role.ADMIN
+        users.delete_session(conn, _token(3))
+        assert users.get_session(conn, _token(3), T0 + 20) is None
+        assert users.disable_user(conn, "bob", T0 + 40)
+        assert not users.disable_user(conn, "bob", T0 + 41)  # the first time stays
+        assert users.get_session(conn, _token(4), T0 + 42) is None
+        disabled = users.get_user(conn, "bob")
+        assert disabled is not None and disabled[0].disabled == T0 + 40
+        users.set_password(conn, "alice", "h2", T0 + 50)
+        assert users.get_session(conn, _token(2), T0 + 51) is None
+        users.create_session(conn, token_hash=_token(5), user_id=alice.id, csrf="c5",
+                             now=T0 + 60, expires=T0 + 70)
+        users.create_session(conn, token_hash=_token(6), user_id=alice.id, csrf="c6",
+                             now=T0 + 60, expires=T0 + 700)
+        assert users.purge_sessions(conn, T0 + 70) == 1
+        assert users.get_session(conn, _token(6), T0 + 71) is not None
+        left = conn.execute(sa.text("SELECT count(*) FROM console_sessions")).scalar()
+        assert left == 1
