@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from dlpd.model import Role
 from dlpd.store import console_users as users
+from dlpd.store import suppressions
 from dlpd.store.db import open_engine, transaction
 
 T0 = 1_700_000_000.0
@@ -88,3 +91,69 @@ def test_sessions_end_by_time_by_logout_by_disabling_and_by_a_new_password(
         assert users.get_session(conn, _token(6), T0 + 71) is not None
         left = conn.execute(sa.text("SELECT count(*) FROM console_sessions")).scalar()
         assert left == 1
+
+
+def test_a_suppression_needs_a_label_an_absolute_prefix_and_an_expiry_ahead(
+        engine: sa.Engine) -> None:
+    good: dict[str, Any] = {
+        "label": "pii", "path_prefix": "/scratch/etl", "rule": None, "owner": "data-eng",
+        "reason": "nightly ETL copies", "created_by": "alice", "now": T0,
+        "expires": T0 + 7 * 86400}
+    for field, value, word in (("expires", T0, "expires"), ("expires", T0 - 1, "expires"),
+                               ("label", " ", "label"), ("path_prefix", "scratch", "absolute"),
+                               ("owner", "", "owner"), ("reason", "", "reason")):
+        with pytest.raises(ValueError, match=word), transaction(engine) as conn:
+            suppressions.add(conn, **{**good, field: value})
+    with transaction(engine) as conn:
+        made = suppressions.add(conn, **good)
+        assert suppressions.list_all(conn) == [(made, 0, None)]
+
+
+def test_suppressions_expire_by_time_alone_and_revoke_once(engine: sa.Engine) -> None:
+    odd = os.fsdecode(b"/scratch/caf\xe9")
+    with transaction(engine) as conn:
+        short = suppressions.add(conn, label="pii", path_prefix=odd, rule="card_numbers",
+                                 owner="team", reason="r", created_by="alice", now=T0,
+                                 expires=T0 + 100)
+        long = suppressions.add(conn, label="hr", path_prefix="/hr/tmp", rule="",
+                                owner="team", reason="r", created_by="alice", now=T0,
+                                expires=T0 + 1000)
+    assert short.path_prefix == odd and short.rule == "card_numbers" and long.rule is None
+    with transaction(engine) as conn:
+        assert suppressions.in_force(conn, T0 + 50) == [short, long]
+        assert suppressions.in_force(conn, T0 + 100) == [long]  # expired: nobody acted
+        assert suppressions.revoke(conn, long.id, by="bob", now=T0 + 60)
+        assert not suppressions.revoke(conn, long.id, by="carol", now=T0 + 61)
+        assert not suppressions.revoke(conn, 999, by="carol", now=T0 + 61)
+        assert suppressions.in_force(conn, T0 + 61) == [short]
+        revoked = suppressions.get(conn, long.id)
+        assert revoked is not None and (revoked.revoked, revoked.revoked_by) == (T0 + 60, "bob")
+        assert suppressions.get(conn, short.id) == short  # the prefix's bytes came back
+
+
+def test_hits_are_one_row_per_alert_stopped_counted_each_time(engine: sa.Engine) -> None:
+    odd = os.fsdecode(b"/scratch/x\xff.csv")
+    with transaction(engine) as conn:
+        rule = suppressions.add(conn, label="pii", path_prefix="/scratch", rule=None,
+                                owner="team", reason="r", created_by="alice", now=T0,
+                                expires=T0 + 1000)
+        other = suppressions.add(conn, label="hr", path_prefix="/scratch", rule=None,
+                                 owner="team", reason="r", created_by="alice", now=T0,
+                                 expires=T0 + 1000)
+        for t in (T0 + 1, T0 + 5, T0 + 3):  # out of order: the last stays the latest
+            suppressions.record_hit(conn, rule.id, path="/scratch/a.csv", sha256="aa" * 32,
+                                    label="pii", kind="location", now=t)
+        suppressions.record_hit(conn, rule.id, path=odd, sha256="aa" * 32, label="pii",
+                                kind="location", now=T0 + 4)
+        suppressions.record_hit(conn, rule.id, path="/scratch/a.csv", sha256="aa" * 32,
+                                label="pii", kind="exposed", now=T0 + 2)
+    with engine.connect() as conn:
+        assert suppressions.hits(conn, rule.id) == [
+            suppressions.SuppressionHit("/scratch/a.csv", "aa" * 32, "pii", "location",
+                                        T0 + 1, T0 + 5, 3),
+            suppressions.SuppressionHit(odd, "aa" * 32, "pii", "location", T0 + 4, T0 + 4, 1),
+            suppressions.SuppressionHit("/scratch/a.csv", "aa" * 32, "pii", "exposed",
+                                        T0 + 2, T0 + 2, 1)]
+        assert suppressions.hits(conn, rule.id, limit=1)[0].count == 3
+        assert suppressions.hits(conn, other.id) == []
+        assert suppressions.list_all(conn) == [(other, 0, None), (rule, 3, T0 + 5)]
