@@ -42,6 +42,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "check-config": LazyCommand(
         "dlpd.cli.daemon", "check_config",
         "Validate a config file (and the rules it names) without scanning."),
+    "console": LazyCommand(
+        "dlpd.cli.console", "console",
+        "The review web app: alerts, labels, the access log and triage, in a browser."),
     "example-config": LazyCommand(
         "dlpd.cli.daemon", "example_config",
         "Print the example config: every key, its default, and what it does."),
