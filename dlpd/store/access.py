@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    Select,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from dlpd.model import AccessKind, Actor, path_fields
 from dlpd.store.paths import display_path, key, real, under
@@ -167,3 +179,86 @@ def top(conn: Connection, *, since: float | None = None, labels: Sequence[str] =
         path_prefix=path_prefix, since=since, labels=labels, kinds=kinds, uids=())
     return [TopActor(r.uid, r.user, r.process, int(r.events), int(r.files), float(r.last))
             for r in conn.execute(stmt)]
+
+
+# -- The console's access log: filtered, newest first, by keyset --------------------------
+@dataclass(frozen=True, slots=True)
+class AccessFilter:
+    """Every field narrows; a tuple takes any of its values, an empty one all."""
+
+    path_prefix: str | None = None  # at or under, by the path's bytes
+    labels: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()  # user names; one of digits also matches that uid
+    kinds: tuple[str, ...] = ()  # AccessKind values
+    since: float | None = None  # last >= since
+    until: float | None = None  # last < until
+
+
+# A range holding this many rows is walked in id order on SQLite rather than read through
+# its own index and sorted (see store/alert_pages.py, which does the same for alerts).
+_BROAD = 2000
+
+
+def _is_broad(conn: Connection, condition: ColumnElement[bool]) -> bool:
+    probe = select(access.c.id).where(condition).limit(_BROAD).subquery()
+    return int(conn.execute(select(func.count()).select_from(probe)).scalar_one()) >= _BROAD
+
+
+def _window(last: ColumnElement[Any], f: AccessFilter) -> list[ColumnElement[bool]]:
+    return [*([last >= f.since] if f.since is not None else []),
+            *([last < f.until] if f.until is not None else [])]
+
+
+def _page_conditions(conn: Connection, f: AccessFilter) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    sqlite = conn.dialect.name == "sqlite"
+    if f.path_prefix:
+        found.append(under(access.c.path_key, f.path_prefix))
+        if sqlite and _is_broad(conn, found[-1]):
+            found[-1] = under(func.coalesce(access.c.path_key, access.c.path_key),
+                              f.path_prefix)
+    if window := _window(access.c.last, f):
+        if sqlite and _is_broad(conn, and_(*window)):
+            window = _window(func.coalesce(access.c.last, access.c.last), f)
+        found += window
+    if f.labels:
+        # A JSON list: look for the quoted element, as alerts.query does for categories.
+        found.append(or_(*(access.c.labels.contains(json.dumps(label), autoescape=True)
+                           for label in f.labels)))
+    if f.users:
+        uids = [int(u) for u in f.users if u.isascii() and u.isdigit()]
+        found.append(or_(access.c.user.in_(list(f.users)), access.c.uid.in_(uids)) if uids
+                     else access.c.user.in_(list(f.users)))
+    if f.kinds:
+        found.append(access.c.kind.in_(list(f.kinds)) if len(f.kinds) > 1
+                     else access.c.kind == f.kinds[0])
+    return found
+
+
+def _record(r: RowMapping) -> AccessRecord:
+    return AccessRecord(path=real(r["path_key"]), kind=AccessKind(r["kind"]),
+                        labels=tuple(json.loads(r["labels"])), first=r["first"],
+                        last=r["last"], count=r["count"], src_path=r["src_path"],
+                        actor=_actor_of(r), id=r["id"])
+
+
+def page(conn: Connection, f: AccessFilter, *, before_id: int | None,
+         limit: int) -> list[AccessRecord]:
+    """Up to ``limit`` records matching ``f``, newest first (by id), below ``before_id``
+    (the last id of the page before; None for the first page). No OFFSET."""
+    conditions = _page_conditions(conn, f)
+    if before_id is not None:
+        conditions.append(access.c.id < before_id)
+    stmt = select(access).order_by(access.c.id.desc()).limit(limit)
+    if conditions:
+        stmt = stmt.where(and_(*conditions))
+    return [_record(r) for r in conn.execute(stmt).mappings()]
+
+
+def iter_records(conn: Connection, f: AccessFilter, *,
+                 chunk: int = 1000) -> Iterator[AccessRecord]:
+    """Every record matching ``f``, newest first, a query per ``chunk`` (exports)."""
+    before: int | None = None
+    while rows := page(conn, f, before_id=before, limit=chunk):
+        yield from rows
+        before = rows[-1].id

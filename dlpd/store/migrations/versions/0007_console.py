@@ -43,7 +43,6 @@ _INDEXES = (
     ("ix_alerts_status_label_severity", "alerts", ["status", "label", "severity"]),
     ("ix_alerts_status_path_key", "alerts", ["status", "path_key"]),
     ("ix_access_user_id", "access", ["user", "id"]),
-    ("ix_access_kind_id", "access", ["kind", "id"]),
 )
 
 
