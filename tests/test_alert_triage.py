@@ -226,7 +226,8 @@ def test_migration_0003_to_0004_keeps_alerts(tmp_path: Path,
     with sqlite3.connect(path) as conn:
         version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         assert version == (db.HEAD_REVISION,)
-    res = run_dlpd("alerts", "false-positive", "1", "--author", "eve", "--config", cfg_path)
+    res = run_dlpd("alerts", "false-positive", "1", "--author", "eve", "--note", "old store",
+                   "--config", cfg_path)
     assert res.returncode == 0, res.describe()
     with transaction(open_engine(f"sqlite:///{path}")) as conn:
         (alert,) = repo.query(conn, statuses=["false-positive"])

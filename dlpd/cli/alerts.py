@@ -27,8 +27,10 @@ from dlpd.cli.common import (
 from dlpd.cli.render_alerts import alert_details, alerts_table, dump
 from dlpd.cli.when import FORMS
 from dlpd.model import Alert, AlertStatus, Severity
+from dlpd.review import triage
+from dlpd.review.triage import Action
 from dlpd.store import alerts as alerts_repo
-from dlpd.store.db import Connection, transaction
+from dlpd.store.db import transaction
 from dlpd.wiring import sink_routes
 
 _ACTIVE = ("open", "acknowledged")
@@ -123,60 +125,46 @@ def alerts_show(alert_id: int, config_path: Path | None, fmt: str) -> None:
         alert_details(alert, decisions=decisions)
 
 
-# (conn, alert id, author, note, now, sink routes) -> the alerts it changed, the named
-# one first; None when there is no such alert.
-_Change = Callable[..., "list[Alert] | None"]
-
-
-def _one(status: AlertStatus) -> _Change:
-    def change(conn: Connection, alert_id: int, **how: Any) -> list[Alert] | None:
-        done = alerts_repo.set_status(conn, alert_id, status, **how)
-        return None if done is None else [done]
-    return change
-
-
-def _triage(status: AlertStatus, change: _Change, help_text: str) -> click.Command:
+def _triage(action: Action, help_text: str) -> click.Command:
     @click.command(help=help_text)
     @click.argument("alert_ids", type=int, nargs=-1, required=True)
-    @click.option("--note", default="", help="Why (stored with your name and the time).")
+    @click.option("--note", default="", help="Why (stored with your name and the time; "
+                  "required to resolve or mark false-positive).")
     @click.option("--author", default=None,
                   help="Who (default: the invoking user, $SUDO_USER under sudo).")
     @config_option
     def command(alert_ids: tuple[int, ...], note: str, author: str | None,
                 config_path: Path | None) -> None:
         settings = settings_or_exit(config_path)
-        who = author or os.environ.get("SUDO_USER") or getpass.getuser()
+        unix_user = getpass.getuser()
+        who = author or os.environ.get("SUDO_USER") or unix_user
         engine = existing_store(settings)
-        missing = []
         with errors(), transaction(engine) as conn:
-            for alert_id in alert_ids:
-                done = change(conn, alert_id, author=who, note=note or status.value,
-                              now=time.time(), sinks=sink_routes(settings))
-                if done is None:
-                    missing.append(alert_id)
-                    continue
-                click.echo(f"alert {alert_id}: {status.value}")
-                for other in done[1:]:
-                    click.echo(f"alert {other.id}: {other.status.value} "
-                               f"(same content and label as alert {alert_id})")
-        if missing:
-            fail(f"no alert {', '.join(map(str, missing))}")
+            outcome = triage.apply(conn, action, alert_ids, author=who, reason=note,
+                                   now=time.time(), sinks=sink_routes(settings),
+                                   via=f"cli (unix user {unix_user})")
+        for alert in outcome.changed:
+            named = outcome.carried_by.get(alert.id)
+            click.echo(f"alert {alert.id}: {alert.status.value}" if named is None else
+                       f"alert {alert.id}: {alert.status.value} (same content and label as "
+                       f"alert {named})")
+        if outcome.missing:
+            fail(f"no alert {', '.join(map(str, outcome.missing))}")
 
     return command
 
 
-alerts.add_command(_triage(AlertStatus.ACKNOWLEDGED, _one(AlertStatus.ACKNOWLEDGED),
-                           "Acknowledge alerts (triaged, still live)."), "ack")
-alerts.add_command(_triage(AlertStatus.RESOLVED, _one(AlertStatus.RESOLVED),
-                           "Resolve alerts (the problem is gone)."), "resolve")
+alerts.add_command(_triage(Action.ACK, "Acknowledge alerts (triaged, still live)."), "ack")
+alerts.add_command(_triage(Action.RESOLVE, "Resolve alerts (the problem is gone); --note "
+                           "says how."), "resolve")
 alerts.add_command(_triage(
-    AlertStatus.FALSE_POSITIVE, alerts_repo.mark_false_positive,
+    Action.FALSE_POSITIVE,
     "Mark alerts false positives: their content is fine with their label anywhere. Every "
     "live alert on the same content and label (any path, any host) is closed with it, and "
     "the content is not raised again with that label while the decision stands. The "
-    "decision is recorded once, with --note and --author."), "false-positive")
+    "decision is recorded once, with --note (required) and --author."), "false-positive")
 alerts.add_command(_triage(
-    AlertStatus.OPEN, alerts_repo.reopen,
+    Action.REOPEN,
     "Reopen alerts. Reopening a false positive lifts the decision: the other alerts it "
     "closed reopen too, and new copies are raised again."), "reopen")
 
