@@ -22,6 +22,8 @@ from dlpd.model import (
     Severity,
     alert_event_body,
 )
+from dlpd.policy.suppress import suppressing
+from dlpd.store import suppressions
 from dlpd.store.db import upsert
 from dlpd.store.paths import display_path, key, real, under
 from dlpd.store.schema import ACTIVE_ALERT, alert_notes, alerts, false_positives, outbox
@@ -102,8 +104,19 @@ def enqueue(conn: Connection, alert: Alert, kind: str, sinks: Sequence[SinkRoute
 def raise_alert(conn: Connection, alert: Alert, sinks: Sequence[SinkRoute]) -> Alert | None:
     """Store ``alert`` (its id is ignored) as open and queue it. None when an active alert
     (open, acknowledged or false-positive) already covers the same (path, sha256, label),
-    or a standing false-positive decision covers its content and label (any path)."""
+    a standing false-positive decision covers its content and label (any path), or a
+    suppression rule in force covers it (the rule's hits record it)."""
     if standing_false_positive(conn, alert.sha256, alert.label) is not None:
+        return None
+    rule = suppressing(suppressions.in_force(conn, alert.created), label=alert.label,
+                       path=alert.path, fired=alert.rules, now=alert.created)
+    if rule is not None:
+        # An alert raised before the rule stays for a person; only a new one is a hit.
+        if active_id(conn, alert.path, alert.sha256, alert.label, alert.kind,
+                     alert.subject) is None:
+            suppressions.record_hit(conn, rule.id, path=alert.path, sha256=alert.sha256,
+                                    label=alert.label, kind=alert.kind.value,
+                                    now=alert.created)
         return None
     values = {
         "created": alert.created, "updated": alert.created, "host": alert.host,
