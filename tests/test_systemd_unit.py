@@ -216,3 +216,24 @@ def fanotify_capabilities() -> list[str]:
         if line.startswith("CapabilityBoundingSet="):
             caps |= {c.removeprefix("CAP_").lower() for c in line.partition("=")[2].split()}
     return sorted(caps)
+
+
+CONSOLE = SYSTEMD / "dlpd-console.service"
+
+
+@needs_systemd_analyze
+def test_console_unit_verifies_and_is_tighter_than_the_daemon(tmp_path: Path) -> None:
+    """The console reads no watched file: no capability, its exposure below the daemon's."""
+    text = CONSOLE.read_text(encoding="utf-8")
+    assert text.count(f"ExecStart={EXEC_START} console ") == 1
+    copy = tmp_path / "dlpd-console.service"
+    copy.write_text(text.replace(f"ExecStart={EXEC_START} ", f"ExecStart={_entry_point()} "),
+                    encoding="utf-8")
+    run = _run("systemd-analyze", "verify", "--man=no", str(copy))
+    assert run.returncode == 0 and run.stderr.strip() == "", run.stderr
+    run = _run("systemd-analyze", "security", "--offline=yes", "--threshold=15",
+               "--no-pager", str(CONSOLE))
+    found = re.search(r"Overall exposure level for dlpd-console\.service: (\d+\.\d+)",
+                      run.stdout)
+    assert found and run.returncode == 0, run.stdout + run.stderr
+    assert "CapabilityBoundingSet=\n" in text and "AmbientCapabilities=\n" in text
