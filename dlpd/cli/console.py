@@ -244,3 +244,32 @@ def audit_verify(ctx: click.Context, config_path: Path | None) -> None:
     click.echo(f"audit chain broken at entry {check.first_bad}: "
                f"{visible(check.problem or 'unknown problem')}", err=True)
     sys.exit(ExitCode.FOUND)
+
+
+@console.group("suppress")
+def suppress_group() -> None:
+    """Suppression rules (added and revoked by analysts in the console)."""
+
+
+@suppress_group.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Also expired and revoked rules.")
+@config_option
+@click.pass_context
+def suppress_list(ctx: click.Context, show_all: bool, config_path: Path | None) -> None:
+    """Suppression rules: label, path, rule, owner, expiry, state, alerts suppressed."""
+    from dlpd.cli.render_alerts import when  # noqa: PLC0415
+    from dlpd.store import suppressions  # noqa: PLC0415
+    from dlpd.store.db import transaction  # noqa: PLC0415
+
+    engine = existing_store(settings_or_exit(_config(ctx, config_path)))
+    now = time.time()
+    with errors(), transaction(engine) as conn:
+        rules = suppressions.list_all(conn)
+    for rule, stopped, last in rules:
+        if not show_all and not rule.in_force(now):
+            continue
+        fields = (f"#{rule.id}", rule.state(now), rule.label, rule.path_prefix,
+                  rule.rule or "any rule", f"owner {rule.owner}", f"until {when(rule.expires)}",
+                  f"{stopped} suppressed" + (f", last {when(last)}" if last else ""),
+                  f"by {rule.created_by}: {rule.reason}")
+        click.echo("\t".join(visible(f) for f in fields))

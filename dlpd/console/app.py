@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
@@ -27,6 +27,7 @@ from dlpd.console.auth import Accounts, LoginThrottle
 from dlpd.console.pages import now, render
 from dlpd.console.security import Gate, HasCsrf, SecurityMiddleware
 from dlpd.console.views import access, admin, alert_export, alerts, labels, login, summary
+from dlpd.errors import StoreError
 from dlpd.store.db import Engine
 from dlpd.textsafe import visible
 
@@ -75,10 +76,14 @@ def _routes() -> list[BaseRoute]:
 
 
 def _not_found(request: Request, _exc: Exception) -> Response:
-    if request.scope.get("state", {}).get("session") is None:
-        return HTMLResponse("Not found", status_code=404)
     return render(request, "error.html", 404, title="Not found",
                   message="There is no such page or record.")
+
+
+def _store_error(request: Request, exc: Exception) -> Response:
+    # "database is locked" while the daemon writes a big batch: say so, not a bare 500.
+    return render(request, "error.html", 503, title="The store is unavailable",
+                  message=f"Nothing was changed; try again in a moment ({exc}).")
 
 
 def build_app(settings: Settings, engine: Engine, *,
@@ -97,7 +102,7 @@ def build_app(settings: Settings, engine: Engine, *,
     app = Starlette(
         routes=[*_routes(), *extra_routes],
         middleware=[Middleware(SecurityMiddleware, gate=gate, load_session=load_session)],
-        exception_handlers={404: _not_found},
+        exception_handlers={404: _not_found, StoreError: _store_error},
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -11,6 +11,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ from starlette.routing import Route
 
 from dlpd.config import load_settings
 from dlpd.console.app import build_app
-from dlpd.store.db import open_engine
+from dlpd.store import suppressions
+from dlpd.store.db import open_engine, transaction
 from tests.console.conftest import MakeConsole
 from tests.console.harness import DLPD, PASSWORDS, WebClient, run_cli, write_config
 
@@ -174,3 +176,23 @@ def test_console_prints_its_url_once_listening(make_console: MakeConsole) -> Non
     assert f"dlpd console: serving on {console.base}/" in console.server.output()
     assert subprocess.run([*DLPD, "--help"], capture_output=True, text=True,
                           check=False).stdout.count("console") == 1
+
+
+def test_suppress_list_shows_rules_in_force_and_with_all_the_rest(tmp_path: Path) -> None:
+    db, cfg = _store(tmp_path)
+    engine = open_engine(f"sqlite:///{db}")
+    now = time.time()
+    with transaction(engine) as conn:
+        suppressions.add(conn, label="itar", path_prefix="/srv/sim\n<b>", rule=None,
+                         owner="sim-team", reason="synthetic test data", created_by="ana",
+                         now=now - 100, expires=now + 86400)
+        suppressions.add(conn, label="pii", path_prefix="/tmp/old", rule="card_number",
+                         owner="ops", reason="old export", created_by="ana", now=now - 100,
+                         expires=now - 10)  # valid when made, expired since
+    engine.dispose()
+    shown = run_cli(cfg, "console", "suppress", "list")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.count("\n") == 1
+    assert "\tin force\titar\t/srv/sim\\n<b>\tany rule\towner sim-team\t" in shown.stdout
+    every = run_cli(cfg, "console", "suppress", "list", "--all").stdout
+    assert "\texpired\tpii\t/tmp/old\tcard_number\t" in every
