@@ -33,6 +33,9 @@ MAX_PASSWORD = 1024  # argon2 reads all of it; a megabyte "password" is a CPU at
 MAX_NAME = 64
 # A session's last_seen is written at most this often: not one write per page view.
 TOUCH_EVERY = 60.0
+# argon2id's defaults take 64 MiB and ~50 ms per check: a flood of logins, each on a
+# thread of the pool, would take memory by the gigabyte. Checks wait their turn instead.
+_VERIFYING = threading.BoundedSemaphore(2)
 
 
 def password_problem(password: str) -> str | None:
@@ -70,7 +73,8 @@ def verify_password(stored: str | None, password: str) -> Verdict:
         return Verdict(ok=False)
     hasher = _hasher()
     try:
-        hasher.verify(stored or _dummy_hash(), password)
+        with _VERIFYING:
+            hasher.verify(stored or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return Verdict(ok=False)
     if stored is None:
@@ -113,8 +117,10 @@ class LoginThrottle:
         self._lock = threading.Lock()
 
     @staticmethod
-    def _keys(name: str, address: str) -> tuple[str, str]:
-        return "name:" + name.casefold(), "addr:" + address
+    def _keys(name: str, address: str) -> tuple[str, ...]:
+        # No address on a Unix socket (behind a proxy, every client is the proxy):
+        # counting it would let one guesser lock everyone out. The name still counts.
+        return ("name:" + name.casefold(),) + (("addr:" + address,) if address else ())
 
     def retry_after(self, name: str, address: str, now: float) -> float | None:
         """Seconds until an attempt for ``name`` from ``address`` is heard; None: now."""
@@ -172,9 +178,10 @@ class Accounts:
     def login(self, name: str, password: str, address: str, now: float) -> LoginResult:
         """Check a login; a success starts a session. Audited either way (the name tried
         is data: kept as typed, escaped where shown)."""
+        source = f"from {address or 'the Unix socket'}"
         wait = self.throttle.retry_after(name, address, now)
         if wait is not None:
-            self._audit("login-failed", name, f"throttled ({address})", now)
+            self._audit("login-failed", name, f"throttled ({source})", now)
             return LoginResult(retry_after=wait)
         with transaction(self.engine) as conn:
             found = users_repo.get_user(conn, name)
@@ -182,7 +189,7 @@ class Accounts:
         verdict = verify_password(stored, password)
         if user is None or not verdict.ok or user.disabled is not None:
             self.throttle.failed(name, address, now)
-            self._audit("login-failed", name, f"wrong name or password ({address})", now)
+            self._audit("login-failed", name, f"wrong name or password ({source})", now)
             return LoginResult()
         self.throttle.succeeded(name)
         token = new_token()

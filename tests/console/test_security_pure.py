@@ -244,6 +244,16 @@ def test_login_throttle_success_clears_the_name_not_the_address() -> None:
     assert throttle.retry_after("carol", "10.0.0.1", 3.0) is not None
 
 
+def test_login_throttle_without_an_address_counts_names_only() -> None:
+    # A Unix socket behind a proxy: every client looks alike; one guesser must not lock
+    # out every account.
+    throttle = LoginThrottle(2, 60.0)
+    throttle.failed("alice", "", 1.0)
+    throttle.failed("alice", "", 2.0)
+    assert throttle.retry_after("alice", "", 3.0) is not None
+    assert throttle.retry_after("bob", "", 3.0) is None
+
+
 def test_login_throttle_memory_is_bounded() -> None:
     throttle = LoginThrottle(5, 60.0, max_keys=100)
     for i in range(1000):

@@ -37,7 +37,8 @@ def _next(target: str) -> str:
 
 
 def _address(request: Request) -> str:
-    return request.client.host if request.client else "local"
+    """The client's address; "" on a Unix socket (the proxy's, the same for everyone)."""
+    return request.client.host if request.client and request.client.host else ""
 
 
 def login_page(request: Request) -> Response:
