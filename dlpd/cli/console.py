@@ -27,8 +27,10 @@ from dlpd.cli.common import (
     errors,
     existing_store,
     fail,
+    report,
     settings_or_exit,
 )
+from dlpd.errors import ConfigError
 from dlpd.model import Role
 from dlpd.textsafe import visible
 
@@ -74,16 +76,24 @@ def console(ctx: click.Context, config_path: Path | None, listen: str | None,
     if ctx.invoked_subcommand is not None:
         return
     configure_logging(ctx.meta.get("dlpd.log_level") or "info")
-    settings = settings_or_exit(config_path)
+    from dlpd.config import load_settings  # noqa: PLC0415
+
     with console_extra():
-        from dlpd.console.serve import serve  # noqa: PLC0415
+        from dlpd.console.serve import check_listen, serve  # noqa: PLC0415
+    try:
+        settings = load_settings(config_path)
+        listen, uds = listen or settings.console.listen, uds or settings.console.uds
+        check_listen(settings, listen, uds)
+    except ConfigError as exc:
+        # As `dlpd run`: EX_CONFIG, which the unit's RestartPreventExitStatus names (a
+        # bad config does not fix itself; a missing store, exit 2, may come).
+        report(exc)
+        sys.exit(ExitCode.CONFIG)
     engine = existing_store(settings)
     with errors():
         _purge_sessions(engine)
-        serve(
-            settings, engine, listen=listen or settings.console.listen,
-            uds=uds or settings.console.uds,
-            on_ready=lambda url: click.echo(f"dlpd console: serving on {url}"))
+        serve(settings, engine, listen=listen, uds=uds,
+              on_ready=lambda url: click.echo(f"dlpd console: serving on {url}"))
 
 
 def _purge_sessions(engine: Engine) -> None:

@@ -114,6 +114,9 @@ class LoginThrottle:
         self.window = window
         self.max_keys = max_keys
         self._failures: dict[str, deque[float]] = {}
+        # Per key, the failure that began its current lock: a flood of refused attempts
+        # is one audit row per lock, not one per attempt.
+        self._locks_told: dict[str, float] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -131,6 +134,23 @@ class LoginThrottle:
                 if len(times) >= self.max_failures:
                     waits.append(times[-self.max_failures] + self.window - now)
         return max(waits) if waits else None
+
+    def is_new_lock(self, name: str, address: str, now: float) -> bool:
+        """Whether this refused attempt is the first since its lock began (worth an
+        audit row); later ones in the same lock are not."""
+        new = False
+        with self._lock:
+            for key in self._keys(name, address):
+                times = self._recent(key, now)
+                if len(times) < self.max_failures:
+                    continue
+                began = times[-self.max_failures]
+                if self._locks_told.get(key) != began:
+                    self._locks_told[key] = began
+                    new = True
+            while len(self._locks_told) > self.max_keys:
+                del self._locks_told[next(iter(self._locks_told))]
+        return new
 
     def failed(self, name: str, address: str, now: float) -> None:
         with self._lock:
@@ -181,7 +201,10 @@ class Accounts:
         source = f"from {address or 'the Unix socket'}"
         wait = self.throttle.retry_after(name, address, now)
         if wait is not None:
-            self._audit("login-failed", name, f"throttled ({source})", now)
+            if self.throttle.is_new_lock(name, address, now):
+                self._audit("login-failed", name,
+                            f"throttled ({source}); further attempts in this lock are "
+                            "refused without an audit row", now)
             return LoginResult(retry_after=wait)
         with transaction(self.engine) as conn:
             found = users_repo.get_user(conn, name)

@@ -121,8 +121,12 @@ def test_audit_verify_finds_a_changed_row(tmp_path: Path) -> None:
 def test_serve_refuses_plain_http_beyond_loopback(tmp_path: Path) -> None:
     _, cfg = _store(tmp_path)
     res = run_cli(cfg, "console", "--listen", "0.0.0.0:18799", timeout=60)
-    assert res.returncode == 2
-    assert "console.tls_cert" in res.stderr
+    assert res.returncode == 78  # EX_CONFIG: systemd does not restart into it
+    assert "console.tls_cert" in res.stderr and "Traceback" not in res.stderr
+    bad = cfg.with_name("bad.toml")
+    bad.write_text(cfg.read_text().replace("[console]", '[console]\nlisten = "nowhere"', 1))
+    res = run_cli(bad, "console", timeout=60)
+    assert res.returncode == 78 and "console.listen" in res.stderr, res.stderr
 
 
 def test_missing_extra_names_the_install_command(tmp_path: Path) -> None:

@@ -235,6 +235,18 @@ def test_login_throttle_by_name_and_by_address() -> None:
     assert throttle.retry_after("alice", "10.0.0.9", 160.5) is None
 
 
+def test_a_lock_is_told_once_however_many_attempts_it_refuses() -> None:
+    throttle = LoginThrottle(2, 60.0)
+    throttle.failed("alice", "10.0.0.1", 1.0)
+    throttle.failed("alice", "10.0.0.1", 2.0)
+    told = [throttle.is_new_lock("alice", "10.0.0.1", 3.0 + i) for i in range(50)]
+    assert told == [True] + [False] * 49
+    # The lock ends, two new failures begin another: told again.
+    throttle.failed("alice", "10.0.0.1", 70.0)
+    throttle.failed("alice", "10.0.0.1", 71.0)
+    assert throttle.is_new_lock("alice", "10.0.0.1", 72.0)
+
+
 def test_login_throttle_success_clears_the_name_not_the_address() -> None:
     throttle = LoginThrottle(2, 60.0)
     throttle.failed("alice", "10.0.0.1", 1.0)
