@@ -342,6 +342,9 @@ Index("ix_alerts_created", alerts.c.created)
 # The tab counts under a label (and severity) filter and the summary's open alerts by
 # label and severity, from the index alone; a page filtered on all three, in id order.
 Index("ix_alerts_status_label_severity", alerts.c.status, alerts.c.label, alerts.c.severity)
+# A host's tab counts and its pages under a status (one host of a fleet may hold few of
+# the alerts: walking the status index for them reads everyone else's).
+Index("ix_alerts_host_status_id", alerts.c.host, alerts.c.status, alerts.c.id)
 # The summary's top paths by open alerts: grouped in index order, no table reads.
 Index("ix_alerts_status_path_key", alerts.c.status, alerts.c.path_key)
 # The access log's user filter, in id order. Not one per kind: four kinds, each a large

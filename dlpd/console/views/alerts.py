@@ -52,14 +52,25 @@ _DONE = {Action.ACK: "acknowledged", Action.RESOLVE: "resolved",
 @dataclass(frozen=True, slots=True)
 class Tab:
     name: str
-    count: int
+    count: str  # "250", or "10000+" when a status reached COUNT_CAP
     href: str
     current: bool
 
 
+# Each status is counted up to here: an exact count of a million alerts under a broad
+# filter costs a walk of the whole index on every page view; past it the page says "N+".
+COUNT_CAP = 10_000
+
+
+def _total(counts: dict[str, int], statuses: Sequence[str]) -> str:
+    wanted = statuses or list(counts)
+    total = sum(counts.get(s, 0) for s in wanted)
+    return f"{total}+" if any(counts.get(s, 0) >= COUNT_CAP for s in wanted) else str(total)
+
+
 def _tabs(q: AlertQuery, counts: dict[str, int]) -> list[Tab]:
-    return [Tab(name, sum(counts.get(s, 0) for s in (statuses or counts)),
-                filters.link("/alerts", q, tab=name), name == q.tab)
+    return [Tab(name, _total(counts, statuses), filters.link("/alerts", q, tab=name),
+                name == q.tab)
             for name, statuses in filters.TABS]
 
 
@@ -80,7 +91,7 @@ def alert_list(request: Request) -> Response:
     size = settings_of(request).console.page_size
     with transaction(engine_of(request)) as conn:
         rows = alert_pages.page(conn, q.filter, before_id=q.before, limit=size + 1)
-        counts = alert_pages.count_by_status(conn, q.filter)
+        counts = alert_pages.count_by_status(conn, q.filter, limit=COUNT_CAP)
         newest = rows[:1] if q.before is None else alert_pages.page(
             conn, q.filter, before_id=None, limit=1)
     more, rows = len(rows) > size, rows[:size]
@@ -90,7 +101,7 @@ def alert_list(request: Request) -> Response:
     if q.before is not None:
         back = int(trail[-1]) if trail else 0
         newer = _page_link(q, back or None, trail[:-1])
-    matching = sum(counts.get(s, 0) for s in (q.filter.statuses or counts))
+    matching = _total(counts, q.filter.statuses)
     max_id = q.filter.max_id or (newest[0].id if newest else None)
     return render(
         request, "alerts.html", q=q, rows=rows, tabs=_tabs(q, counts), matching=matching,

@@ -42,6 +42,7 @@ _INDEXES = (
     ("ix_alerts_created", "alerts", ["created"]),
     ("ix_alerts_status_label_severity", "alerts", ["status", "label", "severity"]),
     ("ix_alerts_status_path_key", "alerts", ["status", "path_key"]),
+    ("ix_alerts_host_status_id", "alerts", ["host", "status", "id"]),
     ("ix_access_user_id", "access", ["user", "id"]),
 )
 
