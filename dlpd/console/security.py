@@ -21,6 +21,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dlpd.errors import StoreError
+
 SESSION_COOKIE = "__Host-dlpd_session"
 LOGIN_COOKIE = "__Host-dlpd_login"
 LOGIN_PATH = "/login"
@@ -136,7 +138,13 @@ class SecurityMiddleware:
                 await self.app(scope, receive, send)
             return  # no websockets here
         send = _with_headers(send, is_page=not str(scope["path"]).startswith("/static/"))
-        refusal, receive = await self._admit(scope, receive)
+        try:
+            refusal, receive = await self._admit(scope, receive)
+        except StoreError:
+            # The session lookup: answered here, as a page with the security headers (the
+            # framework's own 500 would go out from outside this gate, without them).
+            refusal = (503, "Store unavailable", "The alert store cannot be read just now; "
+                       "try again in a moment.")
         if refusal is not None:
             await _refuse(send, *refusal)
             return

@@ -40,6 +40,7 @@ from dlpd.console.security import (
 )
 from dlpd.console.views.login import _next
 from dlpd.console.views.params import Query
+from dlpd.errors import StoreError
 
 
 @pytest.mark.parametrize(("header", "name"), [
@@ -112,6 +113,8 @@ def _call(method: str, path: str, headers: dict[str, str], body: bytes = b"",
     reached = Reached()
 
     async def load(token: str | None) -> FakeSession | None:
+        if token == "store-down":
+            raise StoreError("database: OperationalError: disk I/O error")
         return FakeSession("s3cret-token") if token == "good-session" else None
 
     gate = SecurityMiddleware(_endpoint(reached), load_session=load, gate=Gate(
@@ -165,6 +168,13 @@ def test_gate_refuses_state_changes_without_origin_or_token(change: dict[str, st
     status, _, reached = _call("POST", "/alerts/1/triage", headers, body)
     assert status == 403
     assert reached.calls == 0
+
+
+def test_a_store_failure_reading_the_session_is_a_503_with_the_headers() -> None:
+    status, headers, reached = _call("GET", "/alerts", {
+        "host": "127.0.0.1:8765", "cookie": f"{SESSION_COOKIE}=store-down"})
+    assert (status, reached.calls) == (503, 0)
+    assert headers["content-security-policy"] == CSP
 
 
 def test_gate_takes_the_token_from_the_htmx_header_and_a_referer_for_origin() -> None:
