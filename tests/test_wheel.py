@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,9 @@ def test_wheel_installs_and_scans_from_another_directory(tmp_path: Path) -> None
     example = subprocess.run([str(env_dir / "bin" / "dlpd"), "example-config"], cwd=work,
                              capture_output=True, text=True, check=False)
     assert example.returncode == 0 and "[signatures]" in example.stdout, "example not packaged"
+    # The console's templates and static files (package data, not modules).
+    names = set(zipfile.ZipFile(wheels[0]).namelist())
+    console = REPO / "dlpd" / "console"
+    shipped = {p.relative_to(REPO).as_posix() for d in ("templates", "static")
+               for p in (console / d).iterdir() if p.is_file()}
+    assert shipped and shipped <= names, f"not in the wheel: {sorted(shipped - names)}"
