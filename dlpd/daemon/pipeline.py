@@ -174,6 +174,11 @@ class Pipeline:
         """Crawl every watched root (merged with a crawl already asked for)."""
         self._reconciler.request_full(reason)
 
+    def hold_crawls(self, held: bool) -> None:
+        """While the store is unreachable (the main loop knows) no crawl starts: each
+        would fail at once. Requests made meanwhile run once it is released."""
+        self._reconciler.hold(held)
+
     def step(self, timeout: float) -> None:
         """Wait up to ``timeout`` for work, take what has arrived (up to a batch), write it
         in one transaction, and hand settled files to the scan pool."""

@@ -35,6 +35,7 @@ class Reconciler:
         self._subtrees: dict[str, str] = {}
         self._cancel = threading.Event()
         self._stopping = False
+        self._held = False  # the store is unreachable: a crawl would fail at once
         self._thread = threading.Thread(target=self._run, name="dlpd-reconcile")
         self.running_since: float | None = None
         self.last: CrawlRecord | None = None
@@ -51,6 +52,12 @@ class Reconciler:
     def request_subtree(self, directory: str, reason: str) -> None:
         with self._lock:
             self._subtrees.setdefault(directory, reason)
+            self._lock.notify()
+
+    def hold(self, held: bool) -> None:
+        """While held no crawl starts; requests wait (merged as usual) for the release."""
+        with self._lock:
+            self._held = held
             self._lock.notify()
 
     @property
@@ -71,7 +78,8 @@ class Reconciler:
 
     def _next(self) -> tuple[Sequence[str] | None, str] | None:
         with self._lock:
-            while not self._stopping and self._full_reason is None and not self._subtrees:
+            while not self._stopping and (self._held or (self._full_reason is None
+                                                          and not self._subtrees)):
                 self._lock.wait()
             if self._stopping:
                 return None
