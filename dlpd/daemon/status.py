@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -63,6 +64,26 @@ class SinkStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class Unreachable:
+    """A store outage (``outage.py``), as the status file and systemd's line carry it."""
+
+    since: float  # time.time() of the first failure
+    retries: int  # failed probes since
+    error: str  # the latest, one line, the password already cut out by the store
+
+    def line(self) -> str:
+        at = time.strftime("%H:%M:%S", time.localtime(self.since))
+        return f"store unreachable since {at} ({self.retries} retries): {self.error}"
+
+    @classmethod
+    def from_json(cls, data: object) -> Unreachable | None:
+        if not isinstance(data, Mapping):
+            return None
+        return cls(since=_float(data, "since"), retries=_int(data, "retries"),
+                   error=_str(data, "error"))
+
+
+@dataclass(frozen=True, slots=True)
 class DaemonStatus:
     pid: int = 0
     version: str = ""
@@ -88,6 +109,7 @@ class DaemonStatus:
     last_full_crawl: CrawlRecord | None = None
     rules_version: str = ""
     sinks: Mapping[str, SinkStatus] = field(default_factory=dict)
+    store_unreachable: Unreachable | None = None  # None: the store answers
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -126,6 +148,7 @@ class DaemonStatus:
                     for name, s in sinks.items()
                     if isinstance(name, str) and isinstance(s, Mapping)}
                    if isinstance(sinks, Mapping) else {}),
+            store_unreachable=Unreachable.from_json(data.get("store_unreachable")),
         )
 
 
