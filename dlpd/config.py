@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -469,6 +470,12 @@ def default_state_dir() -> Path:
         return Path("/var/lib/dlpd")
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "dlpd"
+
+
+def host_name(settings: Settings) -> str:
+    """The name this machine's rows carry in the store (``[daemon] host``, default the
+    host name): its cache, scans, outbox and access log, and its alerts and labels."""
+    return settings.daemon.host or socket.gethostname()
 
 
 def database_url(settings: Settings) -> str:

@@ -10,7 +10,6 @@ import dataclasses
 import hashlib
 import importlib.util
 import os
-import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -22,7 +21,7 @@ from dlpd.classify.ocr import missing as ocr_missing
 from dlpd.classify.prints import PrintOptions
 from dlpd.classify.signatures import Ruleset, compile_rules
 from dlpd.classify.validators import REGISTRY
-from dlpd.config import Settings, database_url, default_state_dir
+from dlpd.config import Settings, database_url, default_state_dir, host_name
 from dlpd.errors import ConfigError
 from dlpd.labelling.resolve import PrintPlan, Resolver, ResolverSettings, must_read
 from dlpd.model import ExtractOptions, FileResult, OcrOptions
@@ -111,7 +110,7 @@ def extract_options(settings: Settings) -> ExtractOptions:
 
 def resolver_settings(settings: Settings) -> ResolverSettings:
     fp = settings.fingerprints
-    return ResolverSettings(host=settings.daemon.host or socket.gethostname(),
+    return ResolverSettings(host=host_name(settings),
                             label_names=frozenset(settings.labels), min_share=fp.min_share,
                             max_df=fp.max_df, enabled=fp.enabled)
 

@@ -8,7 +8,6 @@ said on stderr and is not an error.
 
 from __future__ import annotations
 
-import socket
 import stat
 import sys
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from dlpd.cli.common import (
     fail,
     settings_or_exit,
 )
+from dlpd.config import host_name
 from dlpd.exposure.accounts import load
 from dlpd.exposure.model import Accounts, Node
 from dlpd.exposure.report import Judged, Unexamined, judge_all, labelled
@@ -53,7 +53,7 @@ def exposure(config_path: Path | None, name: str | None, fmt: str) -> None:
              "there is nothing to judge its exposure against")
     if not any(readers.values()):
         fail("no [labels.NAME] has readers configured: nothing to judge")
-    host = settings.daemon.host or socket.gethostname()
+    host = host_name(settings)
     engine = existing_store(settings)
     try:
         with errors(), transaction(engine) as conn:

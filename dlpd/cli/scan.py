@@ -32,6 +32,7 @@ from dlpd.cli.render import (
     results_document,
     summary_json,
 )
+from dlpd.config import host_name
 from dlpd.model import FileResult
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.runner import ScanOptions, WalkProgress, count_walk, run_scan
@@ -77,7 +78,7 @@ def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: 
     # Set by the first Ctrl-C or SIGTERM: what was read is recorded, and a re-run continues.
     cancel = threading.Event()
     jobs = jobs or default_jobs(settings)
-    options = ScanOptions(jobs=jobs, use_cache=not no_cache,
+    options = ScanOptions(host=host_name(settings), jobs=jobs, use_cache=not no_cache,
                           processes=scan_processes(settings, jobs),
                           shared_state=labelling.plan,
                           worker_memory=settings.scan.worker_memory,

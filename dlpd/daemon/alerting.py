@@ -85,7 +85,7 @@ class Alerter:
     def load(self, conn: Connection) -> None:
         self._active.clear()
         self.rollback()
-        for a in repo.load_active(conn):
+        for a in repo.load_active(conn, self.policy.host):
             self._active.setdefault(a.path, {})[(a.sha256, a.label, a.kind, a.subject)] = (
                 a.id, a.status)
 
@@ -159,7 +159,8 @@ class Alerter:
                 categories=result.categories,
                 rules=tuple(sorted({d.rule for d in behind})),
                 severity=violation.severity, reason=violation.reason,
-                provenance=(provenance_text(origins[violation.label], violation.label)
+                provenance=(provenance_text(origins[violation.label], violation.label,
+                                            self.policy.host)
                             if violation.label in origins else
                             self._provenance(conn, path, result.sha256, violation.label,
                                              moved_from)),
@@ -177,7 +178,8 @@ class Alerter:
         was stale), or the content is a false positive with this label (a decision taken
         in the CLI, any path)."""
         if alert is None:
-            existing = repo.active_id(conn, path, key[0], key[1], key[2], key[3])
+            existing = repo.active_id(conn, path, key[0], key[1], key[2], key[3],
+                                      host=self.policy.host)
             if existing is not None:
                 self._touch(path)[key] = (existing, AlertStatus.OPEN)
             return []
@@ -268,22 +270,33 @@ class Alerter:
         if moved_from:
             return f"moved from {display_path(moved_from)}"
         policy = self.policy.labels.get(label)
-        copies = [p for p in files_repo.paths_with_sha256(conn, sha256) if p != path]
-        approved = [p for p in copies if policy is not None and approved_for(p, policy)]
-        if approved:
-            return f"copy of {display_path(approved[0])}"
-        if copies:
-            return f"copy of {display_path(copies[0])}"
-        return None
+        here = self.policy.host
+        # Any host's stored copies (the store is shared), this host's first; a copy in an
+        # approved place first of all (the fleet's label policies are one configuration).
+        copies = sorted((c for c in files_repo.copies_of(conn, sha256) if c != (here, path)),
+                        key=lambda c: c[0] != here)
+        approved = [c for c in copies if policy is not None and approved_for(c[1], policy)]
+        found = approved or copies
+        if not found:
+            return None
+        host, where = found[0]
+        return f"copy of {where_on(host, where, here)}"
 
 
-def provenance_text(origin: Origin, label: str) -> str:
+def where_on(host: str | None, path: str, here: str) -> str:
+    """A path for people: ``fs-a:/data/x`` when it is on another host than ``here``, the
+    path alone on this one."""
+    shown = display_path(path)
+    return f"{host}:{shown}" if host and host != here else shown
+
+
+def provenance_text(origin: Origin, label: str, here: str) -> str:
     """The sentence an analyst reads: ``contains 31% of /data/itar/k17/spec.docx
-    (export-controlled, set by prof_k on 2026-11-02)``. The fields are in the alert's
-    details (``origin``) for programs."""
-    where = display_path(origin.source_path) if origin.source_path else None
-    if origin.source_host and where:
-        where = f"{origin.source_host}:{where}"
+    (export-controlled, set by prof_k on 2026-11-02)``, the source's host named when it is
+    not ``here`` (``copy of fs-a:/data/...``). The fields are in the alert's details
+    (``origin``) for programs."""
+    where = (where_on(origin.source_host, origin.source_path, here)
+             if origin.source_path else None)
     what = {
         "copy": f"copy of {where}",
         "derived": (f"holds {origin.rows} rows of {where}" if origin.rows is not None

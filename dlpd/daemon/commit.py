@@ -114,11 +114,16 @@ class StepWriter:
         self._labelled: dict[str, tuple[str, ...]] = {}
         self._retry = _Retry()
 
+    @property
+    def _host(self) -> str:
+        # The cache rows this daemon reads and writes are its host's ([daemon] host).
+        return self._alerter.policy.host
+
     def load(self) -> None:
         """What the store knows that is kept in memory: active alerts, labels."""
         with transaction(self._engine) as conn:
             self._alerter.load(conn)
-            self._labelled = files_repo.labelled_paths(conn)
+            self._labelled = files_repo.labelled_paths(conn, host=self._host)
             if self.resolver is not None:
                 self.resolver.refresh(conn)
 
@@ -166,7 +171,8 @@ class StepWriter:
                     self._forget(conn, path, why, is_dir, wall, effects)
                 fresh = [s.result for s in batch.results if s.pending is not None]
                 if fresh:
-                    files_repo.save_results(conn, fresh, rules_version=rules_version,
+                    files_repo.save_results(conn, fresh, host=self._host,
+                                            rules_version=rules_version,
                                             scan_started_ns=scan_started_ns, now=wall)
                 for scanned in batch.results:
                     self._decide(conn, scanned, wall, effects)
@@ -213,7 +219,7 @@ class StepWriter:
         for opened in batch.opened:
             self._unauthorized(conn, opened)
         for path in dict.fromkeys(batch.attributes):
-            stored = files_repo.cached_file(conn, path)
+            stored = files_repo.cached_file(conn, path, host=self._host)
             labels = self._labelled.get(path)
             if stored is not None and stored.sha256 is not None and labels:
                 self._exposure(conn, path, stored.sha256, labels, wall)
@@ -231,7 +237,7 @@ class StepWriter:
         return policy.severity if policy is not None else Severity.MEDIUM
 
     def _unauthorized(self, conn: Connection, opened: Unauthorized) -> None:
-        stored = files_repo.cached_file(conn, opened.path)
+        stored = files_repo.cached_file(conn, opened.path, host=self._host)
         if stored is None or stored.sha256 is None:
             return  # not read yet: its labels came from a person; the read will come
         for label in opened.denied:
@@ -306,8 +312,8 @@ class StepWriter:
     def _forget(self, conn: Connection, path: str, why: str, is_dir: bool, wall: float,
                 effects: _Effects) -> None:
         kind = AccessKind.DELETED if why == "deleted" else AccessKind.MOVED
-        gone = files_repo.paths_under(conn, path) if is_dir else [path]
-        files_repo.delete_paths(conn, gone)
+        gone = files_repo.paths_under(conn, path, host=self._host) if is_dir else [path]
+        files_repo.delete_paths(conn, gone, host=self._host)
         if is_dir:
             self._alerter.gone_under(conn, path, why, wall)
         else:

@@ -406,7 +406,7 @@ class Pipeline:
         with transaction(self._engine) as conn:
             must_read = labelled_unregistered(conn, rt.resolver.host)
         summary = run_scan(roots, rt.classifier, self._engine, rt.pathfilter,
-                           ScanOptions(jobs=rt.jobs, cancel=cancel,
+                           ScanOptions(host=rt.policy.host, jobs=rt.jobs, cancel=cancel,
                                        cross_devices=rt.settings.scan.cross_devices,
                                        trusted_roots=tuple(rt.roots), must_read=must_read),
                            on_result)

@@ -6,13 +6,12 @@ does the daemon swap it in, so a broken rule file or config leaves the old one r
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass, field
 
 import structlog
 
 from dlpd.classify.classifier import Classifier
-from dlpd.config import Settings
+from dlpd.config import Settings, host_name
 from dlpd.config_checks import problems, raise_errors
 from dlpd.daemon.alerting import AlertPolicy
 from dlpd.daemon.attribution import AccessJudge
@@ -73,7 +72,7 @@ def build_runtime(settings: Settings, runtime_dir: str, *, cell_key: bytes | Non
                                              *own_files(settings, runtime_dir)])
     labels = {name: LabelPolicy(cfg.severity, cfg.prefixes, nowhere=cfg.is_nowhere)
               for name, cfg in settings.labels.items()}
-    policy = AlertPolicy(host=settings.daemon.host or socket.gethostname(), labels=labels,
+    policy = AlertPolicy(host=host_name(settings), labels=labels,
                          categories=dict(settings.categories), routes=sink_routes(settings))
     for finding in findings:
         _log.warning("configuration problem", key=finding.key, problem=finding.message)

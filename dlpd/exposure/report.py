@@ -53,9 +53,9 @@ def labelled(conn: Connection, host: str, label: str | None = None,
     for assignment in labels_repo.list_active(conn, host, label):
         found.setdefault(assignment.path, set()).add(assignment.label)
         if assignment.is_dir:  # what it holds inherits the label (as the store knows it)
-            for path in files_repo.paths_under(conn, assignment.path):
+            for path in files_repo.paths_under(conn, assignment.path, host=host):
                 found.setdefault(path, set()).add(assignment.label)
-    for path, labels in files_repo.labelled_paths(conn).items():
+    for path, labels in files_repo.labelled_paths(conn, host=host).items():
         wanted = [name for name in labels if label is None or name == label]
         if wanted:
             found.setdefault(path, set()).update(wanted)

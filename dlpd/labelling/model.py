@@ -91,6 +91,9 @@ class LabelMatch:
     found: float = 0.0
     set_by: str | None = None
     set_at: float | None = None
+    # The host the source is on (copies and extracts: the fingerprint index is shared by
+    # the fleet); None for the others, which are on this file's host.
+    source_host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

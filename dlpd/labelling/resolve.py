@@ -190,6 +190,7 @@ class Resolver:
             fp_repo.unregister(conn, host, path)
         # A source is not derived from itself (its own registration answers the lookup).
         matches = [m for m in matches if not (m.kind in ("copy", "derived")
+                                              and m.source_host in (None, host)
                                               and m.source_path == path)]
         labels_repo.replace_matches(conn, host, path, result.sha256, matches, now)
         return self._resolution(detected, people, matches, host)
@@ -206,7 +207,8 @@ class Resolver:
         for m in sorted(matches, key=lambda m: (_STRENGTH.index(m.kind), -(m.share or 0))):
             origins.setdefault(m.label, Origin(
                 kind=m.kind, source_path=m.source_path,
-                source_host=host if m.source_path else None, share=m.share, rows=m.rows,
+                source_host=(m.source_host or host) if m.source_path else None,
+                share=m.share, rows=m.rows,
                 set_by=m.set_by, set_at=m.set_at))
         labels = tuple(sorted(set(detected) | mine | {m.label for m in matches}))
         # A label the scan detected needs no origin: its detections are the reason.
@@ -283,7 +285,7 @@ class Resolver:
         rows: dict[tuple[str, int], LabelMatch] = {}
         for m in found:
             src = sources.get(m.source_id)
-            if src is None or src.path == result.path:
+            if src is None or (src.host, src.path) == (self.settings.host, result.path):
                 continue
             for label in src.labels:
                 if label not in self.settings.label_names:
@@ -292,7 +294,7 @@ class Resolver:
                 rows.setdefault((label, src.id), LabelMatch(
                     result.path, label, m.kind, result.sha256, source_id=src.id,
                     source_path=src.path, share=m.share, rows=m.rows, score=m.score,
-                    found=now, set_by=by, set_at=at))
+                    found=now, set_by=by, set_at=at, source_host=src.host))
         return list(rows.values())
 
 

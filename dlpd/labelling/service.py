@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, cast
 
 from dlpd import dirfd
-from dlpd.config import Settings
+from dlpd.config import Settings, host_name
 from dlpd.errors import ConfigError, LabelError
 from dlpd.labelling import xattrs
 from dlpd.labelling.effective import LabelSource, effective_labels
@@ -73,7 +73,7 @@ class LabelContext:
             raise ConfigError("daemon.label_admin_group", f"no group {group!r}") from None
         return cls(engine=engine, labels=tuple(sorted(settings.labels)),
                    roots=settings.watch.paths if roots is None else roots,
-                   host=settings.daemon.host or socket.gethostname(), admin_gid=admin_gid,
+                   host=host_name(settings), admin_gid=admin_gid,
                    categories=dict(settings.categories),
                    cross_devices=settings.scan.cross_devices)
 
@@ -382,7 +382,7 @@ def _change(request: LabelRequest, caller: Caller, ctx: LabelContext) -> LabelRe
 
 def show(conn: Connection, ctx: LabelContext, path: str) -> tuple[LabelSource, ...]:
     """The effective labels of ``path`` as the store knows them."""
-    detected = [(ctx.categories[c], c) for c in repo.last_categories(conn, path)
+    detected = [(ctx.categories[c], c) for c in repo.last_categories(conn, ctx.host, path)
                 if c in ctx.categories]
     return effective_labels(path, repo.active_for(conn, ctx.host, path),
                             repo.matches_for(conn, ctx.host, path), detected)

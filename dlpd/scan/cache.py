@@ -22,8 +22,9 @@ class DirectoryCache:
     """Pairs each listed entry with what the store remembers of it, and collects what
     the store remembers that is gone (``take_gone``)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, host: str) -> None:
         self._conn = conn
+        self._host = host
         self._gone_keys: list[bytes] = []
         self._gone_trees: list[str] = []
 
@@ -42,7 +43,7 @@ class DirectoryCache:
             order = sorted(range(len(keys)), key=keys.__getitem__)  # with undecodable bytes
             keys, entries = [keys[i] for i in order], [entries[i] for i in order]
         subdirs = {key(join(listing.path, name)) for name in listing.subdirs}
-        stored = stored_children(self._conn, listing.path)
+        stored = stored_children(self._conn, listing.path, host=self._host)
         pending = next(stored, None)
         for k, entry in zip(keys, entries, strict=True):
             found = None

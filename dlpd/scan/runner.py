@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 import threading
 import time
 from collections import deque
@@ -37,6 +38,9 @@ _MAX_IN_FLIGHT = 16
 
 @dataclass(frozen=True, slots=True)
 class ScanOptions:
+    # Whose cache the scan reads and writes ([daemon] host; config.host_name): another
+    # host's rows for the same paths are never used nor forgotten.
+    host: str = field(default_factory=socket.gethostname)
     jobs: int = 2
     # Classify in ``jobs`` worker processes instead of threads (``dlpd scan``): every
     # core for the GIL-bound parsers, and a crashing parser costs one file. The daemon
@@ -219,8 +223,10 @@ def run_scan(
     summary = ScanSummary()
     started_ns = time.time_ns()
     with transaction(engine) as conn:
-        scan_id = repo.start_scan(conn, roots, classifier.version, summary.started)
-    writer = Writer(engine, classifier.version, started_ns, options.resolve, on_result)
+        scan_id = repo.start_scan(conn, roots, classifier.version, summary.started,
+                                  host=options.host)
+    writer = Writer(engine, classifier.version, started_ns, options.resolve, on_result,
+                    host=options.host)
 
     def emit(result: FileResult) -> None:
         summary.count(result)
@@ -260,7 +266,7 @@ class _CachedScan:
         self._options = options
         self.pipeline = pipeline
         self._emit = emit
-        self._cache = DirectoryCache(reader)
+        self._cache = DirectoryCache(reader, options.host)
         # Cached files with findings wait here for their detections, read in one query.
         self._with_findings: list[tuple[str, CachedFile]] = []
 
@@ -306,7 +312,7 @@ class _CachedScan:
             # The root or a directory that could not be read: its files cannot be seen.
             self._cache.forget_below(entry.path)
             return None
-        return repo.cached_file(self._reader, entry.path)
+        return repo.cached_file(self._reader, entry.path, host=self._options.host)
 
     def _answer(self, pairs: Iterator[tuple[Entry, CachedFile | None]], root: str) -> bool:
         """Each entry of one listing, in order: answered from the cache, or handed to the

@@ -26,8 +26,10 @@ class Writer:
 
     def __init__(self, engine: Engine, rules_version: str, started_ns: int,
                  resolve: Resolve | None = None,
-                 on_result: Callable[[FileResult], None] | None = None) -> None:
+                 on_result: Callable[[FileResult], None] | None = None, *,
+                 host: str) -> None:
         self._engine = engine
+        self._host = host
         self._rules_version = rules_version
         self._started_ns = started_ns
         self._pending: list[FileResult] = []
@@ -67,9 +69,11 @@ class Writer:
         resolved: list[FileResult] = []
         with transaction(self._engine) as conn:
             if self._gone_keys or self._gone_trees:
-                self.forgotten += repo.forget(conn, self._gone_keys, self._gone_trees)
+                self.forgotten += repo.forget(conn, self._gone_keys, self._gone_trees,
+                                              host=self._host)
             if self._pending:
-                repo.save_results(conn, self._pending, rules_version=self._rules_version,
+                repo.save_results(conn, self._pending, host=self._host,
+                                  rules_version=self._rules_version,
                                   scan_started_ns=self._started_ns, now=time.time())
             if self._resolve is not None:
                 resolved = [self._resolve(conn, r) for r in self._held]

@@ -89,12 +89,14 @@ def _notes(conn: Connection, alert_ids: Sequence[int]) -> dict[int, list[AlertNo
 
 def enqueue(conn: Connection, alert: Alert, kind: str, sinks: Sequence[SinkRoute],
             now: float) -> int:
-    """Queue ``alert`` as event ``kind`` for every sink that takes its severity."""
+    """Queue ``alert`` as event ``kind`` for every sink that takes its severity, for its
+    host's daemon to deliver (a triage in the console is sent by the sinks of the host
+    the alert is on)."""
     body = alert_event_body(kind, alert, now)
     # Unique per event, the same on every retry: what receivers dedupe on.
     msg_id = f"msg_dlpd_{alert.id}_{kind.rsplit('.', 1)[-1]}_{int(now * 1000)}"
-    rows = [{"msg_id": msg_id, "sink": s.name, "alert_id": alert.id, "kind": kind,
-             "created": now, "body": body, "attempts": 0, "next_attempt": now}
+    rows = [{"host": alert.host, "msg_id": msg_id, "sink": s.name, "alert_id": alert.id,
+             "kind": kind, "created": now, "body": body, "attempts": 0, "next_attempt": now}
             for s in sinks if alert.severity >= s.min_severity]
     if rows:
         conn.execute(insert(outbox), rows)
@@ -113,7 +115,7 @@ def raise_alert(conn: Connection, alert: Alert, sinks: Sequence[SinkRoute]) -> A
     if rule is not None:
         # An alert raised before the rule stays for a person; only a new one is a hit.
         if active_id(conn, alert.path, alert.sha256, alert.label, alert.kind,
-                     alert.subject) is None:
+                     alert.subject, host=alert.host) is None:
             suppressions.record_hit(conn, rule.id, path=alert.path, sha256=alert.sha256,
                                     label=alert.label, kind=alert.kind.value,
                                     now=alert.created)
@@ -131,8 +133,8 @@ def raise_alert(conn: Connection, alert: Alert, sinks: Sequence[SinkRoute]) -> A
         "kind": alert.kind.value, "subject": alert.subject,
     }
     stmt = upsert(conn, alerts).values(values).on_conflict_do_nothing(
-        index_elements=[alerts.c.path_key, alerts.c.sha256, alerts.c.label, alerts.c.kind,
-                        alerts.c.subject],
+        index_elements=[alerts.c.host, alerts.c.path_key, alerts.c.sha256, alerts.c.label,
+                        alerts.c.kind, alerts.c.subject],
         index_where=text(ACTIVE_ALERT),
     )
     new_id = conn.execute(stmt.returning(alerts.c.id)).scalar()
@@ -145,11 +147,13 @@ def raise_alert(conn: Connection, alert: Alert, sinks: Sequence[SinkRoute]) -> A
 
 
 def active_id(conn: Connection, path: str, sha256: str, label: str,
-              kind: AlertKind = AlertKind.LOCATION, subject: str = "") -> int | None:
-    """The active alert that holds (path, sha256, label, kind, subject), if one does."""
+              kind: AlertKind = AlertKind.LOCATION, subject: str = "", *,
+              host: str) -> int | None:
+    """The active alert that holds (host, path, sha256, label, kind, subject), if one
+    does."""
     return conn.execute(select(alerts.c.id).where(
-        alerts.c.path_key == key(path), alerts.c.sha256 == sha256, alerts.c.label == label,
-        alerts.c.kind == kind.value, alerts.c.subject == subject,
+        alerts.c.host == host, alerts.c.path_key == key(path), alerts.c.sha256 == sha256,
+        alerts.c.label == label, alerts.c.kind == kind.value, alerts.c.subject == subject,
         alerts.c.status != AlertStatus.RESOLVED.value)).scalar()
 
 
@@ -305,12 +309,12 @@ def query(conn: Connection, *, statuses: Sequence[str] = (), since: float | None
     return [_alert(r, notes.get(int(r["id"]), ())) for r in rows]
 
 
-def load_active(conn: Connection) -> list[ActiveAlert]:
-    """Alerts that still hold their (path, sha256, label, kind, subject): open,
-    acknowledged, false-positive."""
+def load_active(conn: Connection, host: str) -> list[ActiveAlert]:
+    """``host``'s alerts that still hold their (path, sha256, label, kind, subject): open,
+    acknowledged, false-positive (the daemon's index: its own host's paths only)."""
     stmt = select(alerts.c.id, alerts.c.path_key, alerts.c.sha256, alerts.c.label,
                   alerts.c.status, alerts.c.kind, alerts.c.subject).where(
-        alerts.c.status != AlertStatus.RESOLVED.value)
+        alerts.c.host == host, alerts.c.status != AlertStatus.RESOLVED.value)
     return [ActiveAlert(r.id, real(r.path_key), r.sha256, r.label, AlertStatus(r.status),
                         AlertKind(r.kind), r.subject)
             for r in conn.execute(stmt)]

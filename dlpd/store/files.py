@@ -1,6 +1,8 @@
 """The files repository: the incremental-scan cache and stored results, in bulk Core.
 
-Every function takes a Connection from the caller, who owns the transaction.
+Every function takes a Connection from the caller, who owns the transaction. The cache
+is per host (``host``: ``[daemon] host``): two servers' ``/data/x`` are two rows, and
+nothing here reads or forgets another host's.
 """
 
 from __future__ import annotations
@@ -85,15 +87,16 @@ def _cached(row: Sequence[Any]) -> CachedFile:
     return _new_tuple(CachedFile, row)
 
 
-def cached_file(conn: Connection, path: str) -> CachedFile | None:
-    """The stored file at exactly ``path``, if any."""
-    row = conn.execute(select(*_CACHE_COLUMNS).where(files.c.path_key == key(path))).first()
+def cached_file(conn: Connection, path: str, *, host: str) -> CachedFile | None:
+    """The stored file at exactly ``path`` on ``host``, if any."""
+    row = conn.execute(select(*_CACHE_COLUMNS).where(
+        files.c.host == host, files.c.path_key == key(path))).first()
     return None if row is None else _cached(row)
 
 
-def stored_children(conn: Connection, directory: str,
+def stored_children(conn: Connection, directory: str, *, host: str,
                     page: int = _BATCH) -> Iterator[tuple[bytes, CachedFile | None]]:
-    """What the store holds directly in ``directory``, in key (byte) order: (key, the
+    """What the store holds of ``host`` directly in ``directory``, in key (byte) order: (key, the
     file) for a stored file, (key, None) for a subdirectory with stored files below it.
 
     Pages of at most ``page`` rows on the path index, never the whole subtree: past a
@@ -109,7 +112,7 @@ def stored_children(conn: Connection, directory: str,
     while True:
         result = conn.execute(
             select(*_CACHE_COLUMNS)
-            .where(files.c.path_key >= start, files.c.path_key < end)
+            .where(files.c.host == host, files.c.path_key >= start, files.c.path_key < end)
             .order_by(files.c.path_key).limit(page))
         last, subdir, fetched = start, None, 0
         try:
@@ -139,15 +142,17 @@ def stored_children(conn: Connection, directory: str,
             start = last + b"\0"  # the least key after the page's last
 
 
-def forget(conn: Connection, keys: Sequence[bytes], subtrees: Sequence[str]) -> int:
-    """Forget the files with these keys, and every file at or below ``subtrees`` (their
-    detections go with them): the rows deleted."""
+def forget(conn: Connection, keys: Sequence[bytes], subtrees: Sequence[str], *,
+           host: str) -> int:
+    """Forget ``host``'s files with these keys, and every one at or below ``subtrees``
+    (their detections go with them): the rows deleted."""
     deleted = 0
     for start in range(0, len(keys), _BATCH):
-        deleted += conn.execute(
-            delete(files).where(files.c.path_key.in_(keys[start:start + _BATCH]))).rowcount
+        deleted += conn.execute(delete(files).where(
+            files.c.host == host, files.c.path_key.in_(keys[start:start + _BATCH]))).rowcount
     for tree in subtrees:
-        deleted += conn.execute(delete(files).where(under(files.c.path_key, tree))).rowcount
+        deleted += conn.execute(delete(files).where(
+            files.c.host == host, under(files.c.path_key, tree))).rowcount
     return deleted
 
 
@@ -185,6 +190,7 @@ def save_results(
     conn: Connection,
     results: Sequence[FileResult],
     *,
+    host: str,
     rules_version: str,
     scan_started_ns: int,
     now: float,
@@ -197,6 +203,7 @@ def save_results(
         if r.stat is None:
             continue
         rows.append({
+            "host": host,
             "path_key": key(r.path),
             "path": display_path(r.path),
             "dev": r.stat.dev,
@@ -221,8 +228,8 @@ def save_results(
     # ON CONFLICT upserts: the same API in both dialects dlpd targets.
     stmt = upsert(conn, files)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[files.c.path_key],
-        set_={k: stmt.excluded[k] for k in rows[0] if k != "path_key"},
+        index_elements=[files.c.host, files.c.path_key],
+        set_={k: stmt.excluded[k] for k in rows[0] if k not in ("host", "path_key")},
     )
     conn.execute(stmt, rows)
     by_key = {row["path_key"]: r
@@ -232,7 +239,8 @@ def save_results(
     for start in range(0, len(keys), _BATCH):
         chunk = keys[start:start + _BATCH]
         rows_ids = conn.execute(
-            select(files.c.path_key, files.c.id).where(files.c.path_key.in_(chunk)))
+            select(files.c.path_key, files.c.id).where(files.c.host == host,
+                                                       files.c.path_key.in_(chunk)))
         ids.update({bytes(row.path_key): row.id for row in rows_ids})
     id_list = list(ids.values())
     for start in range(0, len(id_list), _BATCH):
@@ -256,17 +264,19 @@ def save_results(
         conn.execute(insert(detections), det_rows)
 
 
-def delete_paths(conn: Connection, paths: Iterable[str]) -> int:
-    """Forget files that are gone (their detections go with them)."""
+def delete_paths(conn: Connection, paths: Iterable[str], *, host: str) -> int:
+    """Forget ``host``'s files that are gone (their detections go with them)."""
     gone = [key(p) for p in paths]
     for start in range(0, len(gone), _BATCH):
-        conn.execute(delete(files).where(files.c.path_key.in_(gone[start:start + _BATCH])))
+        conn.execute(delete(files).where(files.c.host == host,
+                                         files.c.path_key.in_(gone[start:start + _BATCH])))
     return len(gone)
 
 
-def start_scan(conn: Connection, roots: Sequence[str], rules_version: str, now: float) -> int:
+def start_scan(conn: Connection, roots: Sequence[str], rules_version: str, now: float, *,
+               host: str) -> int:
     result = conn.execute(insert(scans).values(
-        started=now, roots=json.dumps([display_path(r) for r in roots]), files=0, read=0,
+        host=host, started=now, roots=json.dumps([display_path(r) for r in roots]), files=0, read=0,
         found=0, errors=0, rules_version=rules_version))
     return int(result.inserted_primary_key[0]) if result.inserted_primary_key else 0
 
@@ -277,20 +287,25 @@ def finish_scan(conn: Connection, scan_id: int, *, now: float, files_seen: int, 
         finished=now, files=files_seen, read=read, found=found, errors=errors))
 
 
-def paths_with_sha256(conn: Connection, sha256: str) -> list[str]:
-    """Stored files with this content (provenance: "copy of")."""
-    stmt = select(files.c.path_key).where(files.c.sha256 == sha256)
+def copies_of(conn: Connection, sha256: str) -> list[tuple[str, str]]:
+    """Stored files with this content on any host, as (host, path) (provenance: "copy
+    of"), in a stable order."""
+    stmt = (select(files.c.host, files.c.path_key).where(files.c.sha256 == sha256)
+            .order_by(files.c.id))
+    return [(r.host, real(r.path_key)) for r in conn.execute(stmt)]
+
+
+def paths_under(conn: Connection, directory: str, *, host: str) -> list[str]:
+    """``host``'s stored files at or below ``directory`` (a directory that left the
+    watched trees)."""
+    stmt = select(files.c.path_key).where(files.c.host == host,
+                                          under(files.c.path_key, directory))
     return [real(r.path_key) for r in conn.execute(stmt)]
 
 
-def paths_under(conn: Connection, directory: str) -> list[str]:
-    """Stored files at or below ``directory`` (a directory that left the watched trees)."""
-    stmt = select(files.c.path_key).where(under(files.c.path_key, directory))
-    return [real(r.path_key) for r in conn.execute(stmt)]
-
-
-def labelled_paths(conn: Connection) -> dict[str, tuple[str, ...]]:
-    """Every stored file that carries a label, with its labels (the daemon keeps these in
-    memory to decide cheaply which events belong in the access log)."""
-    stmt = select(files.c.path_key, files.c.labels).where(files.c.labels != "[]")
+def labelled_paths(conn: Connection, *, host: str) -> dict[str, tuple[str, ...]]:
+    """Every stored file of ``host`` that carries a label, with its labels (the daemon
+    keeps these in memory to decide cheaply which events belong in the access log)."""
+    stmt = select(files.c.path_key, files.c.labels).where(files.c.host == host,
+                                                          files.c.labels != "[]")
     return {real(r.path_key): tuple(json.loads(r.labels)) for r in conn.execute(stmt)}

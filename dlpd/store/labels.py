@@ -166,7 +166,8 @@ def _origin(raw: object, label: str) -> tuple[str | None, float | None]:
 
 def matches_for(conn: Connection, host: str, path: str) -> list[LabelMatch]:
     """The content labels of ``path``, with the source's setter where it is registered."""
-    stmt = (select(label_matches, fp_sources.c.origin)
+    stmt = (select(label_matches, fp_sources.c.origin,
+                   fp_sources.c.host.label("source_host"))
             .select_from(label_matches.outerjoin(
                 fp_sources, fp_sources.c.id == label_matches.c.source_id))
             .where(label_matches.c.host == host, label_matches.c.path_key == key(path))
@@ -178,14 +179,15 @@ def matches_for(conn: Connection, host: str, path: str) -> list[LabelMatch]:
             path=real(r["path_key"]), label=str(r["label"]), kind=r["kind"],
             sha256=r["sha256"], source_id=r["source_id"], source_path=r["source_path"],
             share=r["share"], rows=r["rows"], score=r["score"], found=float(r["found"]),
-            set_by=by, set_at=at))
+            set_by=by, set_at=at, source_host=r["source_host"]))
     return found
 
 
-def last_categories(conn: Connection, path: str) -> tuple[str, ...]:
-    """The categories the last scan of ``path`` found (none if it was never scanned)."""
-    raw = conn.execute(select(files.c.categories).where(files.c.path_key == key(path))
-                       ).scalar()
+def last_categories(conn: Connection, host: str, path: str) -> tuple[str, ...]:
+    """The categories the last scan of ``path`` on ``host`` found (none if it was never
+    scanned)."""
+    raw = conn.execute(select(files.c.categories).where(
+        files.c.host == host, files.c.path_key == key(path))).scalar()
     try:
         found = json.loads(raw) if raw else []
     except ValueError:

@@ -26,8 +26,11 @@ files = Table(
     "files",
     metadata,
     Column("id", Integer, primary_key=True),
+    # The host whose tree holds the file ([daemon] host, 0008): the cache is per host, so
+    # two servers' /data/x are two rows, and one host's crawl never forgets another's.
+    Column("host", Text, nullable=False),
     # The exact bytes of the path (store/paths.py): the key. `path` is its display form.
-    Column("path_key", LargeBinary, nullable=False, unique=True),
+    Column("path_key", LargeBinary, nullable=False),
     Column("path", Text, nullable=False),
     Column("dev", BigInteger, nullable=False),
     Column("inode", BigInteger, nullable=False),
@@ -46,6 +49,8 @@ files = Table(
     Column("last_scan", Float, nullable=False),  # unix time
     # Classifier.version: the rules plus limits, confidence floor and label map.
     Column("rules_version", String(32), nullable=False),
+    # The cache's key, and its per-directory range queries (host = ? AND path_key in [a, b)).
+    Index("ux_files_host_path", "host", "path_key", unique=True),
 )
 
 detections = Table(
@@ -68,6 +73,7 @@ scans = Table(
     "scans",
     metadata,
     Column("id", Integer, primary_key=True),
+    Column("host", Text, nullable=False),  # who scanned (0008)
     Column("started", Float, nullable=False),
     Column("finished", Float),
     Column("roots", Text, nullable=False),  # JSON list
@@ -78,7 +84,8 @@ scans = Table(
     Column("rules_version", String(32), nullable=False),
 )
 
-# Partial unique index below: one active alert per (path bytes, sha256, label). A resolved alert
+# Partial unique index below: one active alert per (host, path bytes, sha256, label), held
+# by the database so that daemons writing at once cannot raise the same one twice. A resolved alert
 # leaves it, so the same content back in the wrong place later is a new alert; a
 # false-positive stays in it, so the same content is not raised again.
 ACTIVE_ALERT = "status != 'resolved'"
@@ -105,7 +112,8 @@ alerts = Table(
     Column("kind", String(24), nullable=False, server_default="location"),  # AlertKind
     # Tells event alerts apart ("uid:1001 2026-12-07"); "" for the states.
     Column("subject", Text, nullable=False, server_default=""),
-    Index("ux_alerts_active", "path_key", "sha256", "label", "kind", "subject", unique=True,
+    Index("ux_alerts_active", "host", "path_key", "sha256", "label", "kind", "subject",
+          unique=True,
           sqlite_where=text(ACTIVE_ALERT), postgresql_where=text(ACTIVE_ALERT)),
     Index("ix_alerts_status_created", "status", "created"),
     Index("ix_alerts_path_key", "path_key"),
@@ -145,11 +153,15 @@ false_positives = Table(
           sqlite_where=text(UNLIFTED), postgresql_where=text(UNLIFTED)),
 )
 
-# Transactional outbox: written with the alert, drained by one sender per sink.
+# Transactional outbox: written with the alert, drained by one sender per sink on the
+# alert's host. A sender claims rows (claimed_by, claim_until: a lease) before delivering
+# them, so that two daemons of one host never send the same message, and a daemon killed
+# mid-delivery leaves rows another claims once the lease runs out.
 outbox = Table(
     "outbox",
     metadata,
     Column("id", Integer, primary_key=True),
+    Column("host", Text, nullable=False),  # whose daemon delivers it (0008)
     Column("msg_id", Text, nullable=False),
     Column("sink", Text, nullable=False),
     Column("alert_id", Integer, nullable=False),
@@ -160,8 +172,10 @@ outbox = Table(
     Column("next_attempt", Float, nullable=False),
     Column("last_error", Text),
     Column("delivered", Float),
+    Column("claimed_by", Text),  # the claiming sender ("host pid thread"), until delivered
+    Column("claim_until", Float),
     Index("ux_outbox_msg_sink", "msg_id", "sink", unique=True),
-    Index("ix_outbox_due", "sink", "delivered", "next_attempt"),
+    Index("ix_outbox_due", "host", "sink", "delivered", "next_attempt"),
 )
 
 # Access log: repeats of (path, kind, actor) within the aggregation window are one row.
@@ -169,6 +183,7 @@ access = Table(
     "access",
     metadata,
     Column("id", Integer, primary_key=True),
+    Column("host", Text, nullable=False),  # where the access happened (0008)
     Column("path_key", LargeBinary, nullable=False),
     Column("path", Text, nullable=False),  # display form of path_key
     Column("kind", String(16), nullable=False),

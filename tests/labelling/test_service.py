@@ -365,7 +365,8 @@ def test_detected_labels_come_from_the_last_scan(site: Site, users: Users,
                         mime="text/plain", reason=None, detections=(det,), labels=(EC,),
                         stat=FileStat(1, 2, 7, 0, 0))
     with transaction(site.engine) as conn:
-        save_results(conn, [result], rules_version="v", scan_started_ns=0, now=1.0)
+        save_results(conn, [result], host=site.ctx.host, rules_version="v",
+                     scan_started_ns=0, now=1.0)
     shown = handle(LabelRequest("show", (path,)), users.alice, site.ctx)
     assert [(s.label, s.source, s.via) for s in shown.sources] == [
         (EC, "detected", "export-control")]

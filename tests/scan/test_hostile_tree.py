@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -94,7 +95,7 @@ def test_parent_swapped_for_a_symlink_is_never_followed(
     # The harmless files were read, and the swap was noticed rather than followed.
     assert any(r.outcome is Outcome.OK and r.sha256 for r in seen)
     with transaction(engine) as conn:
-        stored = files_repo.paths_with_sha256(conn, secret_sha)
+        stored = files_repo.copies_of(conn, secret_sha)
     assert stored == []
 
 
@@ -213,7 +214,7 @@ def test_names_that_are_not_utf8_are_keys_of_their_own(tmp_path: Path) -> None:
                        again.append)
     assert (summary.cached, summary.forgotten) == (2, 0)
     with transaction(engine) as conn:
-        labelled = files_repo.labelled_paths(conn)
+        labelled = files_repo.labelled_paths(conn, host=socket.gethostname())
     assert [os.fsencode(p) for p in labelled] == [raw]
     # The real name reaches the file system again: it exists.
     assert all(os.path.lexists(p) for p in labelled)

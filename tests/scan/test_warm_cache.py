@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import shutil
+import socket
 import time
 import tracemalloc
 from pathlib import Path
@@ -35,6 +36,9 @@ ITAR = (b"WARNING - This document contains technical data whose export is restri
         b"Arms Export Control Act (Title 22, U.S.C., Sec 2751, et seq.) and the International\n"
         b"Traffic in Arms Regulations (ITAR), 22 CFR 120-130.\n")
 LONG_AGO = time.time() - 3600  # stored rows of files this old are not racy
+
+# The host ScanOptions scans as by default (whose cache rows these are).
+HOST = socket.gethostname()
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +68,8 @@ def _scan(root: Path | bytes, classifier: Classifier, engine: Engine,
 
 def _stored(engine: Engine, root: Path | bytes) -> set[bytes]:
     with transaction(engine) as conn:
-        return {os.fsencode(p) for p in repo.paths_under(conn, os.fsdecode(root))}
+        return {os.fsencode(p)
+                for p in repo.paths_under(conn, os.fsdecode(root), host=HOST)}
 
 
 def _tree(root: Path) -> set[bytes]:
@@ -142,9 +147,10 @@ def test_a_directory_is_not_its_longer_namesakes(
     summary, _ = _scan(root, classifier, engine)
     assert (summary.cached, summary.forgotten) == (8, 1)
     with transaction(engine) as conn:
-        assert [k for k, _ in repo.stored_children(conn, str(root))] == sorted(
+        assert [k for k, _ in repo.stored_children(conn, str(root), host=HOST)] == sorted(
             os.fsencode(root / n) for n in names[1:])
-        assert [k for k, _ in repo.stored_children(conn, str(root / "a"))] == []
+        assert [k for k, _ in repo.stored_children(conn, str(root / "a"), host=HOST)
+                ] == []
 
 
 def test_names_that_are_not_utf8(tmp_path: Path, classifier: Classifier,
@@ -176,19 +182,21 @@ def test_stored_children_are_paged_and_skip_subtrees(engine: Engine) -> None:
         f"/d/b/{i:04}/f" for i in range(1000)]
     with transaction(engine) as conn:
         repo.save_results(conn, [FileResult(p, Outcome.OK, stat=stat) for p in paths],
-                          rules_version="v", scan_started_ns=time.time_ns(), now=time.time())
+                          host=HOST, rules_version="v", scan_started_ns=time.time_ns(),
+                          now=time.time())
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute",
                  lambda *args: statements.append(args[2]))
     with transaction(engine) as conn:
-        children = list(repo.stored_children(conn, "/d", page=2))
+        children = list(repo.stored_children(conn, "/d", host=HOST, page=2))
     assert [(k, c is not None) for k, c in children] == [
         (b"/d/a", True), (b"/d/b.txt", True), (b"/d/b", False), (b"/d/c", True)]
     assert len(statements) <= 4, statements
     with transaction(engine) as conn:
-        assert [k for k, _ in repo.stored_children(conn, "/d/b", page=2)][:3] == [
+        assert [k for k, _ in repo.stored_children(conn, "/d/b", host=HOST, page=2)][:3] == [
             b"/d/b/0000", b"/d/b/0001", b"/d/b/0002"]
-        assert [k for k, _ in repo.stored_children(conn, "/")] == [b"/d-x", b"/d", b"/d0"]
+        assert [k for k, _ in repo.stored_children(conn, "/", host=HOST)] == [
+            b"/d-x", b"/d", b"/d0"]
 
 
 def _warm_peak(root: Path, dirs: int, classifier: Classifier, engine: Engine) -> int:

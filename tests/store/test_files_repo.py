@@ -34,16 +34,18 @@ def test_schema_is_migrated_once_and_reopened(tmp_path: Path) -> None:
     assert mode == "wal"
 
 
-def test_round_trip_and_freshness(tmp_path: Path) -> None:
-    engine = open_engine(f"sqlite:///{tmp_path}/dlpd.db")
+def test_round_trip_and_freshness(store_url: str) -> None:
+    engine = open_engine(store_url)
     det = Detection("card", "credit-card", Confidence.HIGH, 2, "a.zip!b.csv",
                     ("4111 **** **** 1111",), ("validator luhn: 2 confirmed",))
     old = time.time_ns() - 10**10  # well before the scan start: not racy
     with engine.begin() as conn:
         repo.save_results(conn, [_result("/d/a.zip", old, (det,)), _result("/d/x.txt", old)],
-                          rules_version="v1", scan_started_ns=time.time_ns(), now=time.time())
+                          host="h", rules_version="v1", scan_started_ns=time.time_ns(),
+                          now=time.time())
     with engine.begin() as conn:
-        cache = {real(k): f for k, f in repo.stored_children(conn, "/d") if f is not None}
+        cache = {real(k): f for k, f in repo.stored_children(conn, "/d", host="h")
+                 if f is not None}
         dets = repo.load_detections(conn, [c.id for c in cache.values() if c.has_findings])
     assert set(cache) == {"/d/a.zip", "/d/x.txt"}
     a = cache["/d/a.zip"]
@@ -57,26 +59,29 @@ def test_round_trip_and_freshness(tmp_path: Path) -> None:
         "credit-card",)
 
 
-def test_rescan_replaces_detections(tmp_path: Path) -> None:
-    engine = open_engine(f"sqlite:///{tmp_path}/dlpd.db")
+def test_rescan_replaces_detections(store_url: str) -> None:
+    engine = open_engine(store_url)
     det = Detection("card", "credit-card", Confidence.HIGH, 1)
     old = time.time_ns() - 10**10
     for dets in ((det,), ()):
         with engine.begin() as conn:
-            repo.save_results(conn, [_result("/d/a.csv", old, dets)], rules_version="v1",
+            repo.save_results(conn, [_result("/d/a.csv", old, dets)], host="h",
+                              rules_version="v1",
                               scan_started_ns=time.time_ns(), now=time.time())
     with engine.begin() as conn:
         assert conn.execute(sa.text("select count(*) from detections")).scalar() == 0
         assert conn.execute(sa.text("select count(*) from files")).scalar() == 1
 
 
-def test_racy_files_are_not_fresh(tmp_path: Path) -> None:
-    engine = open_engine(f"sqlite:///{tmp_path}/dlpd.db")
+def test_racy_files_are_not_fresh(store_url: str) -> None:
+    engine = open_engine(store_url)
     now = time.time_ns()
     with engine.begin() as conn:
-        repo.save_results(conn, [_result("/d/new.txt", now)], rules_version="v1",
+        repo.save_results(conn, [_result("/d/new.txt", now)], host="h",
+                          rules_version="v1",
                           scan_started_ns=now, now=time.time())
-        cache = {real(k): f for k, f in repo.stored_children(conn, "/d") if f is not None}
+        cache = {real(k): f for k, f in repo.stored_children(conn, "/d", host="h")
+                 if f is not None}
     assert cache["/d/new.txt"].racy
     assert not cache["/d/new.txt"].is_fresh(FileStat(1, 2, 10, now, now), "v1")
 
@@ -87,15 +92,16 @@ def _stored_under(conn: Connection, root: str) -> set[str]:
     return {real(row.path_key) for row in rows}
 
 
-def test_prefix_query_does_not_leak_siblings(tmp_path: Path) -> None:
-    engine = open_engine(f"sqlite:///{tmp_path}/dlpd.db")
+def test_prefix_query_does_not_leak_siblings(store_url: str) -> None:
+    engine = open_engine(store_url)
     old = time.time_ns() - 10**10
     with engine.begin() as conn:
         repo.save_results(conn, [_result(p, old) for p in ("/d/a", "/d-2/b", "/d/sub/c", "/e")],
-                          rules_version="v1", scan_started_ns=time.time_ns(), now=time.time())
+                          host="h", rules_version="v1", scan_started_ns=time.time_ns(),
+                          now=time.time())
         assert _stored_under(conn, "/d") == {"/d/a", "/d/sub/c"}
         assert _stored_under(conn, "/d/") == {"/d/a", "/d/sub/c"}
-        assert repo.delete_paths(conn, ["/d/a"]) == 1
+        assert repo.delete_paths(conn, ["/d/a"], host="h") == 1
         assert _stored_under(conn, "/d") == {"/d/sub/c"}
 
 

@@ -4,13 +4,13 @@ of and derivations from a labelled source) and its open exposure alerts."""
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from dlpd.config import host_name
 from dlpd.console.pages import engine_of, render, requires, settings_of
 from dlpd.console.views.params import Query, url
 from dlpd.labelling.model import Assignment
@@ -33,7 +33,7 @@ class AssignmentRow:
 def _host(request: Request, query: Query) -> str:
     """The host whose labels are asked for: the one named, else this console's daemon
     host (a fleet's store holds several)."""
-    return query.get("host") or settings_of(request).daemon.host or socket.gethostname()
+    return query.get("host") or host_name(settings_of(request))
 
 
 def _history_url(host: str, path: str) -> str:
