@@ -15,6 +15,7 @@ from dlpd.daemon.status import (
     CrawlRecord,
     DaemonStatus,
     SinkStatus,
+    Unreachable,
     read_status,
     write_status,
 )
@@ -25,7 +26,7 @@ KEYS = {"pid", "version", "started", "updated", "config", "backend", "roots",
         "watched_dirs", "unwatched", "queue_depth", "in_flight", "oldest_queued_age",
         "events", "events_by_kind", "overflows", "scanned", "alerts_raised",
         "alerts_resolved", "crawl_running_since", "crawl_pending", "last_crawl",
-        "last_full_crawl", "rules_version", "sinks"}
+        "last_full_crawl", "rules_version", "sinks", "store_unreachable"}
 
 
 def _status() -> DaemonStatus:
@@ -37,7 +38,8 @@ def _status() -> DaemonStatus:
                         overflows=1, scanned=5, alerts_raised=2, alerts_resolved=1,
                         crawl_running_since=None, crawl_pending=0, last_crawl=crawl,
                         last_full_crawl=crawl, rules_version="abc",
-                        sinks={"hook": SinkStatus(3, 1, "502")})
+                        sinks={"hook": SinkStatus(3, 1, "502")},
+                        store_unreachable=Unreachable(1.5, 4, "connection refused"))
 
 
 def test_round_trip_through_the_file_keeps_every_key(tmp_path: Path) -> None:
@@ -47,6 +49,8 @@ def test_round_trip_through_the_file_keeps_every_key(tmp_path: Path) -> None:
     assert set(raw) == KEYS
     assert raw["sinks"] == {"hook": {"delivered": 3, "failures": 1, "last_error": "502"}}
     assert raw["last_full_crawl"]["files"] == 10
+    assert raw["store_unreachable"] == {"since": 1.5, "retries": 4,
+                                        "error": "connection refused"}
     assert read_status(tmp_path) == status
 
 
@@ -60,6 +64,7 @@ def test_an_older_or_newer_file_reads_typed() -> None:
     assert status.last_full_crawl is not None and status.last_full_crawl.files == 9
     assert status.last_crawl is None and status.backend == "none"
     assert status.sinks == {"hook": SinkStatus(delivered=1)}
+    assert status.store_unreachable is None
 
 
 class _Part:
