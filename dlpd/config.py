@@ -107,6 +107,11 @@ class _Section(BaseModel):
 class DatabaseSettings(_Section):
     # Empty means: SQLite in the state directory.
     url: str = ""
+    # Who brings the schema to this dlpd's revision at open: "auto" (SQLite's default),
+    # "never" (any other database's default: `dlpd db upgrade` does it). None: by engine.
+    migrate: Literal["auto", "never"] | None = None
+    # A file holding only the database password (read at start; kept out of the URL).
+    password_file: Path | None = None
 
 
 class ScanSettings(_Section):

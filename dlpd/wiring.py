@@ -29,7 +29,7 @@ from dlpd.policy.labels import labels_for
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.writer import Resolve
 from dlpd.store import fingerprints as fp_repo
-from dlpd.store.db import Connection, Engine, open_engine, sqlite_files, transaction
+from dlpd.store.db import Connection, Engine, open_store, sqlite_files, transaction
 
 if TYPE_CHECKING:
     from dlpd.store.alerts import SinkRoute
@@ -168,7 +168,7 @@ def scan_labelling(settings: Settings, engine: Engine) -> ScanLabelling:
 
 
 def build_engine(settings: Settings) -> Engine:
-    return open_engine(database_url(settings))
+    return open_store(settings)
 
 
 def build_pathfilter(settings: Settings, extra: Sequence[str] = ()) -> PathFilter:

@@ -42,6 +42,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "check-config": LazyCommand(
         "dlpd.cli.daemon", "check_config",
         "Validate a config file (and the rules it names) without scanning."),
+    "db": LazyCommand("dlpd.cli.db", "db",
+                      "The store's schema: its revision, and upgrading it to this dlpd's."),
     "console": LazyCommand(
         "dlpd.cli.console", "console",
         "The review web app: alerts, labels, the access log and triage, in a browser."),

@@ -108,11 +108,10 @@ def when_option(_ctx: click.Context, param: click.Parameter, value: str | None) 
 def existing_store(settings: Settings) -> Engine:
     """The existing store, for commands that read it (never created here: a missing
     SQLite file is a clear error, see store.db.open_engine)."""
-    from dlpd.config import database_url  # noqa: PLC0415 - loaded by settings_or_exit
-    from dlpd.store.db import open_engine  # noqa: PLC0415 - only commands that read it
+    from dlpd.store.db import open_store  # noqa: PLC0415 - only commands that read it
 
     with errors():
-        return open_engine(database_url(settings), create=False)
+        return open_store(settings, create=False)
 
 
 def configure_logging(level: str, *, deferred: bool = False) -> None:

@@ -26,7 +26,7 @@ from dlpd.config_checks import Level, is_daemon_config, problems
 from dlpd.errors import ConfigError, DlpdError, SignatureError, StoreError
 from dlpd.store import alerts as alerts_repo
 from dlpd.store import outbox as outbox_repo
-from dlpd.store.db import NoDatabase, open_engine, transaction
+from dlpd.store.db import NoDatabase, open_store, transaction
 from dlpd.textsafe import redact_url, visible
 from dlpd.wiring import build_ruleset
 
@@ -72,7 +72,7 @@ def status(config_path: Path | None, fmt: str) -> None:
     backlogs: dict[str, outbox_repo.Backlog] = {}
     report["open_alerts"] = {}
     try:
-        engine = open_engine(database_url(settings), create=False)
+        engine = open_store(settings, create=False)
     except NoDatabase:
         report["database"] = "not created yet"
     except DlpdError as exc:

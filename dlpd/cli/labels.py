@@ -29,7 +29,7 @@ from typing import IO, Any
 import click
 
 from dlpd.cli.common import ExitCode, errors, fail
-from dlpd.config import Settings, database_url, load_settings
+from dlpd.config import Settings, load_settings
 from dlpd.errors import DlpdError
 from dlpd.labelling import xattrs
 from dlpd.labelling.service import (
@@ -39,7 +39,7 @@ from dlpd.labelling.service import (
     caller_of_process,
     handle,
 )
-from dlpd.store.db import open_engine
+from dlpd.store.db import open_store
 from dlpd.textsafe import json_text, visible
 
 DEFAULT_SOCKET = Path("/run/dlpd/control.sock")
@@ -100,7 +100,7 @@ def _over_socket(path: Path, request: LabelRequest) -> dict[str, Any]:
 def _locally(request: LabelRequest, config_path: Path | None) -> dict[str, Any]:
     settings: Settings = load_settings(config_path)
     # A first `label set` of a user on their own tree makes their store; reads do not.
-    engine = open_engine(database_url(settings), create=request.op in ("set", "remove"))
+    engine = open_store(settings, create=request.op in ("set", "remove"))
     try:
         ctx = LabelContext.from_settings(settings, engine, roots=())
         return handle(request, caller_of_process(), ctx).to_json()
@@ -319,7 +319,7 @@ def label_stoplist(files: tuple[Path, ...], reason: str, config_path: Path | Non
 
     with errors():
         settings = load_settings(config_path)
-        engine = open_engine(database_url(settings))
+        engine = open_store(settings)
         prints = print_options(settings, cell_key_of(engine))
         if prints is None:
             fail("no [labels.NAME] configured, or [fingerprints] enabled = false: "

@@ -4,7 +4,6 @@ store's own insert_records (what the daemon's aggregator calls)."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -29,8 +28,8 @@ def _rec(path: str, n: int, *, kind: AccessKind = AccessKind.OPENED,
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> sa.Engine:
-    engine = open_engine(f"sqlite:///{tmp_path}/dlpd.db")
+def engine(store_url: str) -> sa.Engine:
+    engine = open_engine(store_url)
     with transaction(engine) as conn:
         access.insert_records(conn, [
             _rec("/data/a/1", 1),
@@ -88,8 +87,8 @@ def test_pages_by_keyset_and_records_round_trip(engine: sa.Engine) -> None:
     assert next(r for r in every if r.id == 7).actor is None
 
 
-def test_a_broad_prefix_or_window_gives_the_same_rows(tmp_path: Path) -> None:
-    engine = open_engine(f"sqlite:///{tmp_path}/big.db")
+def test_a_broad_prefix_or_window_gives_the_same_rows(store_url: str) -> None:
+    engine = open_engine(store_url)
     n = access._BROAD + 100
     with transaction(engine) as conn:
         access.insert_records(conn, [_rec(f"/wide/{i % 5}/{i}", i) for i in range(1, n + 1)])

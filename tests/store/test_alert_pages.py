@@ -1,12 +1,11 @@
-"""The console's alert queries on a real SQLite file, alerts raised as the daemon raises
-them (store.alerts.raise_alert)."""
+"""The console's alert queries on a real SQLite file and PostgreSQL database, alerts
+raised as the daemon raises them (store.alerts.raise_alert)."""
 
 from __future__ import annotations
 
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -42,9 +41,9 @@ def _raise(conn: sa.Connection, *drafts: Alert) -> list[int]:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> sa.Engine:
+def engine(store_url: str) -> sa.Engine:
     """Twelve alerts, ids 1-12, each differing from the first in one field."""
-    engine = open_engine(f"sqlite:///{tmp_path}/dlpd.db")
+    engine = open_engine(store_url)
     with transaction(engine) as conn:
         _raise(conn,
                _alert("/data/a/1", 1),
@@ -159,10 +158,10 @@ def test_iter_rows_reads_everything_newest_first_in_chunks(engine: sa.Engine) ->
         assert [r.id for r in pages.iter_rows(conn, AlertFilter(path_prefix="/data/a2"))] == [6]
 
 
-def test_broad_ranges_give_the_same_answer_as_narrow_ones(tmp_path: Path) -> None:
+def test_broad_ranges_give_the_same_answer_as_narrow_ones(store_url: str) -> None:
     # Past pages._BROAD alerts in a range, SQLite walks the id order instead of the range's
     # index; the rows must not change with the plan.
-    engine = open_engine(f"sqlite:///{tmp_path}/big.db")
+    engine = open_engine(store_url)
     n = pages._BROAD * 3 // 2 + 60  # two thirds under /wide: past _BROAD
     with transaction(engine) as conn:
         _raise(conn, *(_alert(f"/wide/{i % 7}/{i}" if i % 3 else f"/wider/{i}", i,

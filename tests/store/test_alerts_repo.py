@@ -1,7 +1,8 @@
-"""Alerts, notes and the outbox on a real SQLite file."""
+"""Alerts, notes and the outbox on a real SQLite file and a real PostgreSQL database."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,10 @@ def _draft(path: str = "/home/a/x.dwg", sha: str = "aa" * 32, label: str = "expo
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> sa.Engine:
-    return open_engine(f"sqlite:///{tmp_path}/dlpd.db")
+def engine(store_url: str) -> Iterator[sa.Engine]:
+    engine = open_engine(store_url)
+    yield engine
+    engine.dispose()
 
 
 def test_one_active_alert_per_path_content_label(engine: sa.Engine) -> None:

@@ -1,9 +1,10 @@
-"""The audit trail on a real SQLite file: append-only at the database, and a hash chain
-that finds a row changed or removed behind its back."""
+"""The audit trail on a real SQLite file and PostgreSQL database: append-only at the
+database, and a hash chain that finds a row changed or removed behind its back."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,10 @@ T0 = 1_700_000_000.0
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> tuple[sa.Engine, Path]:
-    path = tmp_path / "dlpd.db"
-    return open_engine(f"sqlite:///{path}"), path
+def store(store_url: str) -> Iterator[tuple[sa.Engine, str]]:
+    engine = open_engine(store_url)
+    yield engine, store_url
+    engine.dispose()
 
 
 def _fill(engine: sa.Engine, n: int = 5) -> list[audit.AuditEntry]:
@@ -30,7 +32,7 @@ def _fill(engine: sa.Engine, n: int = 5) -> list[audit.AuditEntry]:
                 for i in range(1, n + 1)]
 
 
-def test_rows_chain_from_genesis_and_verify(store: tuple[sa.Engine, Path]) -> None:
+def test_rows_chain_from_genesis_and_verify(store: tuple[sa.Engine, str]) -> None:
     engine, _ = store
     with engine.connect() as conn:
         assert audit.verify(conn) == audit.ChainCheck(True, 0, None, None)
@@ -47,7 +49,7 @@ def test_rows_chain_from_genesis_and_verify(store: tuple[sa.Engine, Path]) -> No
         assert audit.entries(conn, actor="bob") == []
 
 
-def test_update_and_delete_are_refused_by_the_database(store: tuple[sa.Engine, Path]) -> None:
+def test_update_and_delete_are_refused_by_the_database(store: tuple[sa.Engine, str]) -> None:
     engine, _ = store
     _fill(engine, 2)
     for statement in ("UPDATE audit SET reason = 'nothing' WHERE id = 1",
@@ -59,7 +61,7 @@ def test_update_and_delete_are_refused_by_the_database(store: tuple[sa.Engine, P
         assert audit.verify(conn).ok
 
 
-def test_a_fork_is_refused_by_the_unique_prev_hash(store: tuple[sa.Engine, Path]) -> None:
+def test_a_fork_is_refused_by_the_unique_prev_hash(store: tuple[sa.Engine, str]) -> None:
     engine, _ = store
     first = _fill(engine, 1)[0]
     with pytest.raises(StoreError, match="UNIQUE"), transaction(engine) as conn:
@@ -68,18 +70,27 @@ def test_a_fork_is_refused_by_the_unique_prev_hash(store: tuple[sa.Engine, Path]
             prev_hash=first.prev_hash, hash="f" * 64))
 
 
-def _behind_its_back(path: Path, *statements: str) -> None:
-    """What someone with write access to the file could do: drop the triggers first."""
-    raw = sqlite3.connect(path)
-    with raw:
-        raw.execute("DROP TRIGGER audit_no_update")
-        raw.execute("DROP TRIGGER audit_no_delete")
+def _behind_its_back(url: str, *statements: str) -> None:
+    """What someone with write access to the file (SQLite), or the database's owner
+    (PostgreSQL), could do: drop or disable the triggers first."""
+    if url.startswith("sqlite:"):
+        raw = sqlite3.connect(sa.make_url(url).database or "")
+        with raw:
+            raw.execute("DROP TRIGGER audit_no_update")
+            raw.execute("DROP TRIGGER audit_no_delete")
+            for statement in statements:
+                raw.execute(statement)
+        raw.close()
+        return
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE audit DISABLE TRIGGER USER"))
         for statement in statements:
-            raw.execute(statement)
-    raw.close()
+            conn.execute(sa.text(statement))
+    engine.dispose()
 
 
-def test_verify_finds_a_changed_reason(store: tuple[sa.Engine, Path]) -> None:
+def test_verify_finds_a_changed_reason(store: tuple[sa.Engine, str]) -> None:
     engine, path = store
     _fill(engine)
     _behind_its_back(path, "UPDATE audit SET reason = 'fine' WHERE id = 3")
@@ -89,7 +100,7 @@ def test_verify_finds_a_changed_reason(store: tuple[sa.Engine, Path]) -> None:
     assert "changed" in (check.problem or "")
 
 
-def test_verify_finds_a_changed_time_or_detail(store: tuple[sa.Engine, Path]) -> None:
+def test_verify_finds_a_changed_time_or_detail(store: tuple[sa.Engine, str]) -> None:
     engine, path = store
     _fill(engine)
     _behind_its_back(path, "UPDATE audit SET time = time + 1e-6 WHERE id = 4")
@@ -97,7 +108,7 @@ def test_verify_finds_a_changed_time_or_detail(store: tuple[sa.Engine, Path]) ->
         assert audit.verify(conn).first_bad == 4
 
 
-def test_verify_finds_a_deleted_row(store: tuple[sa.Engine, Path]) -> None:
+def test_verify_finds_a_deleted_row(store: tuple[sa.Engine, str]) -> None:
     engine, path = store
     _fill(engine)
     _behind_its_back(path, "DELETE FROM audit WHERE id = 2")
@@ -108,7 +119,7 @@ def test_verify_finds_a_deleted_row(store: tuple[sa.Engine, Path]) -> None:
 
 
 def test_verify_finds_a_rehashed_row_that_no_longer_chains(
-        store: tuple[sa.Engine, Path]) -> None:
+        store: tuple[sa.Engine, str]) -> None:
     # Changing a row and recomputing its own hash still breaks the next row's link.
     engine, path = store
     made = _fill(engine)
@@ -121,7 +132,7 @@ def test_verify_finds_a_rehashed_row_that_no_longer_chains(
     assert (check.ok, check.first_bad) == (False, 3)
 
 
-def test_verify_streams_past_one_chunk(store: tuple[sa.Engine, Path]) -> None:
+def test_verify_streams_past_one_chunk(store: tuple[sa.Engine, str]) -> None:
     engine, path = store
     _fill(engine, audit._CHUNK + 5)
     with engine.connect() as conn:

@@ -1,10 +1,11 @@
-"""Console accounts, sessions and suppression rules on a real SQLite file."""
+"""Console accounts, sessions and suppression rules on a real SQLite file and a real
+PostgreSQL database."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,8 +20,10 @@ T0 = 1_700_000_000.0
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> sa.Engine:
-    return open_engine(f"sqlite:///{tmp_path}/dlpd.db")
+def engine(store_url: str) -> Iterator[sa.Engine]:
+    engine = open_engine(store_url)
+    yield engine
+    engine.dispose()
 
 
 def _token(n: int) -> bytes:
