@@ -26,7 +26,7 @@ from dlpd.config_checks import Level, is_daemon_config, problems
 from dlpd.errors import ConfigError, DlpdError, SignatureError, StoreError
 from dlpd.store import alerts as alerts_repo
 from dlpd.store import outbox as outbox_repo
-from dlpd.store.db import NoDatabase, open_store, transaction
+from dlpd.store.db import NoDatabase, SchemaNotCurrent, open_store, transaction
 from dlpd.textsafe import redact_url, visible
 from dlpd.wiring import build_ruleset
 
@@ -75,12 +75,22 @@ def status(config_path: Path | None, fmt: str) -> None:
         engine = open_store(settings, create=False)
     except NoDatabase:
         report["database"] = "not created yet"
+    except SchemaNotCurrent as exc:
+        fail(str(exc))
+    except StoreError as exc:
+        # A daemon riding out an outage is what this command must still show.
+        report["database"] = f"unreachable: {exc}"
     except DlpdError as exc:
         fail(str(exc))
     else:
-        with errors(), transaction(engine) as conn:
-            report["open_alerts"] = alerts_repo.open_counts(conn)
-            backlogs = outbox_repo.backlogs(conn)
+        try:
+            with transaction(engine) as conn:
+                report["open_alerts"] = alerts_repo.open_counts(conn)
+                backlogs = outbox_repo.backlogs(conn)
+        except StoreError as exc:
+            report["database"] = f"unreachable: {exc}"
+        finally:
+            engine.dispose()
     sinks: dict[str, dict[str, object]] = {}
     for i in range(len(settings.sinks)):
         name = settings.sink_name(i)
@@ -94,7 +104,25 @@ def status(config_path: Path | None, fmt: str) -> None:
         dump([report], "json")
     else:
         status_text(report)
+        _store_text(report)
     sys.exit(ExitCode.CLEAN if report["state"] == "running" else ExitCode.NOT_RUNNING)
+
+
+def _store_text(report: dict[str, object]) -> None:
+    """The store's part of the text status: the daemon's view of an outage, and ours."""
+    daemon = report.get("daemon")
+    outage = daemon.get("store_unreachable") if isinstance(daemon, dict) else None
+    lines = []
+    if isinstance(outage, dict):
+        from dlpd.daemon.status import Unreachable  # noqa: PLC0415 - `dlpd scan` skips it
+
+        down = Unreachable.from_json(outage)
+        if down is not None:
+            lines.append(f"  {down.line()}")
+    if isinstance(report.get("database"), str):
+        lines.append(f"  database: {report['database']}")
+    for line in lines:  # the driver's words are data: escaped
+        click.echo(visible(line))
 
 
 def _status_unknown(problem: str, fmt: str) -> NoReturn:

@@ -13,6 +13,14 @@ Threads and who owns what (each started by its owner and stopped with one deadli
 - one sender thread per sink (``senders.py``) drains the outbox;
 - the control socket's thread (``control.py``) answers `dlpd label` through
   ``labelling.service``, each request in its own store transaction.
+
+An unreachable store (a PostgreSQL restarting, a network gone) is an outage the loop
+rides out (``outage.py``): it goes on watching, settling and reading, its writes wait for
+the store (``commit.py`` keeps what failed and reads it again), no crawl starts and the
+senders are stopped (each would fail at once), and probes back off. When the store
+answers again, the loop takes the store's view again (alerts, labels, the cell key) and
+asks for one full reconciliation: what changed meanwhile is found, no alert lost. A
+daemon on a server database that cannot reach it at start starts like this.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from dlpd.config import Settings, database_url, load_settings
 from dlpd.daemon.control import ControlServer, ControlSocketError, listen
 from dlpd.daemon.lifecycle import stop_all
 from dlpd.daemon.notify import Notifier
+from dlpd.daemon.outage import StoreHealth, probe
 from dlpd.daemon.pipeline import Pipeline
 from dlpd.daemon.runtime import Runtime, build_runtime, build_sinks
 from dlpd.daemon.senders import SinkSender
@@ -43,8 +52,16 @@ from dlpd.errors import ConfigError, DlpdError, StoreError
 from dlpd.labelling.model import Caller
 from dlpd.labelling.resolve import PrintPlan
 from dlpd.labelling.service import LabelContext, LabelRequest, handle
-from dlpd.store.db import Engine, sqlite_files, store_directory_problem
-from dlpd.wiring import build_engine, cell_key_of
+from dlpd.store.db import (
+    Engine,
+    SchemaNotCurrent,
+    bare_engine,
+    open_store,
+    read_password_file,
+    sqlite_files,
+    store_directory_problem,
+)
+from dlpd.wiring import cell_key_of
 
 _log = structlog.get_logger("dlpd.daemon")
 
@@ -54,7 +71,8 @@ _RESTART_BOUND = 5.0  # seconds for the senders or the watcher a reload replaces
 
 class Daemon:
     def __init__(self, runtime: Runtime, engine: Engine, notifier: Notifier,
-                 runtime_dir: Path, lock_fd: int | None = None) -> None:
+                 runtime_dir: Path, lock_fd: int | None = None,
+                 unreachable: StoreError | None = None) -> None:
         self.rt = runtime
         self._lock_fd = lock_fd  # held (never read) for the process's lifetime
         self._engine = engine
@@ -68,6 +86,12 @@ class Daemon:
         self._stop_requested = False
         self._reload_requested = False
         self._started = time.time()
+        self._health = StoreHealth()
+        # Started without the store (``unreachable``): what it knows is loaded when it
+        # answers, before the reconciliation.
+        self._loaded = unreachable is None
+        if unreachable is not None:
+            self._health.failed(str(unreachable))
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -75,8 +99,11 @@ class Daemon:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGHUP, self._on_signal)
-        self.pipe.load()
-        self._start_senders()
+        if self._loaded:
+            self.pipe.load()
+            self._start_senders()
+        else:
+            self.pipe.hold_crawls(True)
         self._watcher.start()
         self.pipe.start()
         self._next_reconcile = time.monotonic() + self.rt.settings.watch.reconcile_interval
@@ -106,7 +133,7 @@ class Daemon:
 
     def _start_senders(self) -> None:
         for sink in build_sinks(self.rt.settings, self.rt.policy.host):
-            sender = SinkSender(sink, self._engine)
+            sender = SinkSender(sink, self._engine, host=self.rt.policy.host)
             sender.start()
             self._senders.append(sender)
 
@@ -183,26 +210,80 @@ class Daemon:
             try:
                 self.pipe.step(self.pipe.sleep_time())
             except StoreError as exc:
-                # The batch is lost (locked or full disk, ...): the crawl finds its files
-                # again, and resolves alerts of what disappeared meanwhile.
-                _log.error("store write failed; will reconcile", error=str(exc))
-                self.pipe.reconcile("store error")
-                time.sleep(1.0)
+                # Not the step's writes (``commit.py`` keeps and retries those): the
+                # store failing under something else is an outage too, ended by a probe.
+                self._store_failed(exc)
+                time.sleep(0.1)
             now = time.monotonic()
             if self._reload_requested:
                 self._reload_requested = False
                 self._reload()
             if now >= self._next_reconcile:
-                self.pipe.reconcile("interval")
+                if self._health.down is None:  # else the store's return asks for one
+                    self.pipe.reconcile("interval")
                 self._next_reconcile = now + self.rt.settings.watch.reconcile_interval
             if now - last_status >= _STATUS_EVERY:
                 last_status = now
+                self._check_store()
                 self.pipe.settle_opens(now)
-                self.pipe.flush_access()
+                if self._health.down is None:  # kept in memory until the store is back
+                    self.pipe.flush_access()
                 self._write_status()
             if ping_every and now - last_ping >= ping_every and self._is_healthy(now):
                 last_ping = now
                 self._notifier.watchdog()
+
+    # ---- the store's outages ------------------------------------------------------------
+
+    def _check_store(self) -> None:
+        """Probe the store (every second while it answers, with back-off while not); on
+        its return, take its view and reconcile once."""
+        if not self._health.is_probe_due():
+            return
+        try:
+            probe(self._engine)
+            if self._health.down is not None:
+                self._store_back()
+        except StoreError as exc:
+            self._store_failed(exc)
+            return
+        self._health.succeeded()
+
+    def _store_failed(self, exc: StoreError) -> None:
+        if self._health.failed(str(exc)):
+            # Each would fail at once: no crawl, no delivery until the store answers.
+            self.pipe.hold_crawls(True)
+            if late := self._stop_senders(time.monotonic() + _RESTART_BOUND):
+                _log.warning("senders still delivering as the store went away",
+                             threads=late)
+
+    def _store_back(self) -> None:
+        """What the daemon keeps of the store is taken again (another daemon, or a
+        rollback, may have changed it; at a start without the store it was never read),
+        then one full crawl finds what changed while nothing could be written.
+        StoreError if the store fails again meanwhile (the outage goes on)."""
+        if not self._loaded:
+            self._load_first()
+        self.pipe.load()
+        self._loaded = True
+        self._start_senders()
+        self.pipe.hold_crawls(False)
+        self.pipe.reconcile("store back")
+
+    def _load_first(self) -> None:
+        """Started without the store: its schema checked, its cell key for the content
+        prints (a runtime built again with it, as a reload would)."""
+        check_schema(self.rt.settings)
+        old = self.rt
+        if old.cell_key is None and old.settings.fingerprints.enabled and old.settings.labels:
+            key = cell_key_of(self._engine)
+            try:
+                self.rt = build_runtime(old.settings, str(self._runtime_dir), cell_key=key,
+                                        plan=old.plan or PrintPlan())
+            except DlpdError as exc:  # built once already: only a changed rule file
+                _log.error("content prints stay off until a reload", error=str(exc))
+                return
+            self.pipe.configure(self.rt)
 
     # ---- reload, health, status --------------------------------------------------------
 
@@ -215,7 +296,8 @@ class Daemon:
             if settings.database.url != old.settings.database.url:
                 raise DlpdError("database.url: cannot change on reload; restart dlpd")
             key = old.cell_key
-            if key is None and settings.fingerprints.enabled and settings.labels:
+            if key is None and settings.fingerprints.enabled and settings.labels \
+                    and self._loaded:
                 key = cell_key_of(self._engine)
             new = build_runtime(settings, str(self._runtime_dir), cell_key=key,
                                 plan=old.plan or PrintPlan())
@@ -230,7 +312,8 @@ class Daemon:
         if new.settings.sinks != old.settings.sinks:
             if late := self._stop_senders(time.monotonic() + _RESTART_BOUND):
                 _log.warning("senders still delivering at reload", threads=late)
-            self._start_senders()
+            if self._health.down is None:  # else the store's return starts them
+                self._start_senders()
         watch_changed = _watch_set(new) != _watch_set(old)
         if watch_changed:
             self._watcher.stop(time.monotonic() + _RESTART_BOUND)
@@ -272,7 +355,9 @@ class Daemon:
         crawl = ("crawling" if stats.crawl_running_since is not None
                  else f"last crawl {time.strftime('%H:%M:%S', time.localtime(last.finished))}"
                  if last else "no crawl yet")
-        return (f"watching {self._watcher.watched_dirs()} dirs; queue {stats.queue_depth}; "
+        down = self._health.down
+        return ((f"{down.line()}; " if down is not None else "")
+                + f"watching {self._watcher.watched_dirs()} dirs; queue {stats.queue_depth}; "
                 f"{crawl}; {stats.alerts_raised} alerts raised")
 
     def status(self) -> DaemonStatus:
@@ -290,7 +375,8 @@ class Daemon:
             crawl_running_since=stats.crawl_running_since,
             crawl_pending=stats.crawl_pending, last_crawl=stats.last_crawl,
             last_full_crawl=stats.last_full_crawl, rules_version=self.rt.classifier.version,
-            sinks={s.sink.name: s.status() for s in self._senders})
+            sinks={s.sink.name: s.status() for s in self._senders},
+            store_unreachable=self._health.down)
 
     def _write_status(self) -> None:
         try:
@@ -317,11 +403,37 @@ def start_daemon(settings: Settings) -> Daemon:
         raise ConfigError("database.url", problem)
     directory = runtime_dir(settings)
     lock_fd = _lock_store(settings, directory)
-    engine = build_engine(settings)
-    key = cell_key_of(engine) if settings.fingerprints.enabled and settings.labels else None
+    engine, unreachable = _open_store(settings)
+    key = (cell_key_of(engine) if unreachable is None and settings.fingerprints.enabled
+           and settings.labels else None)
     runtime = build_runtime(settings, str(directory), cell_key=key,
                             plan=PrintPlan())
-    return Daemon(runtime, engine, Notifier.from_env(), directory, lock_fd)
+    return Daemon(runtime, engine, Notifier.from_env(), directory, lock_fd, unreachable)
+
+
+def _open_store(settings: Settings) -> tuple[Engine, StoreError | None]:
+    """The store, checked; or, for a server database that does not answer at start, an
+    engine that connects when it can and why it could not (the daemon starts, and says
+    so). A SQLite file that cannot be opened is this host's own problem, and a schema
+    that is not this dlpd's needs an operator: both stay errors."""
+    try:
+        return open_store(settings), None
+    except SchemaNotCurrent:
+        raise
+    except StoreError as exc:
+        if database_url(settings).startswith("sqlite"):
+            raise
+        password = settings.database.password_file
+        engine = bare_engine(database_url(settings),
+                             password=read_password_file(password) if password else None)
+        return engine, exc
+
+
+def check_schema(settings: Settings) -> None:
+    """What ``open_store`` checks at a start with the store (its schema at this dlpd's
+    revision, or migrated there as ``[database] migrate`` says), on an engine used once;
+    StoreError (SchemaNotCurrent) when it is not."""
+    open_store(settings).dispose()
 
 
 def _lock_store(settings: Settings, directory: Path) -> int:

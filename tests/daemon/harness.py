@@ -2,7 +2,9 @@
 
 ``Daemon(config, home).start()`` runs ``python -m dlpd run --config CONFIG`` in its own
 process group, collects every sd_notify datagram, and waits for READY=1. Alerts and files
-are read straight from the daemon's SQLite file (the CLI is exercised separately).
+are read straight from the daemon's database (the CLI is exercised separately): its SQLite
+file, or, for a ``config_text(database_url=...)`` PostgreSQL, through psycopg (``?``
+placeholders either way).
 """
 
 from __future__ import annotations
@@ -35,12 +37,17 @@ def sensitive_text(n: int = 0) -> str:
 
 
 def config_text(state: Path, *, watch: list[Path], approved: list[Path], extra: str = "",
-                backend: str = "auto", reconcile: str = "1h") -> str:
+                backend: str = "auto", reconcile: str = "1h", database_url: str | None = None,
+                host: str | None = None) -> str:
+    """``database_url``: another database than ``state``'s SQLite file; ``host``: the
+    ``[daemon] host`` (default: the machine's name)."""
     paths = ", ".join(json.dumps(str(p)) for p in watch)
     ok = ", ".join(json.dumps(str(p)) for p in approved)
+    url = database_url or f"sqlite:///{state / 'dlpd.db'}"
+    host_line = f"host = {json.dumps(host)}\n" if host is not None else ""
     return (
-        f'[database]\nurl = "sqlite:///{state / "dlpd.db"}"\n\n'
-        f'[daemon]\nruntime_dir = "{state / "run"}"\nshutdown_timeout = "10s"\n\n'
+        f'[database]\nurl = "{url}"\n\n'
+        f'[daemon]\nruntime_dir = "{state / "run"}"\nshutdown_timeout = "10s"\n{host_line}\n'
         f'[watch]\npaths = [{paths}]\nbackend = "{backend}"\n'
         f'reconcile_interval = "{reconcile}"\n\n'
         f'[labels.export-controlled]\nseverity = "high"\napproved = [{ok}]\n\n{extra}'
@@ -88,12 +95,15 @@ class Daemon:
         self.log = log
         self.notify: NotifyListener | None = None
         self.proc: subprocess.Popen[bytes] | None = None
-        self.db = self._db_path()
+        self.url = self._db_url()
+        # The SQLite file (None: a server database, read through ``url``).
+        self.db = Path(self.url.removeprefix("sqlite:///")) \
+            if self.url.startswith("sqlite:///") else None
 
-    def _db_path(self) -> Path:
+    def _db_url(self) -> str:
         text = self.config.read_text()
-        start = text.index('url = "sqlite:///') + len('url = "sqlite:///')
-        return Path(text[start:text.index('"', start)])
+        start = text.index('url = "') + len('url = "')
+        return text[start:text.index('"', start)]
 
     def start(self, timeout: float = 60.0, wait_ready: bool = True) -> Daemon:
         sock_path = self.home / f"notify-{time.monotonic_ns()}.sock"
@@ -137,6 +147,8 @@ class Daemon:
             return "(no log)"
 
     def query(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        if self.db is None:
+            return query_server(self.url, sql, *args)
         if not self.db.exists():
             return []
         with contextlib.closing(sqlite3.connect(self.db, timeout=10)) as conn:
@@ -201,6 +213,17 @@ class Daemon:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         ticks = os.sysconf("SC_CLK_TCK")
         return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def query_server(url: str, sql: str, *args: Any) -> list[Any]:
+    """``sql`` (``?`` placeholders) on a PostgreSQL URL of SQLAlchemy's form; rows as
+    dicts (subscripted by column name, like sqlite3.Row)."""
+    import psycopg  # only the PostgreSQL tests need it
+    from psycopg.rows import dict_row
+
+    dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(dsn, row_factory=dict_row) as conn:
+        return list(conn.execute(sql.replace("?", "%s").encode(), args))
 
 
 @contextlib.contextmanager
