@@ -25,6 +25,9 @@ from typing import Any, NamedTuple
 import pytest
 from hypothesis import settings
 
+# The suite's own PostgreSQL (pg_server, pg_url), for any test that asks for it.
+pytest_plugins = ("tests.pg",)
+
 # The machines are small and shared: a slow example is noise, not a failure. Properties
 # are about correctness; speed is measured in bench/.
 settings.register_profile("dlpd", deadline=None)

@@ -14,8 +14,8 @@ port (the outage tests).
 Authentication is ``trust`` except for members of the role ``password_required``, who
 must give a password over TCP (scram-sha-256): the credential tests use one.
 
-Modules use it with ``from tests.pg import pg_server, pg_url  # noqa: F401`` (fixtures are
-found by name in the module that uses them).
+tests/conftest.py loads this module as a plugin: any test may ask for ``pg_server`` or
+``pg_url``.
 """
 
 from __future__ import annotations

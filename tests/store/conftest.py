@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from dlpd.store import db
-from tests.pg import pg_server, pg_url  # noqa: F401 - fixtures, found by name
 
 ENGINES = ("sqlite", "postgresql")
 
