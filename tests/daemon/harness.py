@@ -38,13 +38,16 @@ def sensitive_text(n: int = 0) -> str:
 
 def config_text(state: Path, *, watch: list[Path], approved: list[Path], extra: str = "",
                 backend: str = "auto", reconcile: str = "1h", database_url: str | None = None,
-                host: str | None = None) -> str:
+                host: str | None = None, control_socket: Path | None = None) -> str:
     """``database_url``: another database than ``state``'s SQLite file; ``host``: the
-    ``[daemon] host`` (default: the machine's name)."""
+    ``[daemon] host`` (default: the machine's name); ``control_socket``: the daemon's
+    (default: /run/dlpd's, one per machine)."""
     paths = ", ".join(json.dumps(str(p)) for p in watch)
     ok = ", ".join(json.dumps(str(p)) for p in approved)
     url = database_url or f"sqlite:///{state / 'dlpd.db'}"
     host_line = f"host = {json.dumps(host)}\n" if host is not None else ""
+    if control_socket is not None:
+        host_line += f"control_socket = {json.dumps(str(control_socket))}\n"
     return (
         f'[database]\nurl = "{url}"\n\n'
         f'[daemon]\nruntime_dir = "{state / "run"}"\nshutdown_timeout = "10s"\n{host_line}\n'
