@@ -128,6 +128,11 @@ def pg_server() -> Iterator[PgServer]:
     if bin_dir is None:
         pytest.skip("PostgreSQL is not installed (Debian: apt install postgresql; "
                     "scripts/test installs it)")
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam(USER)
+        except KeyError:
+            pytest.skip(f"no {USER!r} user to run PostgreSQL as (it refuses root)")
     try:
         import psycopg  # noqa: F401
     except ImportError:
