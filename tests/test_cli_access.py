@@ -27,7 +27,7 @@ def _actor(pid: int, uid: int, user: str, exe: str) -> Actor:
 def cfg(tmp_path: Path) -> Path:
     db = tmp_path / "dlpd.db"
     engine = open_engine(f"sqlite:///{db}")
-    agg = AccessAggregator(window=60.0)
+    agg = AccessAggregator(window=60.0, host="fs-a")
     rsync = _actor(10, NOBODY, "nobody", "/usr/bin/rsync")
     cat = _actor(11, NOBODY, "nobody", "/usr/bin/cat")
     python = _actor(12, 0, "root", "/usr/bin/python3.11")

@@ -34,7 +34,7 @@ def cfg(tmp_path: Path) -> Path:
                 severity=Severity.parse(sev),
                 reason="label export-controlled may only live under /data/itar",
                 provenance="copy of /data/itar/x.dwg", status=AlertStatus.OPEN), SINKS)
-    agg = AccessAggregator(60)
+    agg = AccessAggregator(60, host="fs-a")
     agg.record("/home/a/x|y=z.dwg", "moved", ("export-controlled",), 1_700_000_000.0,
                src_path="/data/itar/x.dwg")
     agg.record("/srv/other", "deleted", ("pii",), 1_700_000_001.0)

@@ -328,7 +328,7 @@ def alert_store(tmp_path: Path) -> tuple[Path, list[str]]:
                 categories=("export-control",), rules=("itar_marking",), severity=Severity.HIGH,
                 reason="outside /data/itar\nCEF:0|Forged|x|1|s|n|10|",
                 provenance=f"copy of {display_path(path)}", status=AlertStatus.OPEN), SINKS)
-    agg = AccessAggregator(60)
+    agg = AccessAggregator(60, host="fs-a")
     for n, path in enumerate(paths):
         agg.record(path, "modified", ("export-controlled",), 1_700_000_000.0 + n,
                    actor=Actor(42, uid=1000, user="bob\x1b[31m\u202e",
@@ -373,8 +373,9 @@ def test_access_list_plain(alert_store: tuple[Path, list[str]],
     cfg, paths = alert_store
     res = run_dlpd("access", "list", "--config", cfg)
     assert res.returncode == 0, res.describe()
-    _header, *rows = assert_safe_lines(res.stdout)
-    assert sorted(unvisible(r.split("\t")[4]) for r in rows) == sorted(paths)
+    header, *rows = assert_safe_lines(res.stdout)
+    assert header.split("\t")[2:6] == ["host", "kind", "count", "path"]
+    assert sorted(unvisible(r.split("\t")[5]) for r in rows) == sorted(paths)
 
 
 def test_a_triage_note_cannot_forge_history(

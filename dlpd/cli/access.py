@@ -52,18 +52,20 @@ def access() -> None:
 @click.option("--user", "uid", callback=_uid, help="By this user (a name or a uid).")
 @click.option("--kind", "kinds", multiple=True, type=_KINDS,
               help="Only this kind of event (repeatable).")
+@click.option("--host", "hosts", multiple=True,
+              help="Only on this host ([daemon] host; repeatable).")
 @click.option("--limit", type=click.IntRange(1), help="The newest N rows.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table")
 def access_list(config_path: Path | None, path_prefix: str | None, since: float | None,
                 labels: tuple[str, ...], uid: int | None, kinds: tuple[str, ...],
-                limit: int | None, fmt: str) -> None:
+                hosts: tuple[str, ...], limit: int | None, fmt: str) -> None:
     """Events on labelled files, repeats aggregated."""
     engine = existing_store(settings_or_exit(config_path))
     with errors(), transaction(engine) as conn:
         rows = access_repo.query(
             conn, path_prefix=os.path.abspath(path_prefix) if path_prefix else None,
             since=since, labels=labels, kinds=[AccessKind(k) for k in kinds],
-            uids=() if uid is None else (uid,), limit=limit)
+            uids=() if uid is None else (uid,), hosts=hosts, limit=limit)
     if fmt == "table":
         access_table(rows)
     else:
@@ -77,17 +79,21 @@ def access_list(config_path: Path | None, path_prefix: str | None, since: float 
 @click.option("--label", "labels", multiple=True, help="Files with this label (repeatable).")
 @click.option("--kind", "kinds", multiple=True, type=_KINDS,
               help="Only this kind of event (repeatable; default: every kind).")
+@click.option("--host", "hosts", multiple=True,
+              help="Only on this host ([daemon] host; repeatable).")
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table")
 def access_top(config_path: Path | None, path_prefix: str | None, since: float | None,
-               labels: tuple[str, ...], kinds: tuple[str, ...], limit: int, fmt: str) -> None:
+               labels: tuple[str, ...], kinds: tuple[str, ...], hosts: tuple[str, ...],
+               limit: int, fmt: str) -> None:
     """Who did the most to labelled files, by user and program (events with a known
     actor only: the fanotify watch backend)."""
     engine = existing_store(settings_or_exit(config_path))
     with errors(), transaction(engine) as conn:
         rows = access_repo.top(
             conn, path_prefix=os.path.abspath(path_prefix) if path_prefix else None,
-            since=since, labels=labels, kinds=[AccessKind(k) for k in kinds], limit=limit)
+            since=since, labels=labels, kinds=[AccessKind(k) for k in kinds], hosts=hosts,
+            limit=limit)
     if fmt == "table":
         top_table(rows)
     else:

@@ -190,9 +190,9 @@ def access_table(records: Sequence[AccessRecord], out: IO[str] | None = None) ->
     rows = []
     for r in records:
         path = r.path if not r.src_path else f"{r.path} (from {r.src_path})"
-        rows.append((when(r.first), when(r.last), r.kind, str(r.count), path,
+        rows.append((when(r.first), when(r.last), r.host or "-", r.kind, str(r.count), path,
                      ", ".join(r.labels), actor_text(r.actor)))
-    _table(("first", "last", "kind", "count", "path", "labels", "actor"), rows,
+    _table(("first", "last", "host", "kind", "count", "path", "labels", "actor"), rows,
            out or sys.stdout)
 
 

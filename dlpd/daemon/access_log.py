@@ -25,8 +25,9 @@ class _Open:
 
 
 class AccessAggregator:
-    def __init__(self, window: float) -> None:
+    def __init__(self, window: float, *, host: str) -> None:
         self.window = window
+        self._host = host  # whose rows these are ([daemon] host)
         self._open: dict[_Key, _Open] = {}
 
     def __len__(self) -> int:
@@ -55,7 +56,8 @@ class AccessAggregator:
             old = [o for o in dirty if o.record.id is not None]
             with transaction(engine) as conn:
                 ids = repo.insert_records(conn, [replace(o.record, count=o.unwritten,
-                                                         last=o.last) for o in new])
+                                                         last=o.last) for o in new],
+                                             host=self._host)
                 repo.add_repeats(conn, [(o.record.id or 0, o.unwritten, o.last) for o in old])
             for item, record_id in zip(new, ids, strict=True):
                 item.record = replace(item.record, id=record_id)

@@ -121,7 +121,8 @@ class Pipeline:
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         watch = runtime.settings.watch
         self._alerter = Alerter(runtime.policy)
-        self._access = AccessAggregator(runtime.settings.access.aggregate_window)
+        self._access = AccessAggregator(runtime.settings.access.aggregate_window,
+                                        host=runtime.policy.host)
         self._scheduler = Scheduler(runtime.jobs, watch.settle, watch.max_delay,
                                     self._inbox.put)
         resolver = Resolver(runtime.resolver, plan=runtime.plan)

@@ -2,11 +2,14 @@
 
 A slow or failing sink holds up only its own thread. Messages stay in the outbox until a
 delivery succeeds, so a receiver outage or a daemon restart loses nothing (at least once;
-receivers dedupe on ``webhook-id`` / the message id).
+receivers dedupe on ``webhook-id`` / the message id). A sender delivers its host's
+messages only, and claims each batch before sending it (``outbox.claim``): two daemons
+of one host, or a restart racing the old process, never send one message twice at once.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -17,6 +20,7 @@ import structlog
 from dlpd.daemon.lifecycle import remaining
 from dlpd.daemon.status import SinkStatus
 from dlpd.errors import DlpdError, SinkError
+from dlpd.model import OutboxMessage
 from dlpd.sinks.base import Sink
 from dlpd.store import outbox
 from dlpd.store.db import Engine, transaction
@@ -26,6 +30,10 @@ _log = structlog.get_logger("dlpd.sinks")
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
 _IDLE_POLL = 5.0
+# A claim's lease and size: a batch must be sent within the lease, or another sender may
+# take it (a daemon killed mid-delivery: its batch is sent again once the lease ends).
+CLAIM_LEASE = 120.0
+CLAIM_BATCH = 20
 
 
 def retry_delay(attempts: int, rng: random.Random) -> float:
@@ -35,7 +43,7 @@ def retry_delay(attempts: int, rng: random.Random) -> float:
 
 
 class SinkSender:
-    def __init__(self, sink: Sink, engine: Engine, *,
+    def __init__(self, sink: Sink, engine: Engine, *, host: str,
                  clock: Callable[[], float] = time.time,
                  rng: random.Random | None = None) -> None:
         self.sink = sink
@@ -46,6 +54,9 @@ class SinkSender:
         # Jitter, not secrecy: a seeded PRNG is right here.
         self._rng = rng or random.Random()  # noqa: S311
         self.name = f"dlpd-sink-{sink.name}"
+        self._host = host
+        # Who holds a claim, for people reading the outbox: host, process, thread.
+        self._by = f"{host} pid {os.getpid()} {self.name}"
         self._thread = threading.Thread(target=self._run, name=self.name)
         self.delivered = 0
         self.failures = 0
@@ -94,11 +105,13 @@ class SinkSender:
         while not self._stop.is_set():
             now = self._clock()
             with transaction(self._engine) as conn:
-                batch = outbox.due(conn, self.sink.name, now)
+                batch = outbox.claim(conn, self.sink.name, host=self._host, by=self._by,
+                                     now=now, lease=CLAIM_LEASE, limit=CLAIM_BATCH)
             if not batch:
                 break
-            for message in batch:
+            for n, message in enumerate(batch):
                 if self._stop.is_set():
+                    self._release(batch[n:])
                     return 0.0
                 try:
                     self.sink.deliver(message)
@@ -113,14 +126,19 @@ class SinkSender:
                                  attempt=message.attempts + 1, error=str(exc),
                                  retry_in=round(retry_at - self._clock(), 1))
                     # The receiver is likely down: back off the whole sink, not just
-                    # this message.
+                    # this message (the rest of the batch is given back).
+                    self._release(batch[n + 1:])
                     return max(0.05, retry_at - self._clock())
                 with transaction(self._engine) as conn:
                     outbox.mark_delivered(conn, message.id, self._clock())
                 self.delivered += 1
                 self.last_error = None
         with transaction(self._engine) as conn:
-            upcoming = outbox.next_attempt(conn, self.sink.name)
+            upcoming = outbox.next_attempt(conn, self.sink.name, self._host)
         if upcoming is None:
             return _IDLE_POLL
         return min(_IDLE_POLL, max(0.05, upcoming - self._clock()))
+
+    def _release(self, rest: list[OutboxMessage]) -> None:
+        with transaction(self._engine) as conn:
+            outbox.release(conn, [m.id for m in rest], self._by)

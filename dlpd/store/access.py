@@ -43,6 +43,9 @@ class AccessRecord:
     # Who (fanotify): None when the watch backend cannot tell (inotify, watchdog).
     actor: Actor | None = None
     id: int | None = None
+    # Where it happened ([daemon] host): set on rows read from the store; the writer
+    # names its host to insert_records.
+    host: str | None = None
 
     @property
     def pid(self) -> int | None:
@@ -58,7 +61,7 @@ class AccessRecord:
 
     def to_json(self) -> dict[str, object]:
         actor = self.actor
-        return {"id": self.id, **path_fields(self.path), "kind": str(self.kind),
+        return {"id": self.id, "host": self.host, **path_fields(self.path), "kind": str(self.kind),
                 "src_path": None if self.src_path is None else display_path(self.src_path),
                 "labels": list(self.labels), "first": self.first, "last": self.last,
                 "count": self.count, "pid": self.pid, "uid": self.uid, "process": self.process,
@@ -93,11 +96,14 @@ def _actor_of(row: RowMapping) -> Actor | None:
                  else row["process"])
 
 
-def insert_records(conn: Connection, records: Sequence[AccessRecord]) -> list[int]:
-    """Insert in one statement; the new ids, in the order of ``records``."""
+def insert_records(conn: Connection, records: Sequence[AccessRecord], *,
+                   host: str) -> list[int]:
+    """Insert ``host``'s records in one statement; the new ids, in the order of
+    ``records``."""
     if not records:
         return []
-    rows = [{"path_key": key(r.path), "path": display_path(r.path), "kind": str(r.kind),
+    rows = [{"host": host, "path_key": key(r.path), "path": display_path(r.path),
+             "kind": str(r.kind),
              "src_path": None if r.src_path is None else display_path(r.src_path),
              **_actor_columns(r.actor), "labels": json.dumps(list(r.labels)),
              "first": r.first, "last": r.last, "count": r.count} for r in records]
@@ -116,7 +122,9 @@ def add_repeats(conn: Connection, updates: Sequence[tuple[int, int, float]]) -> 
 
 def _filtered(stmt: Select[Any], *, path_prefix: str | None, since: float | None,
               labels: Sequence[str], kinds: Sequence[AccessKind],
-              uids: Sequence[int]) -> Select[Any]:
+              uids: Sequence[int], hosts: Sequence[str] = ()) -> Select[Any]:
+    if hosts:
+        stmt = stmt.where(access.c.host.in_(list(hosts)))
     if path_prefix:
         stmt = stmt.where(under(access.c.path_key, path_prefix))
     if since is not None:
@@ -134,17 +142,14 @@ def _filtered(stmt: Select[Any], *, path_prefix: str | None, since: float | None
 
 def query(conn: Connection, *, path_prefix: str | None = None, since: float | None = None,
           labels: Sequence[str] = (), kinds: Sequence[AccessKind] = (),
-          uids: Sequence[int] = (), limit: int | None = None) -> list[AccessRecord]:
+          uids: Sequence[int] = (), hosts: Sequence[str] = (),
+          limit: int | None = None) -> list[AccessRecord]:
     stmt = _filtered(select(access).order_by(access.c.id), path_prefix=path_prefix,
-                     since=since, labels=labels, kinds=kinds, uids=uids)
+                     since=since, labels=labels, kinds=kinds, uids=uids, hosts=hosts)
     if limit:
         stmt = stmt.order_by(None).order_by(access.c.id.desc()).limit(limit)
     rows = sorted(conn.execute(stmt).mappings(), key=lambda r: int(r["id"]))
-    return [AccessRecord(path=real(r["path_key"]), kind=AccessKind(r["kind"]),
-                         labels=tuple(json.loads(r["labels"])),
-                         first=r["first"], last=r["last"], count=r["count"],
-                         src_path=r["src_path"], actor=_actor_of(r), id=r["id"])
-            for r in rows]
+    return [_record(r) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +170,7 @@ class TopActor:
 
 def top(conn: Connection, *, since: float | None = None, labels: Sequence[str] = (),
         kinds: Sequence[AccessKind] = (), path_prefix: str | None = None,
-        limit: int = 20) -> list[TopActor]:
+        hosts: Sequence[str] = (), limit: int = 20) -> list[TopActor]:
     """Who did the most (events summed over repeats), by user and program; rows without
     an actor (inotify) are not counted."""
     events = func.sum(access.c.count).label("events")
@@ -176,7 +181,8 @@ def top(conn: Connection, *, since: float | None = None, labels: Sequence[str] =
         .where(access.c.pid.is_not(None))
         .group_by(access.c.uid, access.c.process)
         .order_by(events.desc(), access.c.uid, access.c.process).limit(limit),
-        path_prefix=path_prefix, since=since, labels=labels, kinds=kinds, uids=())
+        path_prefix=path_prefix, since=since, labels=labels, kinds=kinds, uids=(),
+        hosts=hosts)
     return [TopActor(r.uid, r.user, r.process, int(r.events), int(r.files), float(r.last))
             for r in conn.execute(stmt)]
 
@@ -239,7 +245,7 @@ def _record(r: RowMapping) -> AccessRecord:
     return AccessRecord(path=real(r["path_key"]), kind=AccessKind(r["kind"]),
                         labels=tuple(json.loads(r["labels"])), first=r["first"],
                         last=r["last"], count=r["count"], src_path=r["src_path"],
-                        actor=_actor_of(r), id=r["id"])
+                        actor=_actor_of(r), id=r["id"], host=r["host"])
 
 
 def page(conn: Connection, f: AccessFilter, *, before_id: int | None,

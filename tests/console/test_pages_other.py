@@ -190,7 +190,7 @@ def _seed_access(console: Console, n: int = 25) -> None:
                                  cmdline=f"=cmd|' /C calc'!A{i} {HOSTILE}"))
         for i in range(n)]
     with store(console) as conn:
-        access_repo.insert_records(conn, records)
+        access_repo.insert_records(conn, records, host="lab-fs-01")
 
 
 def test_access_search_pages_and_escapes(make_console: MakeConsole) -> None:

@@ -17,7 +17,7 @@ OTHER = Actor(8, uid=1000, user="alice", gid=1000, ppid=1, exe="/usr/bin/other",
 
 def test_a_million_reads_are_one_row_a_window(tmp_path: Path) -> None:
     engine = open_engine(f"sqlite:///{tmp_path}/dlpd.db")
-    agg = AccessAggregator(window=60.0)
+    agg = AccessAggregator(window=60.0, host="fs-a")
     for i in range(100_000):
         agg.record("/d/x", "opened", ("pii",), 1000.0 + i * 0.0001, actor=JOB)
     agg.flush(engine, 1010.0)
@@ -45,7 +45,7 @@ def test_a_million_reads_are_one_row_a_window(tmp_path: Path) -> None:
 
 def test_query_by_label_path_and_time(tmp_path: Path) -> None:
     engine = open_engine(f"sqlite:///{tmp_path}/dlpd.db")
-    agg = AccessAggregator(window=1.0)
+    agg = AccessAggregator(window=1.0, host="fs-a")
     agg.record("/a/1", "created", ("pii",), 10.0)
     agg.record("/a/2", "created", ("pii-extra",), 20.0)
     agg.record("/b/3", "deleted", ("export",), 30.0)

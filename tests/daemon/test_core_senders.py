@@ -53,7 +53,7 @@ def test_back_off_doubles_with_jitter_and_resets_on_delivery(tmp_path: Path,
             severity=Severity.HIGH, reason="r", provenance=None, status=AlertStatus.OPEN),
             [repo.SinkRoute("hook")])
     sink = FlakySink()
-    sender = SinkSender(sink, engine, clock=clock, rng=random.Random(seed))
+    sender = SinkSender(sink, engine, host="h", clock=clock, rng=random.Random(seed))
     expected = random.Random(seed)
 
     start = clock.now

@@ -41,7 +41,7 @@ def engine(store_url: str) -> sa.Engine:
             _rec("/data/a/7", 7, actor=None),  # inotify: no actor
             _rec("/data/a/8", 8, actor=DIGITS),
             _rec("/home/9", 900),
-        ])
+        ], host="fs-a")
     return engine
 
 
@@ -91,7 +91,8 @@ def test_a_broad_prefix_or_window_gives_the_same_rows(store_url: str) -> None:
     engine = open_engine(store_url)
     n = access._BROAD + 100
     with transaction(engine) as conn:
-        access.insert_records(conn, [_rec(f"/wide/{i % 5}/{i}", i) for i in range(1, n + 1)])
+        access.insert_records(conn, [_rec(f"/wide/{i % 5}/{i}", i) for i in range(1, n + 1)],
+                              host="fs-a")
     with engine.connect() as conn:
         wide = [r.id for r in access.iter_records(conn, AccessFilter(path_prefix="/wide"))]
         window = [r.id for r in access.iter_records(

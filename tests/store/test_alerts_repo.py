@@ -92,7 +92,7 @@ def test_outbox_failure_and_delivery_bookkeeping(engine: sa.Engine) -> None:
         (m,) = outbox.due(conn, "hook", 1.0)
         outbox.mark_failed(conn, m.id, "HTTP 503", retry_at=50.0)
         assert outbox.due(conn, "hook", 10.0) == []
-        assert outbox.next_attempt(conn, "hook") == 50.0
+        assert outbox.next_attempt(conn, "hook", "h") == 50.0
         backlog = outbox.backlogs(conn)["hook"]
         assert (backlog.pending, backlog.failing, backlog.last_error) == (1, 1, "HTTP 503")
         (again,) = outbox.due(conn, "hook", 50.0)
