@@ -30,7 +30,7 @@ from dlpd.store import labels as label_repo
 from dlpd.store.access import AccessRecord
 from dlpd.store.db import open_engine, transaction
 from tests.console.conftest import Console, MakeConsole
-from tests.console.harness import ITAR_COUNT, PASSWORDS, XSS, WebClient
+from tests.console.harness import ITAR_COUNT, ITAR_PREFIX, PASSWORDS, XSS, WebClient
 
 HOSTILE = "<script>alert('x')</script>"
 # A file name that is not UTF-8: byte 0xff, kept by Python as a lone surrogate.
@@ -323,3 +323,16 @@ def test_audit_page_verifies_the_chain_newest_first(console: Console,
     ids = [int(i) for i in re.findall(r"<tr>\s*<td>(\d+)</td>", page)]
     assert ids and ids == sorted(ids, reverse=True)
     assert "suppress-add" in cells(page)
+
+
+def test_an_alert_links_to_a_prefilled_suppression_form(console: Console,
+                                                        users: dict[str, WebClient]) -> None:
+    analyst, viewer = users["ana"], users["vera"]
+    page = analyst.get("/alerts/1").text
+    link = re.search(r'<a href="(/suppressions\?[^"]+)">Suppress alerts like this', page)
+    assert link, "no suppression link for an analyst"
+    form = analyst.get(html.unescape(link.group(1))).text
+    assert 'name="label" required value="itar"' in form
+    assert f'name="path_prefix" required value="{ITAR_PREFIX}/' in form
+    assert 'name="rule" value="itar_marking"' in form
+    assert "Suppress alerts like this" not in viewer.get("/alerts/1").text

@@ -66,7 +66,10 @@ def _suppressions_page(request: Request, *, errors: list[str] | None = None,
 
 @requires(Role.VIEWER)
 def suppression_list(request: Request) -> Response:
-    return _suppressions_page(request)
+    # "Suppress alerts like this" on an alert's page links here with the form prefilled.
+    query = Query(request)
+    return _suppressions_page(request, values={
+        k: query.get(k) for k in ("label", "path_prefix", "rule") if query.get(k)})
 
 
 @requires(Role.VIEWER)

@@ -174,7 +174,11 @@ def _detail(request: Request, alert_id: int, *, status_code: int = 200,
         directory_href=url("/alerts", {"status": "all",
                                        "path": os.path.dirname(alert.path) or "/"}),
         same_label_href=url("/alerts", {"label": alert.label}),
-        history_href=url("/labels/history", {"path": alert.path}))
+        history_href=url("/labels/history", {"path": alert.path}),
+        # The suppression form prefilled: this label, this directory, the one rule.
+        suppress_href=url("/suppressions", {
+            "label": alert.label, "path_prefix": os.path.dirname(alert.path) or "/",
+            "rule": alert.rules[0] if len(alert.rules) == 1 else None}) + "#h-new")
 
 
 def _exposure(alert: Alert) -> list[str]:
