@@ -152,7 +152,8 @@ def _access_rows(n: int, start: int, rng: random.Random, dirs: list[str],
             path = f"{d}/{lab[j]}-{i % 20_000}.xlsx"
             u = int(rng.paretovariate(1.1)) % len(USERS)
             prog = PROGRAMS[i % len(PROGRAMS)]
-            rows.append((start + i, os.fsencode(path), path, kind[j],
+            host = HOSTS[int(rng.paretovariate(1.5)) % len(HOSTS)]
+            rows.append((start + i, host, os.fsencode(path), path, kind[j],
                          f"{d}/old-{i}.xlsx" if kind[j] == "moved" else None,
                          10_000 + i % 30_000, 1000 + u, prog, json.dumps([lab[j]]), first,
                          first + rng.random() * 600, 1 + int(rng.paretovariate(2.0)),
@@ -164,9 +165,9 @@ ALERT_SQL = ("INSERT INTO alerts (id, created, updated, host, path_key, path, sh
              "labels, categories, rules, severity, reason, provenance, status, details, "
              "kind, subject) VALUES (" + ",".join("?" * 18) + ")")
 NOTE_SQL = "INSERT INTO alert_notes (alert_id, time, author, text, status) VALUES (?,?,?,?,?)"
-ACCESS_SQL = ("INSERT INTO access (id, path_key, path, kind, src_path, pid, uid, process, "
-              "labels, first, last, count, user, gid, ppid, exe, cmdline) VALUES ("
-              + ",".join("?" * 17) + ")")
+ACCESS_SQL = ("INSERT INTO access (id, host, path_key, path, kind, src_path, pid, uid, "
+              "process, labels, first, last, count, user, gid, ppid, exe, cmdline) VALUES ("
+              + ",".join("?" * 18) + ")")
 
 
 def generate(db: Path, n_alerts: int, n_access: int, seed: int) -> float:
