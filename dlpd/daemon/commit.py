@@ -113,6 +113,9 @@ class StepWriter:
         self._forget_read = forget_read
         self._labelled: dict[str, tuple[str, ...]] = {}
         self._retry = _Retry()
+        # The main loop knows the store is unreachable (and has said so once): a failed
+        # write is then kept for its retry without a log line or a reload of the index.
+        self.quiet = False
 
     @property
     def _host(self) -> str:
@@ -198,6 +201,9 @@ class StepWriter:
         """Nothing of ``batch`` happened: read its files again (their results may be
         stale by then) and retry its forgets, after a back-off."""
         retry = self._retry
+        # Said for the first failure of a run (and each time the back-off is at its cap):
+        # a burst of batches failing together is one line, not one per batch.
+        should_say = retry.wait in (0.0, RETRY_MAX)
         retry.wait = min(RETRY_MAX, max(RETRY_FIRST, 2 * retry.wait))
         retry.due = now + retry.wait
         for scanned in batch.results:
@@ -206,6 +212,8 @@ class StepWriter:
                                    if pending else (AccessKind.MODIFIED, None, None))
             self._forget_read(path)
         retry.gone += batch.gone
+        if self.quiet or not should_say:
+            return
         _log.error("store write failed; the batch will be evaluated again", error=str(exc),
                    files=len(batch.results), forgets=len(batch.gone), retry_in=retry.wait)
         try:

@@ -177,8 +177,10 @@ class Pipeline:
 
     def hold_crawls(self, held: bool) -> None:
         """While the store is unreachable (the main loop knows) no crawl starts: each
-        would fail at once. Requests made meanwhile run once it is released."""
+        would fail at once. Requests made meanwhile run once it is released. Failed
+        writes are kept for their retry as always, without a log line each."""
         self._reconciler.hold(held)
+        self._writer.quiet = held
 
     def step(self, timeout: float) -> None:
         """Wait up to ``timeout`` for work, take what has arrived (up to a batch), write it
