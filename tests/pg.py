@@ -113,9 +113,11 @@ class PgServer:
             for statement in statements:
                 conn.execute(statement.encode())
 
-    def create_database(self) -> str:
+    def create_database(self, template: str | None = None) -> str:
+        """A new database: empty, or a copy of ``template`` (which nobody may be
+        connected to)."""
         name = f"t_{next(self._counter)}"
-        self.execute(f"CREATE DATABASE {name}")
+        self.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
         return name
 
     def drop_database(self, name: str) -> None:
