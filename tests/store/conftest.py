@@ -44,12 +44,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 # Tests that fail on PostgreSQL for a reason outside the fixtures, each with the reason:
 # strict, so that each is taken off this list once fixed.
-XFAIL_ON_POSTGRESQL: dict[str, str] = {
-    "test_audit_chain.py::test_a_fork_is_refused_by_the_unique_prev_hash":
-        "the assertion matches SQLite's wording (match='UNIQUE'); PostgreSQL refuses the "
-        "fork too, saying 'duplicate key value violates unique constraint "
-        "\"audit_prev_hash_key\"'",
-}
+XFAIL_ON_POSTGRESQL: dict[str, str] = {}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
