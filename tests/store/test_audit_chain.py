@@ -64,7 +64,7 @@ def test_update_and_delete_are_refused_by_the_database(store: tuple[sa.Engine, s
 def test_a_fork_is_refused_by_the_unique_prev_hash(store: tuple[sa.Engine, str]) -> None:
     engine, _ = store
     first = _fill(engine, 1)[0]
-    with pytest.raises(StoreError, match="(?i)unique"), transaction(engine) as conn:
+    with pytest.raises(StoreError, match=r"(?i)unique"), transaction(engine) as conn:
         conn.execute(sa.insert(schema.audit).values(
             id=7, time=T0, actor="x", action="ack", target="t", reason="r", details="{}",
             prev_hash=first.prev_hash, hash="f" * 64))
