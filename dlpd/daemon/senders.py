@@ -45,7 +45,7 @@ def retry_delay(attempts: int, rng: random.Random) -> float:
 class SinkSender:
     def __init__(self, sink: Sink, engine: Engine, *, host: str,
                  clock: Callable[[], float] = time.time,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, claimant: str | None = None) -> None:
         self.sink = sink
         self._engine = engine
         self._clock = clock  # wall time: the outbox's due times are wall times
@@ -55,8 +55,11 @@ class SinkSender:
         self._rng = rng or random.Random()  # noqa: S311
         self.name = f"dlpd-sink-{sink.name}"
         self._host = host
-        # Who holds a claim, for people reading the outbox: host, process, thread.
-        self._by = f"{host} pid {os.getpid()} {self.name}"
+        # Who holds a claim: host, process, sink (one sender per sink per daemon). The
+        # same after a sender is replaced in this process (a store outage), so that the
+        # new one takes back the old one's leases at once; ``claimant`` tells senders of
+        # one process apart where several stand for several daemons (tests).
+        self._by = claimant or f"{host} pid {os.getpid()} {self.name}"
         self._thread = threading.Thread(target=self._run, name=self.name)
         self.delivered = 0
         self.failures = 0

@@ -43,6 +43,9 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions; a test keeps it equal to alembic's head.
 # Knowing it here lets an up-to-date database open without importing alembic (~50 ms).
 HEAD_REVISION = "0008"
+# Seconds a connection to a database server may take (libpq's connect_timeout; a URL's
+# own ?connect_timeout= wins).
+CONNECT_TIMEOUT = 10
 
 
 MigrateMode = Literal["auto", "never"]
@@ -197,8 +200,17 @@ def bare_engine(url: str, *, create: bool = True, password: str | None = None) -
         # In the URL object, not connect_args: SQLAlchemy hides it in every repr, and
         # describe_error finds it there to cut it out of the driver's messages.
         parsed = parsed.set(password=password)
+    options: dict[str, Any] = {}
+    if not is_sqlite:
+        # A server that does not answer at all (a dropped route, not a refusal) would
+        # otherwise hold a connect forever, and the daemon's loop with it: libpq waits
+        # without limit by default. pre_ping: a pooled connection the server closed (a
+        # restart) is replaced before use instead of failing the next write.
+        options["pool_pre_ping"] = True
+        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+            options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
     try:
-        engine = create_engine(parsed)
+        engine = create_engine(parsed, **options)
     except (ArgumentError, ImportError) as exc:  # an unknown dialect or a missing driver
         hint = " (pip install 'dlpd[postgresql]')" if parsed.get_backend_name() == \
             "postgresql" else ""

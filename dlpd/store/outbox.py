@@ -52,7 +52,10 @@ def claim(conn: Connection, sink: str, *, host: str, by: str, now: float, lease:
     pick = (select(outbox.c.id)
             .where(outbox.c.host == host, outbox.c.sink == sink,
                    outbox.c.delivered.is_(None), outbox.c.next_attempt <= now,
-                   or_(outbox.c.claim_until.is_(None), outbox.c.claim_until <= now))
+                   # ``by``'s own live claims too: a sender restarted in the same
+                   # process (after a store outage) has nothing of them in flight.
+                   or_(outbox.c.claim_until.is_(None), outbox.c.claim_until <= now,
+                       outbox.c.claimed_by == by))
             .order_by(outbox.c.id).limit(limit)
             .with_for_update(skip_locked=True))
     stmt = (update(outbox).where(outbox.c.id.in_(pick.scalar_subquery()))

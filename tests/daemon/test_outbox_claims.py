@@ -61,7 +61,9 @@ def test_racing_senders_deliver_every_message_exactly_once(engine: Engine) -> No
     _raise(engine, 300)
     seen: list[str] = []
     lock = threading.Lock()
-    senders = [SinkSender(CountingSink(seen, lock), engine, host="fs-a") for _ in range(4)]
+    # Four daemons of one host (one sender each), as if in four processes.
+    senders = [SinkSender(CountingSink(seen, lock), engine, host="fs-a", claimant=f"d{i}")
+               for i in range(4)]
     start = threading.Barrier(len(senders))
 
     def run(sender: SinkSender) -> None:
@@ -99,6 +101,18 @@ def test_an_expired_lease_is_claimed_again(engine: Engine) -> None:
         assert outbox.next_attempt(conn, "hook", "fs-a") == 70.0
         again = outbox.claim(conn, "hook", host="fs-a", by="b", now=70.0, lease=60.0)
     assert [m.id for m in again] == [m.id for m in taken]
+
+
+def test_a_claimant_takes_back_its_own_live_claims_and_no_one_elses(engine: Engine) -> None:
+    # A sender stopped by a store outage and started again in the same process holds
+    # leases it is not using: it takes them back at once, others still wait.
+    _raise(engine, 3)
+    with transaction(engine) as conn:
+        taken = outbox.claim(conn, "hook", host="fs-a", by="me", now=10.0, lease=120.0)
+        assert outbox.claim(conn, "hook", host="fs-a", by="other", now=20.0,
+                            lease=120.0) == []
+        again = outbox.claim(conn, "hook", host="fs-a", by="me", now=20.0, lease=120.0)
+    assert [m.id for m in again] == [m.id for m in taken] and len(taken) == 3
 
 
 def test_delivery_and_failure_clear_the_claim(engine: Engine) -> None:

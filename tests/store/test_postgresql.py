@@ -6,6 +6,9 @@ least-privilege role the daemons log in as. All on the suite's own server (tests
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -271,3 +274,28 @@ def test_environment_password_reaches_libpq(pg_server: PgServer, pg_url: str,
     with pytest.raises(StoreError, match="password authentication failed"):
         open_engine(url)
     assert os.environ["PGPASSWORD"] == "wrong"
+
+
+def test_a_server_that_never_answers_is_an_error_within_the_connect_timeout() -> None:
+    """A dropped route or a wedged server must not hold the daemon's loop for ever: libpq
+    waits without limit unless told (store.db.CONNECT_TIMEOUT)."""
+    outcome: list[BaseException] = []
+
+    def connect(port: int) -> None:
+        try:
+            open_engine(f"postgresql+psycopg://dlpd@127.0.0.1:{port}/dlpd",
+                        migrate_mode="never")
+        except BaseException as exc:  # whatever it is, the test reads it
+            outcome.append(exc)
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake; nobody ever speaks
+        started = time.monotonic()
+        waiter = threading.Thread(target=connect, args=(silent.getsockname()[1],),
+                                  daemon=True)
+        waiter.start()
+        waiter.join(db.CONNECT_TIMEOUT * 2 + 5)
+        took = time.monotonic() - started
+    assert not waiter.is_alive(), f"still connecting after {took:.0f} s"
+    assert len(outcome) == 1 and isinstance(outcome[0], StoreError), outcome
