@@ -111,3 +111,18 @@ def test_sqlite_current_and_upgrade(run_dlpd: Run, tmp_path: Path) -> None:
     made = run_dlpd("db", "upgrade", "--config", cfg)
     assert made.stdout.splitlines()[1] == f"upgraded: (none: empty database) -> {HEAD}"
     assert run_dlpd("db", "current", "--config", cfg).returncode == 0
+
+
+def test_the_daemon_refuses_a_schema_it_does_not_need_with_ex_config(
+        run_dlpd: Run, pg_url: str, tmp_path: Path) -> None:
+    """`dlpd run` on a shared database not yet upgraded: exit 78 (the unit's
+    RestartPreventExitStatus), naming the fix, not a restart loop."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    cfg = _config(tmp_path, pg_url,
+                  f'\n[daemon]\nruntime_dir = "{tmp_path / "run"}"\n'
+                  f'control_socket = "{tmp_path / "run" / "control.sock"}"\n'
+                  f'\n[watch]\npaths = ["{tree}"]\n')
+    refused = run_dlpd("run", "--config", cfg, timeout=60)
+    assert refused.returncode == 78, refused.describe()
+    assert "dlpd db upgrade" in refused.stderr and "Traceback" not in refused.stderr

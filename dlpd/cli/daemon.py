@@ -42,7 +42,9 @@ def run(ctx: click.Context, config_path: Path | None) -> None:
     try:
         settings = load_settings(config_path)
         daemon = start_daemon(settings)
-    except (ConfigError, SignatureError) as exc:
+    except (ConfigError, SignatureError, SchemaNotCurrent) as exc:
+        # A schema behind (or ahead of) this dlpd waits for an operator's `dlpd db
+        # upgrade`: like a bad config, restarting would only loop.
         report(exc, as_log=True)
         sys.exit(ExitCode.CONFIG)
     except StoreError as exc:
