@@ -223,6 +223,7 @@ def status_text(status: Mapping[str, Any], out: IO[str] | None = None) -> None:
         lines += [
             f"  pid {daemon.pid}, version {daemon.version}, up {ago(status['uptime'])}, "
             f"status updated {ago(status['status_age'])} ago",
+            f"  host: {visible(daemon.host or '?')}",
             f"  watching: {', '.join(daemon.roots)} "
             f"({_watched(daemon.watched_dirs, daemon.backend)})",
         ]

@@ -365,7 +365,8 @@ class Daemon:
         return DaemonStatus(
             pid=os.getpid(), version=__version__, started=self._started, updated=time.time(),
             config=str(self.rt.settings.source) if self.rt.settings.source else None,
-            backend=self._watcher.backend_name(), roots=tuple(self.rt.roots),
+            host=self.rt.policy.host, backend=self._watcher.backend_name(),
+            roots=tuple(self.rt.roots),
             watched_dirs=self._watcher.watched_dirs(), unwatched=stats.unwatched,
             queue_depth=stats.queue_depth, in_flight=stats.in_flight,
             oldest_queued_age=stats.oldest_queued_age, events=stats.events,

@@ -90,6 +90,7 @@ class DaemonStatus:
     started: float = 0.0  # time.time()
     updated: float = 0.0
     config: str | None = None
+    host: str = ""  # the name this daemon's rows carry ([daemon] host)
     backend: str = "none"
     roots: tuple[str, ...] = ()
     watched_dirs: int = 0
@@ -142,7 +143,7 @@ class DaemonStatus:
             crawl_pending=_int(data, "crawl_pending"),
             last_crawl=CrawlRecord.from_json(data.get("last_crawl")),
             last_full_crawl=CrawlRecord.from_json(data.get("last_full_crawl")),
-            rules_version=_str(data, "rules_version"),
+            rules_version=_str(data, "rules_version"), host=_str(data, "host"),
             sinks=({name: SinkStatus(_int(s, "delivered"), _int(s, "failures"),
                                      _opt_str(s, "last_error"))
                     for name, s in sinks.items()

@@ -22,7 +22,7 @@ from dlpd.daemon.status import (
 
 # The keys `dlpd status --format json` has printed under "daemon" since the status file
 # exists; scripts read them.
-KEYS = {"pid", "version", "started", "updated", "config", "backend", "roots",
+KEYS = {"pid", "version", "started", "updated", "config", "host", "backend", "roots",
         "watched_dirs", "unwatched", "queue_depth", "in_flight", "oldest_queued_age",
         "events", "events_by_kind", "overflows", "scanned", "alerts_raised",
         "alerts_resolved", "crawl_running_since", "crawl_pending", "last_crawl",
@@ -32,7 +32,7 @@ KEYS = {"pid", "version", "started", "updated", "config", "backend", "roots",
 def _status() -> DaemonStatus:
     crawl = CrawlRecord("start", True, 1.0, 2.0, 10, 3, 1, 0, False)
     return DaemonStatus(pid=42, version="1.0", started=1.0, updated=2.0, config="/etc/d.toml",
-                        backend="inotify", roots=("/srv/a",), watched_dirs=3,
+                        host="fs-a", backend="inotify", roots=("/srv/a",), watched_dirs=3,
                         unwatched=("/srv/a/x",), queue_depth=1, in_flight=1,
                         oldest_queued_age=0.5, events=7, events_by_kind={"created": 7},
                         overflows=1, scanned=5, alerts_raised=2, alerts_resolved=1,

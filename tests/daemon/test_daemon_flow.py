@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -143,6 +144,7 @@ def test_status_notify_and_cli(start: Callable[..., Daemon], tree: dict[str, Pat
     assert st.returncode == 0, st.describe()
     report = json.loads(st.stdout)[0]
     assert report["state"] == "running" and report["open_alerts"] == {"high": 1}
+    assert report["daemon"]["host"] == socket.gethostname()  # no [daemon] host set
     # inotify counts its watched directories; fanotify the roots its marks cover.
     marks_roots = report["daemon"]["backend"] == "fanotify"
     assert report["daemon"]["watched_dirs"] >= (1 if marks_roots else 4)
