@@ -412,6 +412,7 @@ def test_status_text_escapes_roots_and_sink_errors(tmp_path: Path) -> None:
     status: dict[str, Any] = {
         "state": "running", "uptime": 5.0, "status_age": 1.0,
         "daemon": {"pid": 1, "version": "x", "roots": ["/srv/a\nforged: yes", "/srv/\x1b[2J"],
+                   "host": "fs-a\nforged: host",
                    "watched_dirs": 3, "backend": "inotify", "unwatched": ["/u\u2028v"],
                    "queue_depth": 0, "oldest_queued_age": None, "in_flight": 0,
                    "last_full_crawl": None, "events": 0, "overflows": 0, "scanned": 0},
@@ -424,7 +425,7 @@ def test_status_text_escapes_roots_and_sink_errors(tmp_path: Path) -> None:
         out.seek(0)
         text = out.read()
     lines = assert_safe_lines(text)
-    assert len(lines) == 9, lines
+    assert len(lines) == 10, lines  # the host's line included, its newline escaped
     assert not any(line.startswith("  sink forged") or line.startswith("forged")
                    for line in lines)
 

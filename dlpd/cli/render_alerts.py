@@ -66,10 +66,12 @@ def dump(items: Sequence[Mapping[str, Any]], fmt: str, out: IO[str] | None = Non
 
 
 def alerts_table(alerts: Sequence[Alert], out: IO[str] | None = None) -> None:
+    # The host after the path (a fleet's alerts share one store; scripts reading the
+    # path by position keep it where it was).
     rows = [(str(a.id), when(a.created), str(a.severity), a.status.value, a.label, a.path,
-             a.provenance or "-") for a in alerts]
-    _table(("id", "created", "severity", "status", "label", "path", "provenance"), rows,
-           out or sys.stdout)
+             a.host, a.provenance or "-") for a in alerts]
+    _table(("id", "created", "severity", "status", "label", "path", "host", "provenance"),
+           rows, out or sys.stdout)
 
 
 def _joined(items: Sequence[str]) -> str:
