@@ -31,6 +31,13 @@ ITAR_TEXT = (
 )
 
 
+def jsonl_records(path: Path) -> list[dict[str, Any]]:
+    """The records of a JSON-lines file (a jsonl sink), none while it does not exist."""
+    with contextlib.suppress(FileNotFoundError):
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return []
+
+
 def sensitive_text(n: int = 0) -> str:
     """An ITAR-marked design note; ``n`` makes the content (and its sha256) unique."""
     return f"{ITAR_TEXT}\nStar tracker baffle thermal model, revision {n}.\n"
@@ -142,6 +149,11 @@ class Daemon:
                 raise AssertionError(f"timed out after {timeout}s waiting for {what}\n"
                                      f"{self.log_tail()}")
             time.sleep(0.01)
+
+    def logged(self, event: str) -> list[dict[str, Any]]:
+        """The daemon's JSON log records whose ``event`` is ``event``, in order."""
+        return [record for line in self.log.read_text(errors="replace").splitlines()
+                if line.startswith("{") and (record := json.loads(line)).get("event") == event]
 
     def log_tail(self, n: int = 4000) -> str:
         try:

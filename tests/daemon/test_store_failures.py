@@ -7,9 +7,7 @@ without the right to mount, they skip).
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import json
 import os
 import subprocess
 import time
@@ -18,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import Daemon, config_text, sensitive_text
+from .harness import Daemon, config_text, jsonl_records, sensitive_text
 
 
 @pytest.fixture
@@ -52,16 +50,8 @@ def _fill(directory: Path) -> Path:
     return filler
 
 
-def _sink_events(sink: Path) -> list[dict[str, object]]:
-    with contextlib.suppress(FileNotFoundError):
-        return [json.loads(line) for line in sink.read_text().splitlines() if line.strip()]
-    return []
-
-
 def _logged_alerts(d: Daemon) -> int:
-    lines = d.log.read_text(errors="replace").splitlines()
-    return sum(1 for line in lines if line.startswith("{") and json.loads(line).get("event")
-               == "alert")
+    return len(d.logged("alert"))
 
 
 def test_alerts_of_a_failed_write_are_raised_once_the_store_has_room(
@@ -98,8 +88,8 @@ def test_alerts_of_a_failed_write_are_raised_once_the_store_has_room(
         print(f"{stored_while_full} alerts stored while full; all 10 within {took:.1f}s "
               "of space coming back")
         assert all(a["status"] == "open" for a in d.alerts())
-        d.wait_for(lambda: len(_sink_events(sink)) >= 10, 10, "10 events in the JSONL sink")
-        delivered = sorted(str(e["data"]["path"]) for e in _sink_events(sink)  # type: ignore[index]
+        d.wait_for(lambda: len(jsonl_records(sink)) >= 10, 10, "10 events in the JSONL sink")
+        delivered = sorted(str(e["data"]["path"]) for e in jsonl_records(sink)
                            if e["type"] == "alert.created")
         assert delivered == sorted(str(f) for f in files), "each alert delivered once"
         assert _logged_alerts(d) == 10, "an alert is logged once it is stored, not before"

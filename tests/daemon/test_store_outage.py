@@ -6,7 +6,6 @@ reconciliation finds what changed meanwhile: every alert once, none lost, none t
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import time
@@ -16,25 +15,9 @@ from typing import Any
 
 from tests.pg import PgServer, pg_server, pg_url  # noqa: F401 - fixtures, found by name
 
-from .harness import Daemon, config_text, sensitive_text
+from .harness import Daemon, config_text, jsonl_records, sensitive_text
 
 OUTAGE = 30.0  # seconds the store is down, as the issue asks
-
-
-def _events(d: Daemon, name: str) -> list[dict[str, Any]]:
-    out = []
-    for line in d.log.read_text(errors="replace").splitlines():
-        if line.startswith("{"):
-            record = json.loads(line)
-            if record.get("event") == name:
-                out.append(record)
-    return out
-
-
-def _sink(path: Path) -> list[dict[str, Any]]:
-    with contextlib.suppress(FileNotFoundError):
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return []
 
 
 def _tree(tmp_path: Path, pg: str, run_dlpd: Callable[..., Any]) -> tuple[Path, Path, Path,
@@ -112,23 +95,23 @@ def test_an_outage_of_30_s_loses_no_alert_and_raises_none_twice(
         assert sorted(r["path"] for r in rows) == sorted(str(c) for c in copies)
         assert {r["status"] for r in rows} == {"open"}
         assert d.status().get("store_unreachable") is None
-        assert len(_events(d, "store unreachable")) == 1
-        (back,) = _events(d, "store back")
+        assert len(d.logged("store unreachable")) == 1
+        (back,) = d.logged("store back")
         assert OUTAGE - 5 <= back["seconds"] <= OUTAGE + 40
-        assert _events(d, "store write failed; will reconcile") == []
+        assert d.logged("store write failed; will reconcile") == []
         # A write may fail before the probe notices; once it has, failures are counted.
-        assert len(_events(d, "store write failed; the batch will be evaluated again")) <= 1
+        assert len(d.logged("store write failed; the batch will be evaluated again")) <= 1
 
         # The senders and the access log came through it: each alert delivered once, and
         # a copy made now is written, logged and delivered as usual.
-        d.wait_for(lambda: len(_sink(sink)) >= len(copies), 30, "the deliveries")
+        d.wait_for(lambda: len(jsonl_records(sink)) >= len(copies), 30, "the deliveries")
         late = alice / "after.txt"
         shutil.copy(originals[0], late)
         d.wait_for(lambda: d.alerts(str(late)), 15, "an alert after the outage")
         d.wait_for(lambda: d.query("SELECT 1 FROM access WHERE path = ?", str(late)), 15,
                    "the access log written after the outage")
-        d.wait_for(lambda: len(_sink(sink)) >= len(copies) + 1, 30, "its delivery")
-        created = sorted(str(e["data"]["path"]) for e in _sink(sink)
+        d.wait_for(lambda: len(jsonl_records(sink)) >= len(copies) + 1, 30, "its delivery")
+        created = sorted(str(e["data"]["path"]) for e in jsonl_records(sink)
                          if e["type"] == "alert.created")
         assert created == sorted([*map(str, copies), str(late)]), "each delivered once"
         assert d.stop() == 0
@@ -159,9 +142,9 @@ def test_a_daemon_started_while_the_store_is_down_becomes_ready_and_alerts_later
                    90, "the alerts once the store is up")
         d.wait_for(d.crawls_done, 60, "the reconciliation once the store is up")
         assert len(d.alerts()) == 2
-        assert len(_events(d, "store unreachable")) == 1
-        assert len(_events(d, "store back")) == 1
-        d.wait_for(lambda: len(_sink(sink)) >= 2, 30, "the deliveries")
+        assert len(d.logged("store unreachable")) == 1
+        assert len(d.logged("store back")) == 1
+        d.wait_for(lambda: len(jsonl_records(sink)) >= 2, 30, "the deliveries")
         assert d.stop() == 0
     finally:
         d.close()
