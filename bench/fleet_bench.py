@@ -44,6 +44,7 @@ import os
 import pwd
 import shlex
 import shutil
+import signal
 import socket
 import sqlite3
 import statistics
@@ -606,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
         access_worker(url, host, int(rows), int(batch), float(start_at), Path(out))
         return 0
     args = parse_args(raw)
+    # Ctrl-C even when started from a script in the background (which ignores SIGINT).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     return guarded_main("fleet_bench", lambda: run(args, raw))
 
 
