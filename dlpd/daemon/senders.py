@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -55,11 +56,14 @@ class SinkSender:
         self._rng = rng or random.Random()  # noqa: S311
         self.name = f"dlpd-sink-{sink.name}"
         self._host = host
-        # Who holds a claim: host, process, sink (one sender per sink per daemon). The
-        # same after a sender is replaced in this process (a store outage), so that the
-        # new one takes back the old one's leases at once; ``claimant`` tells senders of
-        # one process apart where several stand for several daemons (tests).
-        self._by = claimant or f"{host} pid {os.getpid()} {self.name}"
+        # Who holds a claim: host, machine, process, sink (one sender per sink per
+        # daemon). The same after a sender is replaced in this process (a store outage),
+        # so that the new one takes back the old one's leases at once; and a sender that
+        # starts gives back those of a dead process of its host on this machine (kill -9)
+        # instead of waiting CLAIM_LEASE. ``claimant`` tells senders of one process apart
+        # where several stand for several daemons (tests).
+        self._stale_prefix = f"{host} {socket.gethostname()} pid "
+        self._by = claimant or f"{self._stale_prefix}{os.getpid()} {self.name}"
         self._thread = threading.Thread(target=self._run, name=self.name)
         self.delivered = 0
         self.failures = 0
@@ -85,9 +89,26 @@ class SinkSender:
 
     def _run(self) -> None:
         try:
+            self._release_stale()
             self._loop()
         finally:
             self.sink.close()  # here, so that it never closes under a delivery
+
+    def _release_stale(self) -> None:
+        """Claims left by this sink's sender in a process of this host and machine that
+        is gone (or is this one, before this sender) are given back now."""
+        suffix = f" {self.name}"
+        try:
+            with transaction(self._engine) as conn:
+                held = outbox.holders(conn, self.sink.name, self._host)
+                stale = [h for h in held if h.startswith(self._stale_prefix)
+                         and h.endswith(suffix) and h != self._by
+                         and _is_gone(h[len(self._stale_prefix):-len(suffix)])]
+                if freed := outbox.release_held(conn, self.sink.name, self._host, stale):
+                    _log.info("claims of a stopped sender given back", sink=self.sink.name,
+                              messages=freed, holders=stale)
+        except DlpdError as exc:  # the store is down: the leases end by themselves
+            _log.warning("outbox unavailable", sink=self.sink.name, error=str(exc))
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -145,3 +166,20 @@ class SinkSender:
     def _release(self, rest: list[OutboxMessage]) -> None:
         with transaction(self._engine) as conn:
             outbox.release(conn, [m.id for m in rest], self._by)
+
+
+def _is_gone(pid_text: str) -> bool:
+    """Whether the process ``pid_text`` names (on this machine) is gone, or is this one
+    (whose earlier sender is not running: a sender starts once)."""
+    if not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False

@@ -72,6 +72,24 @@ def release(conn: Connection, message_ids: Sequence[int], by: str) -> None:
                      .values(claimed_by=None, claim_until=None))
 
 
+def holders(conn: Connection, sink: str, host: str) -> set[str]:
+    """Who holds claims on ``host``'s undelivered messages for ``sink``."""
+    return {str(h) for h in conn.execute(select(outbox.c.claimed_by).distinct().where(
+        outbox.c.host == host, outbox.c.sink == sink, outbox.c.delivered.is_(None),
+        outbox.c.claimed_by.is_not(None))).scalars()}
+
+
+def release_held(conn: Connection, sink: str, host: str, by: Sequence[str]) -> int:
+    """Give back every claim on ``host``'s messages for ``sink`` held by one of ``by``
+    (senders known to be dead); how many."""
+    if not by:
+        return 0
+    done = conn.execute(update(outbox).where(
+        outbox.c.host == host, outbox.c.sink == sink, outbox.c.delivered.is_(None),
+        outbox.c.claimed_by.in_(list(by))).values(claimed_by=None, claim_until=None))
+    return int(done.rowcount or 0)
+
+
 def next_attempt(conn: Connection, sink: str, host: str) -> float | None:
     """When the earliest undelivered message of ``host`` and ``sink`` is due, or its
     claim runs out (None: nothing pending)."""

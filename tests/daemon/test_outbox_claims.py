@@ -5,7 +5,11 @@ PostgreSQL (tests/pg.py: where SKIP LOCKED does the work), real threads."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -139,3 +143,31 @@ def test_a_sender_sends_only_its_hosts_messages(engine: Engine) -> None:
     with transaction(engine) as conn:
         hosts = {repo.get(conn, m.alert_id).host for m in left}  # type: ignore[union-attr]
     assert hosts == {"fs-a"}
+
+
+def test_a_starting_sender_takes_back_the_leases_of_a_dead_process_of_its_host(
+        engine: Engine) -> None:
+    """kill -9 of a daemon mid-delivery: its successor on this machine does not wait out
+    the lease; a live process's claims (another daemon of the host) are left alone."""
+    _raise(engine, 6)
+    gone = subprocess.Popen(["true"])  # a pid that has exited
+    gone.wait()
+    machine = socket.gethostname()
+    with transaction(engine) as conn:
+        outbox.claim(conn, "hook", host="fs-a", by=f"fs-a {machine} pid {gone.pid} "
+                     "dlpd-sink-hook", now=time.time(), lease=3600.0, limit=3)
+        outbox.claim(conn, "hook", host="fs-a", by=f"fs-a {machine} pid {os.getppid()} "
+                     "dlpd-sink-hook", now=time.time(), lease=3600.0, limit=3)
+    seen: list[str] = []
+    sender = SinkSender(CountingSink(seen, threading.Lock()), engine, host="fs-a")
+    sender.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(seen) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        assert sender.stop(time.monotonic() + 10)
+    assert len(seen) == 3, seen  # the dead one's three, not the live one's
+    with transaction(engine) as conn:
+        assert outbox.holders(conn, "hook", "fs-a") == {
+            f"fs-a {machine} pid {os.getppid()} dlpd-sink-hook"}
