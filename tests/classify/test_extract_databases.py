@@ -235,7 +235,10 @@ def test_header_then_garbage_is_not_a_database(tmp_path: Path) -> None:
     data = b"SQLite format 3\x00" + os.urandom(8192)
     with pytest.raises(ExtractionError) as raised:
         read_members(data)
-    assert str(raised.value) in ("not a database (encrypted or damaged)", "malformed database")
+    # Random header fields decide which check SQLite fails first: 0.4 % of random tails
+    # claim WAL mode and fail to open (SQLITE_CANTOPEN): contained all the same.
+    assert str(raised.value) in ("not a database (encrypted or damaged)", "malformed database",
+                                 "sqlite error (SQLITE_CANTOPEN)"), str(raised.value)
 
 
 def test_header_alone_is_an_error_not_a_crash() -> None:
