@@ -115,13 +115,19 @@ def resolver_settings(settings: Settings) -> ResolverSettings:
                             max_df=fp.max_df, enabled=fp.enabled)
 
 
+def prints_wanted(settings: Settings) -> bool:
+    """Whether files get content prints (and the store's cell key is needed): some label
+    is configured and fingerprints are on."""
+    return settings.fingerprints.enabled and bool(settings.labels)
+
+
 def print_options(settings: Settings, cell_key: bytes,
                   active: Callable[[], bool] | None = None,
                   kinds: Callable[[str], tuple[bool, bool]] | None = None
                   ) -> PrintOptions | None:
     """Content prints for the classifier, or None when no label is configured or
     fingerprints are off (then reading a file costs nothing more)."""
-    if not settings.fingerprints.enabled or not settings.labels:
+    if not prints_wanted(settings):
         return None
     fp = settings.fingerprints
     options = PrintOptions(cell_key=cell_key,

@@ -42,7 +42,7 @@ from dlpd.config import Settings, database_url, load_settings
 from dlpd.daemon.control import ControlServer, ControlSocketError, listen
 from dlpd.daemon.lifecycle import stop_all
 from dlpd.daemon.notify import Notifier
-from dlpd.daemon.outage import StoreHealth, probe
+from dlpd.daemon.outage import StoreHealth, check_schema, open_or_later, probe
 from dlpd.daemon.pipeline import Pipeline
 from dlpd.daemon.runtime import Runtime, build_runtime, build_sinks
 from dlpd.daemon.senders import SinkSender
@@ -52,16 +52,8 @@ from dlpd.errors import ConfigError, DlpdError, StoreError
 from dlpd.labelling.model import Caller
 from dlpd.labelling.resolve import PrintPlan
 from dlpd.labelling.service import LabelContext, LabelRequest, handle
-from dlpd.store.db import (
-    Engine,
-    SchemaNotCurrent,
-    bare_engine,
-    open_store,
-    read_password_file,
-    sqlite_files,
-    store_directory_problem,
-)
-from dlpd.wiring import cell_key_of
+from dlpd.store.db import Engine, sqlite_files, store_directory_problem
+from dlpd.wiring import cell_key_of, prints_wanted
 
 _log = structlog.get_logger("dlpd.daemon")
 
@@ -275,7 +267,7 @@ class Daemon:
         prints (a runtime built again with it, as a reload would)."""
         check_schema(self.rt.settings)
         old = self.rt
-        if old.cell_key is None and old.settings.fingerprints.enabled and old.settings.labels:
+        if old.cell_key is None and prints_wanted(old.settings):
             key = cell_key_of(self._engine)
             try:
                 self.rt = build_runtime(old.settings, str(self._runtime_dir), cell_key=key,
@@ -296,8 +288,7 @@ class Daemon:
             if settings.database.url != old.settings.database.url:
                 raise DlpdError("database.url: cannot change on reload; restart dlpd")
             key = old.cell_key
-            if key is None and settings.fingerprints.enabled and settings.labels \
-                    and self._loaded:
+            if key is None and prints_wanted(settings) and self._loaded:
                 key = cell_key_of(self._engine)
             new = build_runtime(settings, str(self._runtime_dir), cell_key=key,
                                 plan=old.plan or PrintPlan())
@@ -404,37 +395,11 @@ def start_daemon(settings: Settings) -> Daemon:
         raise ConfigError("database.url", problem)
     directory = runtime_dir(settings)
     lock_fd = _lock_store(settings, directory)
-    engine, unreachable = _open_store(settings)
-    key = (cell_key_of(engine) if unreachable is None and settings.fingerprints.enabled
-           and settings.labels else None)
+    engine, unreachable = open_or_later(settings)
+    key = cell_key_of(engine) if unreachable is None and prints_wanted(settings) else None
     runtime = build_runtime(settings, str(directory), cell_key=key,
                             plan=PrintPlan())
     return Daemon(runtime, engine, Notifier.from_env(), directory, lock_fd, unreachable)
-
-
-def _open_store(settings: Settings) -> tuple[Engine, StoreError | None]:
-    """The store, checked; or, for a server database that does not answer at start, an
-    engine that connects when it can and why it could not (the daemon starts, and says
-    so). A SQLite file that cannot be opened is this host's own problem, and a schema
-    that is not this dlpd's needs an operator: both stay errors."""
-    try:
-        return open_store(settings), None
-    except SchemaNotCurrent:
-        raise
-    except StoreError as exc:
-        if database_url(settings).startswith("sqlite"):
-            raise
-        password = settings.database.password_file
-        engine = bare_engine(database_url(settings),
-                             password=read_password_file(password) if password else None)
-        return engine, exc
-
-
-def check_schema(settings: Settings) -> None:
-    """What ``open_store`` checks at a start with the store (its schema at this dlpd's
-    revision, or migrated there as ``[database] migrate`` says), on an engine used once;
-    StoreError (SchemaNotCurrent) when it is not."""
-    open_store(settings).dispose()
 
 
 def _lock_store(settings: Settings, directory: Path) -> int:

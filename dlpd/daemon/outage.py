@@ -20,8 +20,10 @@ from dataclasses import replace
 
 import structlog
 
+from dlpd.config import Settings, database_url
 from dlpd.daemon.status import Unreachable
-from dlpd.store.db import Engine, transaction
+from dlpd.errors import StoreError
+from dlpd.store.db import Engine, SchemaNotCurrent, open_store, open_unchecked, transaction
 
 _log = structlog.get_logger("dlpd.daemon")
 
@@ -91,3 +93,25 @@ def one_line(error: str) -> str:
     """A driver's message (often several lines, with hints) as one bounded line."""
     text = " ".join(error.split())
     return text if len(text) <= _ERROR_CHARS else text[:_ERROR_CHARS - 3] + "..."
+
+
+def open_or_later(settings: Settings) -> tuple[Engine, StoreError | None]:
+    """The store, checked; or, for a server database that does not answer at start, an
+    engine that connects when it can and why it could not (the daemon starts, and says
+    so). A SQLite file that cannot be opened is this host's own problem, and a schema
+    that is not this dlpd's needs an operator: both stay errors."""
+    try:
+        return open_store(settings), None
+    except SchemaNotCurrent:
+        raise
+    except StoreError as exc:
+        if database_url(settings).startswith("sqlite"):
+            raise
+        return open_unchecked(settings), exc
+
+
+def check_schema(settings: Settings) -> None:
+    """What ``open_store`` checks at a start with the store (its schema at this dlpd's
+    revision, or migrated there as ``[database] migrate`` says), on an engine used once;
+    StoreError (SchemaNotCurrent) when it is not."""
+    open_store(settings).dispose()
