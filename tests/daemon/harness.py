@@ -38,6 +38,18 @@ def jsonl_records(path: Path) -> list[dict[str, Any]]:
     return []
 
 
+def approved_tree(tmp_path: Path) -> tuple[Path, Path, Path, Path, Path]:
+    """data/itar (the approved place) and data/alice (not), a state directory, and where
+    a JSONL sink outside the tree writes: (data, itar, alice, state, sink)."""
+    data = tmp_path / "data"
+    itar, alice = data / "itar", data / "alice"
+    for p in (itar, alice):
+        p.mkdir(parents=True)
+    state = tmp_path / "state"
+    state.mkdir()
+    return data, itar, alice, state, tmp_path / "alerts.jsonl"
+
+
 def sensitive_text(n: int = 0) -> str:
     """An ITAR-marked design note; ``n`` makes the content (and its sha256) unique."""
     return f"{ITAR_TEXT}\nStar tracker baffle thermal model, revision {n}.\n"

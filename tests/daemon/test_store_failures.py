@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import Daemon, config_text, jsonl_records, sensitive_text
+from .harness import Daemon, approved_tree, config_text, jsonl_records, sensitive_text
 
 
 @pytest.fixture
@@ -56,13 +56,7 @@ def _logged_alerts(d: Daemon) -> int:
 
 def test_alerts_of_a_failed_write_are_raised_once_the_store_has_room(
         tmp_path: Path, small_fs: Path) -> None:
-    data = tmp_path / "data"
-    itar, alice = data / "itar", data / "alice"
-    for p in (itar, alice):
-        p.mkdir(parents=True)
-    state = tmp_path / "state"
-    state.mkdir()
-    sink = tmp_path / "alerts.jsonl"
+    data, itar, alice, state, sink = approved_tree(tmp_path)
     cfg = state / "dlpd.toml"
     text = config_text(state, watch=[data], approved=[itar],
                        extra=f'[[sinks]]\ntype = "jsonl"\npath = "{sink}"\n')

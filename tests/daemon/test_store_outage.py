@@ -15,7 +15,7 @@ from typing import Any
 
 from tests.pg import PgServer, pg_server, pg_url  # noqa: F401 - fixtures, found by name
 
-from .harness import Daemon, config_text, jsonl_records, sensitive_text
+from .harness import Daemon, approved_tree, config_text, jsonl_records, sensitive_text
 
 OUTAGE = 30.0  # seconds the store is down, as the issue asks
 
@@ -24,13 +24,7 @@ def _tree(tmp_path: Path, pg: str, run_dlpd: Callable[..., Any]) -> tuple[Path, 
                                                                            Path]:
     """data/itar (approved), data/alice; the config, its schema made by `dlpd db upgrade`;
     a JSONL sink outside the tree."""
-    data = tmp_path / "data"
-    itar, alice = data / "itar", data / "alice"
-    for p in (itar, alice):
-        p.mkdir(parents=True)
-    state = tmp_path / "state"
-    state.mkdir()
-    sink = tmp_path / "alerts.jsonl"
+    data, itar, alice, state, sink = approved_tree(tmp_path)
     cfg = state / "dlpd.toml"
     cfg.write_text(config_text(state, watch=[data], approved=[itar], database_url=pg,
                                extra=f'[[sinks]]\ntype = "jsonl"\npath = "{sink}"\n'))
