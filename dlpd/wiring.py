@@ -2,6 +2,10 @@
 
 The only place that compiles rules, opens libmagic and connects to the store, so that
 library classes stay free of hidden work and tests can build them from parts.
+
+SQLAlchemy and the repositories built on it are imported inside the factories that use
+them: `dlpd scan` on a local store where nothing is labelled needs none of them
+(``open_scan_store``), and importing them was most of its start-up.
 """
 
 from __future__ import annotations
@@ -23,16 +27,19 @@ from dlpd.classify.signatures import Ruleset, compile_rules
 from dlpd.classify.validators import REGISTRY
 from dlpd.config import Settings, database_url, default_state_dir, host_name
 from dlpd.errors import ConfigError
-from dlpd.labelling.resolve import PrintPlan, Resolver, ResolverSettings, must_read
 from dlpd.model import ExtractOptions, FileResult, OcrOptions
 from dlpd.policy.labels import labels_for
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.writer import Resolve
-from dlpd.store import fingerprints as fp_repo
-from dlpd.store.db import Connection, Engine, open_store, sqlite_files, transaction
+from dlpd.store import presence
+from dlpd.store.direct import open_direct
+from dlpd.store.sql import CoreSql, Sql, Transactions
+from dlpd.store.sqlite_file import plain_sqlite_path, sqlite_files
 
 if TYPE_CHECKING:
+    from dlpd.labelling.resolve import PrintPlan, ResolverSettings
     from dlpd.store.alerts import SinkRoute
+    from dlpd.store.db import Engine
 
 
 def sink_routes(settings: Settings) -> tuple[SinkRoute, ...]:
@@ -109,6 +116,8 @@ def extract_options(settings: Settings) -> ExtractOptions:
 
 
 def resolver_settings(settings: Settings) -> ResolverSettings:
+    from dlpd.labelling.resolve import ResolverSettings  # noqa: PLC0415 - see the module
+
     fp = settings.fingerprints
     return ResolverSettings(host=host_name(settings),
                             label_names=frozenset(settings.labels), min_share=fp.min_share,
@@ -139,6 +148,9 @@ def print_options(settings: Settings, cell_key: bytes,
 
 
 def cell_key_of(engine: Engine) -> bytes:
+    from dlpd.store import fingerprints as fp_repo  # noqa: PLC0415 - see the module
+    from dlpd.store.db import transaction  # noqa: PLC0415
+
     with transaction(engine) as conn:
         return fp_repo.cell_key(conn)
 
@@ -157,6 +169,10 @@ class ScanLabelling:
 
 
 def scan_labelling(settings: Settings, engine: Engine) -> ScanLabelling:
+    from dlpd.labelling.resolve import PrintPlan, Resolver, must_read  # noqa: PLC0415
+    from dlpd.store import fingerprints as fp_repo  # noqa: PLC0415 - see the module
+    from dlpd.store.db import transaction  # noqa: PLC0415
+
     plan = PrintPlan()
     resolver = Resolver(resolver_settings(settings), plan)
     with transaction(engine) as conn:
@@ -166,14 +182,44 @@ def scan_labelling(settings: Settings, engine: Engine) -> ScanLabelling:
         key = fp_repo.cell_key(conn)
         must = must_read(conn, resolver.settings.host)
 
-    def resolve(conn: Connection, result: FileResult) -> FileResult:
-        return resolver.resolve(conn, result).applied(result)
+    def resolve(sql: Sql, result: FileResult) -> FileResult:
+        # The scan's writer runs on this engine (open_scan_store): its transactions are
+        # CoreSql, whose SQLAlchemy Connection the label repositories take.
+        assert isinstance(sql, CoreSql)
+        return resolver.resolve(sql.conn, result).applied(result)
 
     return ScanLabelling(print_options(settings, key, plan.active, plan.kinds), resolve, must,
                          plan)
 
 
+def open_scan_store(settings: Settings) -> tuple[Transactions, ScanLabelling]:
+    """Where `dlpd scan` reads and writes, and what it resolves labels with.
+
+    The local SQLite store, once at the schema's head, with nothing labelled or registered
+    (or fingerprints off): straight through sqlite3 (``store.direct``: nothing of
+    SQLAlchemy imported). Otherwise through SQLAlchemy's engine, which also creates or
+    migrates a local store, opens a shared one, and serves the label repositories."""
+    url = database_url(settings)
+    direct = open_direct(url)
+    if direct is None and plain_sqlite_path(url) is not None:
+        build_engine(settings).dispose()  # a new or older local store: made current
+        direct = open_direct(url)
+    if direct is not None:
+        with direct.transaction() as sql:
+            idle = not settings.fingerprints.enabled or not (
+                presence.any_label(sql, host_name(settings)) or presence.source_kinds(sql))
+        if idle:
+            return direct, ScanLabelling()
+        direct.close()
+    from dlpd.store.db import EngineStore  # noqa: PLC0415 - see the module
+
+    engine = build_engine(settings)
+    return EngineStore(engine), scan_labelling(settings, engine)
+
+
 def build_engine(settings: Settings) -> Engine:
+    from dlpd.store.db import open_store  # noqa: PLC0415 - see the module
+
     return open_store(settings)
 
 

@@ -39,10 +39,9 @@ from dlpd.scan.runner import ScanOptions, WalkProgress, count_walk, run_scan
 from dlpd.textsafe import visible
 from dlpd.wiring import (
     build_classifier,
-    build_engine,
     build_pathfilter,
     default_jobs,
-    scan_labelling,
+    open_scan_store,
     scan_processes,
 )
 
@@ -69,9 +68,8 @@ def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: 
     """Classify the files under PATHS and record the results."""
     settings = settings_or_exit(config_path)
     with errors():
-        engine = build_engine(settings)
         # Labels set by people and the fingerprint index: resolved only when there are any.
-        labelling = scan_labelling(settings, engine)
+        store, labelling = open_scan_store(settings)
         classifier = build_classifier(settings, prints=labelling.prints)
         pathfilter = build_pathfilter(settings, exclude)
     roots = [str(p.absolute()) for p in paths]
@@ -113,7 +111,7 @@ def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: 
             sink = (_progress(on_result, _counted(roots, pathfilter, options))
                     if _shows_progress(fmt) else nullcontext(on_result))
             with sink as handler:
-                summary = run_scan(roots, classifier, engine, pathfilter, options, handler)
+                summary = run_scan(roots, classifier, store, pathfilter, options, handler)
         if fmt == "json":
             sys.stdout.write(results_document(results, summary) + "\n")
         elif fmt == "table":

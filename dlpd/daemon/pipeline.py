@@ -55,7 +55,7 @@ from dlpd.labelling.resolve import must_read as labelled_unregistered
 from dlpd.labelling.service import LabelContext
 from dlpd.model import FileResult, Outcome, display_path
 from dlpd.scan.runner import ScanOptions, ScanSummary, run_scan
-from dlpd.store.db import Engine, transaction
+from dlpd.store.db import Engine, EngineStore, transaction
 from dlpd.watch.events import FsEvent
 
 _log = structlog.get_logger("dlpd.daemon")
@@ -408,7 +408,7 @@ class Pipeline:
 
         with transaction(self._engine) as conn:
             must_read = labelled_unregistered(conn, rt.resolver.host)
-        summary = run_scan(roots, rt.classifier, self._engine, rt.pathfilter,
+        summary = run_scan(roots, rt.classifier, EngineStore(self._engine), rt.pathfilter,
                            ScanOptions(host=rt.policy.host, jobs=rt.jobs, cancel=cancel,
                                        cross_devices=rt.settings.scan.cross_devices,
                                        trusted_roots=tuple(rt.roots), must_read=must_read),

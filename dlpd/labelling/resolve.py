@@ -36,6 +36,7 @@ from dlpd.model import FileResult, Origin, Outcome
 from dlpd.store import fingerprint_tables as tables_repo
 from dlpd.store import fingerprints as fp_repo
 from dlpd.store import labels as labels_repo
+from dlpd.store import presence
 from dlpd.store.db import Connection
 
 # A person's labels: a file carrying one of these is a source of the fingerprint index.
@@ -128,8 +129,8 @@ class Resolver:
         if not self.settings.enabled:
             self._any_assignment = self._any_source = False
             return
-        self._any_assignment = labels_repo.any_active(conn, self.settings.host)
-        kinds = fp_repo.source_kinds(conn)
+        self._any_assignment = presence.any_label(conn, self.settings.host)
+        kinds = presence.source_kinds(conn)
         self._any_source = bool(kinds)
         if self._plan is not None:
             exact, prefixes = _coverage(labels_repo.list_active(conn, self.settings.host)

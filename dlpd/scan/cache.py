@@ -13,16 +13,16 @@ from collections.abc import Iterator
 
 from dlpd.dirfd import join
 from dlpd.scan.walk import Entry, Listing
-from dlpd.store.db import Connection
 from dlpd.store.files import CachedFile, stored_children
 from dlpd.store.paths import key, real
+from dlpd.store.sql import Sql
 
 
 class DirectoryCache:
     """Pairs each listed entry with what the store remembers of it, and collects what
     the store remembers that is gone (``take_gone``)."""
 
-    def __init__(self, conn: Connection, host: str) -> None:
+    def __init__(self, conn: Sql, host: str) -> None:
         self._conn = conn
         self._host = host
         self._gone_keys: list[bytes] = []

@@ -26,8 +26,8 @@ from dlpd.scan.walk import Entry, Listing, walk, walk_listings
 from dlpd.scan.workers import RECYCLE_RSS, executor
 from dlpd.scan.writer import WRITE_BATCH, Resolve, Writer
 from dlpd.store import files as repo
-from dlpd.store.db import Connection, Engine, transaction
 from dlpd.store.files import CachedFile
+from dlpd.store.sql import Sql, Transactions
 
 _BATCH_FILES = 32
 _BATCH_BYTES = 4 * 1024 * 1024
@@ -213,7 +213,7 @@ class _Pipeline:
 def run_scan(
     roots: Sequence[str],
     classifier: Classifier,
-    engine: Engine,
+    store: Transactions,
     pathfilter: PathFilter,
     options: ScanOptions,
     on_result: Callable[[FileResult], None],
@@ -222,10 +222,10 @@ def run_scan(
     calling thread. Per-file problems are results; only store failures raise."""
     summary = ScanSummary()
     started_ns = time.time_ns()
-    with transaction(engine) as conn:
-        scan_id = repo.start_scan(conn, roots, classifier.version, summary.started,
+    with store.transaction() as sql:
+        scan_id = repo.start_scan(sql, roots, classifier.version, summary.started,
                                   host=options.host)
-    writer = Writer(engine, classifier.version, started_ns, options.resolve, on_result,
+    writer = Writer(store, classifier.version, started_ns, options.resolve, on_result,
                     host=options.host)
 
     def emit(result: FileResult) -> None:
@@ -239,7 +239,7 @@ def run_scan(
     # so the writer's commits on its own connection are never blocked).
     with (executor(classifier, jobs, processes=options.processes,
                    state=options.shared_state, recycle_rss=options.worker_memory) as submit,
-          transaction(engine) as reader):
+          store.transaction() as reader):
         scan = _CachedScan(reader, classifier.version, options,
                            _Pipeline(submit, jobs, emit), emit)
         for root in roots:
@@ -249,9 +249,9 @@ def run_scan(
         scan.pipeline.finish()
     writer.flush()
     summary.finished = time.time()
-    with transaction(engine) as conn:
+    with store.transaction() as sql:
         summary.forgotten = writer.forgotten
-        repo.finish_scan(conn, scan_id, now=summary.finished, files_seen=summary.files,
+        repo.finish_scan(sql, scan_id, now=summary.finished, files_seen=summary.files,
                          read=summary.read, found=summary.found, errors=summary.errors)
     return summary
 
@@ -259,7 +259,7 @@ def run_scan(
 class _CachedScan:
     """The walk of each root, each file answered from the cache or handed to the pool."""
 
-    def __init__(self, reader: Connection, version: str, options: ScanOptions,
+    def __init__(self, reader: Sql, version: str, options: ScanOptions,
                  pipeline: _Pipeline, emit: Callable[[FileResult], None]) -> None:
         self._reader = reader
         self._version = version

@@ -9,13 +9,13 @@ from collections.abc import Callable
 
 from dlpd.model import FileResult, Outcome
 from dlpd.store import files as repo
-from dlpd.store.db import Connection, Engine, transaction
+from dlpd.store.sql import Sql, Transactions
 
 WRITE_BATCH = 500
 
 # A read file's labels beyond those it was found to carry (labelling.resolve: a person's,
 # copies, extracts), decided in the writer's transaction.
-Resolve = Callable[[Connection, FileResult], FileResult]
+Resolve = Callable[[Sql, FileResult], FileResult]
 
 
 class Writer:
@@ -24,11 +24,11 @@ class Writer:
     With ``resolve``, a read file's result reaches ``on_result`` from here, resolved in
     the batch's transaction (so in batches); without, the caller hands it on at once."""
 
-    def __init__(self, engine: Engine, rules_version: str, started_ns: int,
+    def __init__(self, store: Transactions, rules_version: str, started_ns: int,
                  resolve: Resolve | None = None,
                  on_result: Callable[[FileResult], None] | None = None, *,
                  host: str) -> None:
-        self._engine = engine
+        self._store = store
         self._host = host
         self._rules_version = rules_version
         self._started_ns = started_ns
@@ -67,16 +67,16 @@ class Writer:
                 and not self._gone_trees:
             return
         resolved: list[FileResult] = []
-        with transaction(self._engine) as conn:
+        with self._store.transaction() as sql:
             if self._gone_keys or self._gone_trees:
-                self.forgotten += repo.forget(conn, self._gone_keys, self._gone_trees,
+                self.forgotten += repo.forget(sql, self._gone_keys, self._gone_trees,
                                               host=self._host)
             if self._pending:
-                repo.save_results(conn, self._pending, host=self._host,
+                repo.save_results(sql, self._pending, host=self._host,
                                   rules_version=self._rules_version,
                                   scan_started_ns=self._started_ns, now=time.time())
             if self._resolve is not None:
-                resolved = [self._resolve(conn, r) for r in self._held]
+                resolved = [self._resolve(sql, r) for r in self._held]
         self._pending.clear()
         self._held.clear()
         self._gone_keys.clear()

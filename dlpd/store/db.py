@@ -1,9 +1,5 @@
-"""Engine factory, SQLite pragmas and schema migration (alembic) at open.
-
-The store holds paths, hashes and redacted previews of sensitive files: a SQLite file is
-created 0600 whatever the umask (SQLite gives its -wal and -shm files the database
-file's mode), and a directory that others can write to is reported (``store_directory
-_problem``): whoever can write there can replace the database or plant a WAL file.
+"""Engine factory and schema migration (alembic) at open; the SQLite file itself (made
+private, its pragmas) is ``store.sqlite_file``'s.
 
 A shared database (PostgreSQL, many daemons) is never migrated by whoever opens it first
 unless ``[database] migrate = "auto"`` says so: a database behind this dlpd's head is an
@@ -22,7 +18,6 @@ import os
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -32,6 +27,15 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from dlpd.errors import StoreError
+from dlpd.store.revision import HEAD_REVISION, MIGRATIONS, SchemaState
+from dlpd.store.sql import CoreSql
+from dlpd.store.sqlite_file import (
+    NoDatabase,
+    apply_pragmas,
+    prepare_sqlite_file,
+    sqlite_files,
+    store_directory_problem,
+)
 from dlpd.textsafe import redact_url
 
 if TYPE_CHECKING:
@@ -39,10 +43,6 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger("dlpd.store")
 
-_MIGRATIONS = Path(__file__).parent / "migrations"
-# The newest revision in migrations/versions; a test keeps it equal to alembic's head.
-# Knowing it here lets an up-to-date database open without importing alembic (~50 ms).
-HEAD_REVISION = "0008"
 # Seconds a connection to a database server may take (libpq's connect_timeout; a URL's
 # own ?connect_timeout= wins).
 CONNECT_TIMEOUT = 10
@@ -54,23 +54,8 @@ MigrateMode = Literal["auto", "never"]
 _MIGRATION_LOCK = 0x646C7064
 
 
-class NoDatabase(StoreError):
-    """``open_engine(create=False)`` found no database file."""
-
-
 class SchemaNotCurrent(StoreError):
     """The database is not at this dlpd's head revision and may not be migrated here."""
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL: readers (the CLI) never block the writer (the daemon). NORMAL is crash-safe
-    # in WAL mode; only a power loss may drop the last commits, which a rescan restores.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
 
 
 def upsert(conn: Connection, table: Table) -> sqlite.Insert:
@@ -91,43 +76,10 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-__all__ = ["HEAD_REVISION", "Connection", "Engine", "MigrateMode", "NoDatabase",
+__all__ = ["HEAD_REVISION", "Connection", "Engine", "EngineStore", "MigrateMode", "NoDatabase",
            "SchemaNotCurrent", "SchemaState", "bare_engine", "migrate", "open_engine",
            "open_store", "open_unchecked", "read_password_file", "require_head", "schema_state",
            "sqlite_files", "store_directory_problem", "transaction", "upgrade"]
-
-
-def sqlite_files(url: str) -> list[str]:
-    """The files of a SQLite database URL (the database, its WAL, shared memory and
-    journal), so that a scan never reads dlpd's own state; none for other databases."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return []
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return []
-    db = str(Path(parsed.database or "").resolve())
-    return [db, db + "-wal", db + "-shm", db + "-journal", db + ".lock"]
-
-
-def store_directory_problem(url: str) -> str | None:
-    """What is wrong with the SQLite database's directory, if anything: writable by group
-    or others, or owned by a user other than us and root (a sticky bit does not help: a
-    planted ``-wal`` file would be read as ours)."""
-    files = sqlite_files(url)
-    if not files:
-        return None
-    directory = Path(files[0]).parent
-    try:
-        st = directory.stat()
-    except OSError:
-        return None  # not there yet: created 0700
-    if st.st_uid not in (0, os.geteuid()):
-        return f"{directory} is owned by uid {st.st_uid}, who could replace the store"
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return (f"{directory} is writable by group or others (mode "
-                f"{stat.S_IMODE(st.st_mode):04o}), who could replace the store")
-    return None
 
 
 def open_store(settings: Settings, *, create: bool = True) -> Engine:
@@ -193,7 +145,7 @@ def bare_engine(url: str, *, create: bool = True, password: str | None = None) -
         raise StoreError(f"database.url: not a database URL: {redact_url(url)}") from None
     is_sqlite = parsed.get_backend_name() == "sqlite"
     if is_sqlite and parsed.database not in (None, "", ":memory:"):
-        _prepare_sqlite_file(url, Path(parsed.database or ""), create=create)
+        prepare_sqlite_file(url, Path(parsed.database or ""), create=create)
     if password is not None:
         if is_sqlite:
             raise StoreError("database.password_file: set, but the database is SQLite")
@@ -216,22 +168,8 @@ def bare_engine(url: str, *, create: bool = True, password: str | None = None) -
             "postgresql" else ""
         raise StoreError(f"database.url: {_scrub(str(exc), parsed)}{hint}") from None
     if is_sqlite:
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", apply_pragmas)
     return engine
-
-
-def _prepare_sqlite_file(url: str, db_path: Path, *, create: bool) -> None:
-    if not create and not db_path.exists():
-        raise NoDatabase(f"no database at {db_path} yet: `dlpd run` or `dlpd scan` "
-                         "creates it")
-    try:
-        db_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _create_private(db_path)
-    except OSError as exc:
-        raise StoreError(f"cannot create {exc.filename or db_path}: {exc.strerror}") \
-            from None
-    if create and (problem := store_directory_problem(url)):
-        _log.warning("the store's directory is not private: %s", problem)
 
 
 def read_password_file(path: Path) -> str:
@@ -270,42 +208,6 @@ def _scrub(message: str, url: URL) -> str:
     if url.password:
         message = message.replace(str(url.password), "***")
     return message
-
-
-def _create_private(db_path: Path) -> None:
-    """Create an empty database file 0600 (SQLite takes an empty file as a new database)
-    unless one exists; never through a symlink planted at the path."""
-    try:
-        fd = os.open(db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-                     | os.O_CLOEXEC, 0o600)
-    except FileExistsError:
-        return
-    os.close(fd)
-
-
-@dataclass(frozen=True, slots=True)
-class SchemaState:
-    """Where a database's schema is: its revision (None: no dlpd schema) and the head
-    this dlpd needs."""
-
-    revision: str | None
-    head: str = HEAD_REVISION
-
-    @property
-    def is_current(self) -> bool:
-        return self.revision == self.head
-
-    @property
-    def is_behind(self) -> bool:
-        """Older than head, or empty: ``dlpd db upgrade`` brings it there."""
-        return self.revision is None or self.revision in _older_revisions()
-
-
-def _older_revisions() -> frozenset[str]:
-    """The revisions before head, from the migration files' names ("0003_path_bytes.py"),
-    so that this check needs no alembic."""
-    names = (p.name.partition("_")[0] for p in (_MIGRATIONS / "versions").glob("*.py"))
-    return frozenset(n for n in names if n.isdigit() and n != HEAD_REVISION)
 
 
 def schema_state(engine: Engine) -> SchemaState:
@@ -394,7 +296,7 @@ def _migrate_now(engine: Engine) -> None:
     from alembic.config import Config  # noqa: PLC0415
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
     command.upgrade(cfg, "head")
 
@@ -408,3 +310,16 @@ def transaction(engine: Engine) -> Iterator[Connection]:
     except SQLAlchemyError as exc:
         # The driver's own error ("database is locked") says more than SQLAlchemy's wrapper.
         raise StoreError(f"database: {describe_error(engine, exc)}") from None
+
+
+class EngineStore:
+    """``store.sql.Transactions`` on an engine: each transaction's connection as
+    ``CoreSql``, for the code that runs on either store (the scan)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[CoreSql]:
+        with transaction(self.engine) as conn:
+            yield CoreSql(conn)

@@ -1,8 +1,13 @@
-"""The files repository: the incremental-scan cache and stored results, in bulk Core.
+"""The files repository: the incremental-scan cache and stored results, in bulk.
 
-Every function takes a Connection from the caller, who owns the transaction. The cache
-is per host (``host``: ``[daemon] host``): two servers' ``/data/x`` are two rows, and
-nothing here reads or forgets another host's.
+Every function takes a connection from the caller, who owns the transaction: a SQLAlchemy
+Connection or a ``store.sql`` adapter. The queries are plain SQL that SQLite and
+PostgreSQL both run (``store.sql``): a scan answers every file from here, so they carry
+no statement compilation, and ``dlpd scan`` runs them without SQLAlchemy at all
+(``store.direct``). ``schema.files``, ``detections`` and ``scans`` define the tables.
+
+The cache is per host (``host``: ``[daemon] host``): two servers' ``/data/x`` are two
+rows, and nothing here reads or forgets another host's.
 """
 
 from __future__ import annotations
@@ -10,14 +15,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, NamedTuple
-
-from sqlalchemy import Connection, delete, insert, select, update
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dlpd.model import Confidence, Detection, FileResult, FileStat, Outcome
-from dlpd.store.db import upsert
-from dlpd.store.paths import display_path, key, real, under
-from dlpd.store.schema import detections, files, scans
+from dlpd.store.paths import display_path, key, real, under_sql
+from dlpd.store.sql import Sql, as_sql, marks
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 _BATCH = 500
 _FIRST_CHUNK = 8
@@ -74,10 +79,12 @@ class CachedFile(NamedTuple):
                 and self.dev == current.st_dev)
 
 
-_CACHE_COLUMNS = (files.c.path_key, files.c.dev, files.c.inode, files.c.size,
-                  files.c.mtime_ns, files.c.ctime_ns, files.c.racy, files.c.rules_version,
-                  files.c.id, files.c.sha256, files.c.mime, files.c.outcome, files.c.reason,
-                  files.c.labels, files.c.categories)
+# CachedFile's fields, in order.
+_CACHE_COLUMNS = ("path_key, dev, inode, size, mtime_ns, ctime_ns, racy, rules_version, id, "
+                  "sha256, mime, outcome, reason, labels, categories")
+_CACHED_FILE = f"SELECT {_CACHE_COLUMNS} FROM files WHERE host = ? AND path_key = ?"
+_CHILDREN = (f"SELECT {_CACHE_COLUMNS} FROM files WHERE host = ? AND path_key >= ? "
+             "AND path_key < ? ORDER BY path_key LIMIT ?")
 _new_tuple = tuple.__new__
 
 
@@ -87,14 +94,13 @@ def _cached(row: Sequence[Any]) -> CachedFile:
     return _new_tuple(CachedFile, row)
 
 
-def cached_file(conn: Connection, path: str, *, host: str) -> CachedFile | None:
+def cached_file(conn: Connection | Sql, path: str, *, host: str) -> CachedFile | None:
     """The stored file at exactly ``path`` on ``host``, if any."""
-    row = conn.execute(select(*_CACHE_COLUMNS).where(
-        files.c.host == host, files.c.path_key == key(path))).first()
+    row = as_sql(conn).rows(_CACHED_FILE, (host, key(path))).fetchone()
     return None if row is None else _cached(row)
 
 
-def stored_children(conn: Connection, directory: str, *, host: str,
+def stored_children(conn: Connection | Sql, directory: str, *, host: str,
                     page: int = _BATCH) -> Iterator[tuple[bytes, CachedFile | None]]:
     """What the store holds of ``host`` directly in ``directory``, in key (byte) order: (key, the
     file) for a stored file, (key, None) for a subdirectory with stored files below it.
@@ -105,15 +111,13 @@ def stored_children(conn: Connection, directory: str, *, host: str,
     one per stored subdirectory, whatever lies below them. Each page is fetched whole
     (``fetchmany``: one driver call, not one a row) and handed out as consumed.
     """
+    sql = as_sql(conn)
     base = key(directory.rstrip("/"))  # b"" for "/"
     prefix, end = base + b"/", base + b"0"
     after = len(prefix)
     start = prefix
     while True:
-        result = conn.execute(
-            select(*_CACHE_COLUMNS)
-            .where(files.c.host == host, files.c.path_key >= start, files.c.path_key < end)
-            .order_by(files.c.path_key).limit(page))
+        result = sql.rows(_CHILDREN, (host, start, end, page))
         last, subdir, fetched = start, None, 0
         try:
             # Rows in growing chunks (one driver call each, not one a row), and the first
@@ -142,36 +146,45 @@ def stored_children(conn: Connection, directory: str, *, host: str,
             start = last + b"\0"  # the least key after the page's last
 
 
-def forget(conn: Connection, keys: Sequence[bytes], subtrees: Sequence[str], *,
+def forget(conn: Connection | Sql, keys: Sequence[bytes], subtrees: Sequence[str], *,
            host: str) -> int:
     """Forget ``host``'s files with these keys, and every one at or below ``subtrees``
     (their detections go with them): the rows deleted."""
+    sql = as_sql(conn)
     deleted = 0
-    for start in range(0, len(keys), _BATCH):
-        deleted += conn.execute(delete(files).where(
-            files.c.host == host, files.c.path_key.in_(keys[start:start + _BATCH]))).rowcount
+    for chunk in _chunks(keys):
+        deleted += sql.run("DELETE FROM files WHERE host = ? AND path_key IN "
+                           f"({marks(len(chunk))})", (host, *chunk))
     for tree in subtrees:
-        deleted += conn.execute(delete(files).where(
-            files.c.host == host, under(files.c.path_key, tree))).rowcount
+        clause, params = under_sql("path_key", tree)
+        deleted += sql.run(f"DELETE FROM files WHERE host = ? AND {clause}", (host, *params))
     return deleted
 
 
-def load_detections(conn: Connection, file_ids: Iterable[int]) -> dict[int, tuple[Detection, ...]]:
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), _BATCH):
+        yield values[start:start + _BATCH]
+
+
+_DETECTION_COLUMNS = "file_id, rule, category, confidence, count, member, previews, reasons"
+
+
+def load_detections(conn: Connection | Sql,
+                    file_ids: Iterable[int]) -> dict[int, tuple[Detection, ...]]:
+    sql = as_sql(conn)
     found: dict[int, list[Detection]] = {}
-    ids = list(file_ids)
-    for start in range(0, len(ids), _BATCH):
-        chunk = ids[start:start + _BATCH]
-        rows = conn.execute(select(detections).where(detections.c.file_id.in_(chunk))
-                            .order_by(detections.c.id))
-        for row in rows.mappings():
-            found.setdefault(row["file_id"], []).append(Detection(
-                rule=row["rule"],
-                category=row["category"],
-                confidence=Confidence.parse(row["confidence"]),
-                count=row["count"],
-                member=row["member"],
-                previews=tuple(json.loads(row["previews"])),
-                reasons=tuple(json.loads(row["reasons"])),
+    for chunk in _chunks(list(file_ids)):
+        rows = sql.rows(f"SELECT {_DETECTION_COLUMNS} FROM detections WHERE file_id IN "
+                        f"({marks(len(chunk))}) ORDER BY id", chunk)
+        for file_id, rule, category, confidence, count, member, previews, reasons in rows:
+            found.setdefault(file_id, []).append(Detection(
+                rule=rule,
+                category=category,
+                confidence=Confidence.parse(confidence),
+                count=count,
+                member=member,
+                previews=tuple(json.loads(previews)),
+                reasons=tuple(json.loads(reasons)),
             ))
     return {k: tuple(v) for k, v in found.items()}
 
@@ -186,8 +199,20 @@ def cached_result(path: str, cached: CachedFile, dets: tuple[Detection, ...]) ->
                       cached.reason, dets, cached.labels, cached.stat, True)
 
 
+# The files row a result writes, after (host, path_key); an upsert keeps the row's id.
+_FILE_COLUMNS = ("path", "dev", "inode", "size", "mtime_ns", "ctime_ns", "racy", "sha256",
+                 "mime", "outcome", "reason", "labels", "categories", "last_scan",
+                 "rules_version")
+_UPSERT_FILE = (
+    f"INSERT INTO files (host, path_key, {', '.join(_FILE_COLUMNS)}) "
+    f"VALUES ({marks(2 + len(_FILE_COLUMNS))}) ON CONFLICT (host, path_key) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _FILE_COLUMNS))
+_INSERT_DETECTION = (f"INSERT INTO detections ({_DETECTION_COLUMNS}) "
+                     f"VALUES ({marks(8)})")
+
+
 def save_results(
-    conn: Connection,
+    conn: Connection | Sql,
     results: Sequence[FileResult],
     *,
     host: str,
@@ -198,114 +223,84 @@ def save_results(
 ) -> None:
     """Upsert the files and replace their detections, in bulk. Results without a stat key
     (the file could not even be stat'ed) are not stored."""
-    rows: list[dict[str, Any]] = []
+    sql = as_sql(conn)
+    by_key: dict[bytes, FileResult] = {}
+    rows: list[tuple[Any, ...]] = []
     for r in results:
         if r.stat is None:
             continue
-        rows.append({
-            "host": host,
-            "path_key": key(r.path),
-            "path": display_path(r.path),
-            "dev": r.stat.dev,
-            "inode": r.stat.inode,
-            "size": r.stat.size,
-            "mtime_ns": r.stat.mtime_ns,
-            "ctime_ns": r.stat.ctime_ns,
+        path_key = key(r.path)
+        by_key[path_key] = r
+        rows.append((
+            host, path_key, display_path(r.path), r.stat.dev, r.stat.inode, r.stat.size,
+            r.stat.mtime_ns, r.stat.ctime_ns,
             # A file written in the same clock tick as our read may change again without
             # its mtime moving: re-read it next time whatever its stat says.
-            "racy": r.stat.mtime_ns >= scan_started_ns - racy_window_ns,
-            "sha256": r.sha256,
-            "mime": r.mime,
-            "outcome": r.outcome.value,
-            "reason": r.reason,
-            "labels": json.dumps(list(r.labels)),
-            "categories": json.dumps(list(r.categories)),
-            "last_scan": now,
-            "rules_version": rules_version,
-        })
+            r.stat.mtime_ns >= scan_started_ns - racy_window_ns,
+            r.sha256, r.mime, r.outcome.value, r.reason, json.dumps(list(r.labels)),
+            json.dumps(list(r.categories)), now, rules_version,
+        ))
     if not rows:
         return
-    # ON CONFLICT upserts: the same API in both dialects dlpd targets.
-    stmt = upsert(conn, files)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[files.c.host, files.c.path_key],
-        set_={k: stmt.excluded[k] for k in rows[0] if k not in ("host", "path_key")},
-    )
-    conn.execute(stmt, rows)
-    by_key = {row["path_key"]: r
-              for row, r in zip(rows, (r for r in results if r.stat), strict=True)}
+    sql.run_many(_UPSERT_FILE, rows)
     ids: dict[bytes, int] = {}
-    keys = list(by_key)
-    for start in range(0, len(keys), _BATCH):
-        chunk = keys[start:start + _BATCH]
-        rows_ids = conn.execute(
-            select(files.c.path_key, files.c.id).where(files.c.host == host,
-                                                       files.c.path_key.in_(chunk)))
-        ids.update({bytes(row.path_key): row.id for row in rows_ids})
-    id_list = list(ids.values())
-    for start in range(0, len(id_list), _BATCH):
-        chunk_ids = id_list[start:start + _BATCH]
-        conn.execute(delete(detections).where(detections.c.file_id.in_(chunk_ids)))
-    det_rows = [
-        {
-            "file_id": ids[path_key],
-            "rule": d.rule,
-            "category": d.category,
-            "confidence": str(d.confidence),
-            "count": d.count,
-            "member": d.member,
-            "previews": json.dumps(list(d.previews), ensure_ascii=False),
-            "reasons": json.dumps(list(d.reasons), ensure_ascii=False),
-        }
+    for chunk in _chunks(list(by_key)):
+        found = sql.rows(f"SELECT path_key, id FROM files WHERE host = ? AND path_key IN "
+                         f"({marks(len(chunk))})", (host, *chunk))
+        ids.update({bytes(path_key): file_id for path_key, file_id in found})
+    for chunk in _chunks(list(ids.values())):
+        sql.run(f"DELETE FROM detections WHERE file_id IN ({marks(len(chunk))})", chunk)
+    sql.run_many(_INSERT_DETECTION, [
+        (ids[path_key], d.rule, d.category, str(d.confidence), d.count, d.member,
+         json.dumps(list(d.previews), ensure_ascii=False),
+         json.dumps(list(d.reasons), ensure_ascii=False))
         for path_key, r in by_key.items()
         for d in r.detections
-    ]
-    if det_rows:
-        conn.execute(insert(detections), det_rows)
+    ])
 
 
-def delete_paths(conn: Connection, paths: Iterable[str], *, host: str) -> int:
+def delete_paths(conn: Connection | Sql, paths: Iterable[str], *, host: str) -> int:
     """Forget ``host``'s files that are gone (their detections go with them)."""
     gone = [key(p) for p in paths]
-    for start in range(0, len(gone), _BATCH):
-        conn.execute(delete(files).where(files.c.host == host,
-                                         files.c.path_key.in_(gone[start:start + _BATCH])))
+    forget(conn, gone, (), host=host)
     return len(gone)
 
 
-def start_scan(conn: Connection, roots: Sequence[str], rules_version: str, now: float, *,
+def start_scan(conn: Connection | Sql, roots: Sequence[str], rules_version: str, now: float, *,
                host: str) -> int:
-    result = conn.execute(insert(scans).values(
-        host=host, started=now, roots=json.dumps([display_path(r) for r in roots]), files=0, read=0,
-        found=0, errors=0, rules_version=rules_version))
-    return int(result.inserted_primary_key[0]) if result.inserted_primary_key else 0
+    row = as_sql(conn).rows(
+        "INSERT INTO scans (host, started, roots, files, read, found, errors, rules_version) "
+        "VALUES (?, ?, ?, 0, 0, 0, 0, ?) RETURNING id",
+        (host, now, json.dumps([display_path(r) for r in roots]), rules_version)).fetchone()
+    return int(row[0])
 
 
-def finish_scan(conn: Connection, scan_id: int, *, now: float, files_seen: int, read: int,
-                found: int, errors: int) -> None:
-    conn.execute(update(scans).where(scans.c.id == scan_id).values(
-        finished=now, files=files_seen, read=read, found=found, errors=errors))
+def finish_scan(conn: Connection | Sql, scan_id: int, *, now: float, files_seen: int,
+                read: int, found: int, errors: int) -> None:
+    as_sql(conn).run("UPDATE scans SET finished = ?, files = ?, read = ?, found = ?, errors = ? "
+                     "WHERE id = ?", (now, files_seen, read, found, errors, scan_id))
 
 
-def copies_of(conn: Connection, sha256: str) -> list[tuple[str, str]]:
+def copies_of(conn: Connection | Sql, sha256: str) -> list[tuple[str, str]]:
     """Stored files with this content on any host, as (host, path) (provenance: "copy
     of"), in a stable order."""
-    stmt = (select(files.c.host, files.c.path_key).where(files.c.sha256 == sha256)
-            .order_by(files.c.id))
-    return [(r.host, real(r.path_key)) for r in conn.execute(stmt)]
+    rows = as_sql(conn).rows("SELECT host, path_key FROM files WHERE sha256 = ? ORDER BY id",
+                             (sha256,))
+    return [(host, real(path_key)) for host, path_key in rows]
 
 
-def paths_under(conn: Connection, directory: str, *, host: str) -> list[str]:
+def paths_under(conn: Connection | Sql, directory: str, *, host: str) -> list[str]:
     """``host``'s stored files at or below ``directory`` (a directory that left the
     watched trees)."""
-    stmt = select(files.c.path_key).where(files.c.host == host,
-                                          under(files.c.path_key, directory))
-    return [real(r.path_key) for r in conn.execute(stmt)]
+    clause, params = under_sql("path_key", directory)
+    rows = as_sql(conn).rows(f"SELECT path_key FROM files WHERE host = ? AND {clause}",
+                             (host, *params))
+    return [real(path_key) for (path_key,) in rows]
 
 
-def labelled_paths(conn: Connection, *, host: str) -> dict[str, tuple[str, ...]]:
+def labelled_paths(conn: Connection | Sql, *, host: str) -> dict[str, tuple[str, ...]]:
     """Every stored file of ``host`` that carries a label, with its labels (the daemon
     keeps these in memory to decide cheaply which events belong in the access log)."""
-    stmt = select(files.c.path_key, files.c.labels).where(files.c.host == host,
-                                                          files.c.labels != "[]")
-    return {real(r.path_key): tuple(json.loads(r.labels)) for r in conn.execute(stmt)}
+    rows = as_sql(conn).rows("SELECT path_key, labels FROM files WHERE host = ? AND "
+                             "labels != '[]'", (host,))
+    return {real(path_key): tuple(json.loads(labels)) for path_key, labels in rows}

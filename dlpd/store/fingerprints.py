@@ -131,11 +131,6 @@ def any_source(conn: Connection) -> bool:
     return bool(conn.execute(select(exists().where(fp_sources.c.id.is_not(None)))).scalar())
 
 
-def source_kinds(conn: Connection) -> set[str]:
-    """The kinds of the registered sources (text, table, binary): what is worth printing."""
-    return {str(k) for k in conn.execute(select(fp_sources.c.kind).distinct()).scalars()}
-
-
 def registered_paths(conn: Connection, host: str) -> set[str]:
     """The paths of this host's registered sources."""
     rows = conn.execute(select(fp_sources.c.path_key).where(fp_sources.c.host == host))

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, insert, select, text, update
+from sqlalchemy import Connection, delete, insert, select, text, update
 
 from dlpd.labelling.effective import ancestors
 from dlpd.labelling.model import Assignment, HistoryEntry, LabelMatch, setter_of
@@ -80,12 +80,6 @@ def remove_label(conn: Connection, *, host: str, path: str, label: str, removed_
     conn.execute(update(label_assignments).where(label_assignments.c.id == current.id)
                  .values(removed=now, removed_by=removed_by))
     return replace(current, removed=now, removed_by=removed_by)
-
-
-def any_active(conn: Connection, host: str) -> bool:
-    """Whether anything on ``host`` carries a label a person set."""
-    return bool(conn.execute(select(exists().where(
-        label_assignments.c.host == host, _active()))).scalar())
 
 
 def active_for(conn: Connection, host: str, path: str) -> list[Assignment]:

@@ -11,13 +11,14 @@ form is never turned back into a name: ``d\\xff.txt`` (backslash, x, f, f) and `
 from __future__ import annotations
 
 import os
-from typing import Any
-
-from sqlalchemy import ColumnElement, or_
+from typing import TYPE_CHECKING, Any
 
 from dlpd.model import display_path
 
-__all__ = ["display_path", "key", "real", "under"]
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
+
+__all__ = ["display_path", "key", "real", "under", "under_sql"]
 
 
 def key(path: str) -> bytes:
@@ -30,13 +31,29 @@ def real(raw: bytes | memoryview) -> str:
     return os.fsdecode(bytes(raw))
 
 
-def under(column: ColumnElement[Any], root: str) -> ColumnElement[bool]:
-    """``column`` (a path key) is ``root`` or lies below it: a range on the key's index.
+def _range(root: str) -> tuple[bytes, bytes, bytes] | None:
+    """(root's key, the least key below it, the least key past them); None for "/".
 
     '/' is 0x2F and '0' is 0x30, so every key below ``root/`` sorts in [root/, root0);
-    bytes compare with memcmp in SQLite (BLOB) and PostgreSQL (bytea) alike.
-    """
+    bytes compare with memcmp in SQLite (BLOB) and PostgreSQL (bytea) alike."""
     prefix = key(root.rstrip("/") or "/")
-    if prefix == b"/":
+    return None if prefix == b"/" else (prefix, prefix + b"/", prefix + b"0")
+
+
+def under(column: ColumnElement[Any], root: str) -> ColumnElement[bool]:
+    """``column`` (a path key) is ``root`` or lies below it: a range on the key's index."""
+    from sqlalchemy import or_  # noqa: PLC0415 - plain-SQL callers (under_sql) need none
+
+    bounds = _range(root)
+    if bounds is None:
         return column >= b"/"
-    return or_(column == prefix, (column >= prefix + b"/") & (column < prefix + b"0"))
+    prefix, low, high = bounds
+    return or_(column == prefix, (column >= low) & (column < high))
+
+
+def under_sql(column: str, root: str) -> tuple[str, tuple[bytes, ...]]:
+    """``under`` as plain SQL (``store.sql``): the clause on ``column`` and its values."""
+    bounds = _range(root)
+    if bounds is None:
+        return f"{column} >= ?", (b"/",)
+    return f"({column} = ? OR ({column} >= ? AND {column} < ?))", bounds

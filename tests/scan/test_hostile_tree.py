@@ -25,7 +25,7 @@ from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.runner import ScanOptions, run_scan
 from dlpd.scan.walk import walk
 from dlpd.store import files as files_repo
-from dlpd.store.db import open_engine, transaction
+from dlpd.store.db import EngineStore, open_engine, transaction
 from dlpd.wiring import build_classifier
 from tests.conftest import DlpdRun
 
@@ -82,7 +82,7 @@ def test_parent_swapped_for_a_symlink_is_never_followed(
     deadline = time.monotonic() + 4.0
     rounds = 0
     while time.monotonic() < deadline:
-        run_scan([str(root)], classifier, engine, PathFilter([]),
+        run_scan([str(root)], classifier, EngineStore(engine), PathFilter([]),
                  ScanOptions(jobs=2, use_cache=False), seen.append)
         # The daemon's way in: one file by name, opened beneath its root.
         for n in range(20):
@@ -199,19 +199,19 @@ def test_names_that_are_not_utf8_are_keys_of_their_own(tmp_path: Path) -> None:
     classifier = build_classifier(Settings())
     engine = open_engine(f"sqlite:///{tmp_path / 'dlpd.db'}")
     first: list[FileResult] = []
-    summary = run_scan([str(root)], classifier, engine, PathFilter([]), ScanOptions(jobs=1),
-                       first.append)
+    summary = run_scan([str(root)], classifier, EngineStore(engine), PathFilter([]),
+                       ScanOptions(jobs=1), first.append)
     assert summary.read == 2
     found = {os.fsencode(r.path): r for r in first}
     assert found[raw].detections and not found[os.fsencode(root / "d\\xff.txt")].detections
     # Stored files that are racy (written within 2 s of the scan) are re-read: age them.
     for r in first:
         os.utime(os.fsencode(r.path), (time.time() - 60, time.time() - 60))
-    run_scan([str(root)], classifier, engine, PathFilter([]), ScanOptions(jobs=1),
+    run_scan([str(root)], classifier, EngineStore(engine), PathFilter([]), ScanOptions(jobs=1),
              lambda r: None)
     again: list[FileResult] = []
-    summary = run_scan([str(root)], classifier, engine, PathFilter([]), ScanOptions(jobs=1),
-                       again.append)
+    summary = run_scan([str(root)], classifier, EngineStore(engine), PathFilter([]),
+                       ScanOptions(jobs=1), again.append)
     assert (summary.cached, summary.forgotten) == (2, 0)
     with transaction(engine) as conn:
         labelled = files_repo.labelled_paths(conn, host=socket.gethostname())
@@ -230,13 +230,13 @@ def test_a_subtree_scan_opens_its_start_beneath_the_trusted_root(
     classifier = build_classifier(Settings())
     engine = open_engine(f"sqlite:///{tmp_path / 'dlpd.db'}")
     seen: list[FileResult] = []
-    run_scan([str(root / "d")], classifier, engine, PathFilter([]),
+    run_scan([str(root / "d")], classifier, EngineStore(engine), PathFilter([]),
              ScanOptions(jobs=1, use_cache=False, trusted_roots=(str(root),)), seen.append)
     assert not [r for r in seen if r.sha256 == hashlib.sha256(SECRET).hexdigest()]
     assert not [r for r in seen if "canary" in r.path]
     assert [r.outcome for r in seen] == [Outcome.SKIPPED], seen
     # A real directory below the trusted root is walked as before.
     seen.clear()
-    run_scan([str(root / "d.real")], classifier, engine, PathFilter([]),
+    run_scan([str(root / "d.real")], classifier, EngineStore(engine), PathFilter([]),
              ScanOptions(jobs=1, use_cache=False, trusted_roots=(str(root),)), seen.append)
     assert len(seen) == 20 and all(r.outcome is Outcome.OK for r in seen)

@@ -14,6 +14,7 @@ import shutil
 import socket
 import time
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,9 @@ from dlpd.model import Confidence, Detection, FileResult, FileStat, Outcome
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.runner import ScanOptions, ScanSummary, run_scan
 from dlpd.store import files as repo
-from dlpd.store.db import Engine, open_engine, transaction
+from dlpd.store.db import Engine, EngineStore, open_engine, transaction
+from dlpd.store.direct import DirectStore, open_direct
+from dlpd.store.sql import Transactions
 from dlpd.textsafe import json_text
 from dlpd.wiring import build_classifier
 
@@ -51,6 +54,29 @@ def engine(tmp_path: Path) -> Engine:
     return open_engine(f"sqlite:///{tmp_path / 'dlpd.db'}")
 
 
+def _direct(path: Path) -> DirectStore:
+    """The store as `dlpd scan` opens it: created by the engine, then through sqlite3."""
+    url = f"sqlite:///{path}"
+    open_engine(url).dispose()
+    store = open_direct(url)
+    assert store is not None
+    return store
+
+
+@pytest.fixture(params=["direct", "engine"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Transactions]:
+    """Both ways a scan reaches the store: sqlite3 directly (`dlpd scan`) and SQLAlchemy's
+    engine (the daemon's crawls, PostgreSQL)."""
+    if request.param == "direct":
+        direct = _direct(tmp_path / "dlpd.db")
+        yield direct
+        direct.close()
+        return
+    engine = open_engine(f"sqlite:///{tmp_path / 'dlpd.db'}")
+    yield EngineStore(engine)
+    engine.dispose()
+
+
 def _write(path: Path | bytes, data: bytes, mtime: float = LONG_AGO) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
@@ -58,18 +84,18 @@ def _write(path: Path | bytes, data: bytes, mtime: float = LONG_AGO) -> None:
     os.utime(path, (mtime, mtime))
 
 
-def _scan(root: Path | bytes, classifier: Classifier, engine: Engine,
+def _scan(root: Path | bytes, classifier: Classifier, store: Transactions,
           pathfilter: PathFilter | None = None) -> tuple[ScanSummary, dict[bytes, FileResult]]:
     seen: dict[bytes, FileResult] = {}
-    summary = run_scan([os.fsdecode(root)], classifier, engine, pathfilter or PathFilter([]),
+    summary = run_scan([os.fsdecode(root)], classifier, store, pathfilter or PathFilter([]),
                        ScanOptions(jobs=1), lambda r: seen.__setitem__(os.fsencode(r.path), r))
     return summary, seen
 
 
-def _stored(engine: Engine, root: Path | bytes) -> set[bytes]:
-    with transaction(engine) as conn:
+def _stored(store: Transactions, root: Path | bytes) -> set[bytes]:
+    with store.transaction() as sql:
         return {os.fsencode(p)
-                for p in repo.paths_under(conn, os.fsdecode(root), host=HOST)}
+                for p in repo.paths_under(sql, os.fsdecode(root), host=HOST)}
 
 
 def _tree(root: Path) -> set[bytes]:
@@ -81,12 +107,12 @@ def _tree(root: Path) -> set[bytes]:
 
 
 def test_unchanged_files_come_from_the_cache_and_a_changed_one_is_read(
-        tmp_path: Path, classifier: Classifier, engine: Engine) -> None:
+        tmp_path: Path, classifier: Classifier, store: Transactions) -> None:
     root = tmp_path / "root"
     files = _tree(root)
-    cold, first = _scan(root, classifier, engine)
+    cold, first = _scan(root, classifier, store)
     assert (cold.read, cold.cached) == (len(files), 0)
-    warm, again = _scan(root, classifier, engine)
+    warm, again = _scan(root, classifier, store)
     assert (warm.read, warm.cached, warm.forgotten) == (0, len(files), 0)
     assert set(again) == files and all(r.cached for r in again.values())
     itar = os.fsencode(root / "a" / "itar.txt")
@@ -94,20 +120,20 @@ def test_unchanged_files_come_from_the_cache_and_a_changed_one_is_read(
     assert again[itar].detections == first[itar].detections != ()
     assert again[itar].labels == first[itar].labels
     _write(root / "a" / "deep" / "two.txt", ITAR, mtime=LONG_AGO + 60)
-    changed, third = _scan(root, classifier, engine)
+    changed, third = _scan(root, classifier, store)
     assert (changed.read, changed.cached) == (1, len(files) - 1)
     two = third[os.fsencode(root / "a" / "deep" / "two.txt")]
     assert not two.cached and two.detections
 
 
 def test_vanished_files_and_directories_are_forgotten(
-        tmp_path: Path, classifier: Classifier, engine: Engine) -> None:
+        tmp_path: Path, classifier: Classifier, store: Transactions) -> None:
     root = tmp_path / "root"
     _tree(root)
     _write(root / "c" / "x" / "y" / "five.txt", b"five\n")
     _write(root / "skip" / "six.txt", b"six\n")
     _write(root / "was-a-file", b"seven\n")
-    _scan(root, classifier, engine)
+    _scan(root, classifier, store)
     os.unlink(root / "a" / "one.txt")  # a file
     shutil.rmtree(root / "a" / "deep")  # a directory and all below it
     shutil.rmtree(root / "c")  # a directory whose files lie deeper still
@@ -115,19 +141,19 @@ def test_vanished_files_and_directories_are_forgotten(
     _write(root / "b", b"a file where a directory was\n")
     os.unlink(root / "was-a-file")
     _write(root / "was-a-file" / "inner.txt", b"a directory where a file was\n")
-    summary, seen = _scan(root, classifier, engine, PathFilter(["skip/"]))
+    summary, seen = _scan(root, classifier, store, PathFilter(["skip/"]))
     kept = {os.fsencode(root / p) for p in ("top.txt", "a/itar.txt", "b",
                                             "was-a-file/inner.txt")}
     assert set(seen) == kept
     # What the store knew and the walk did not meet: the pruned directory's file too.
-    assert _stored(engine, root) == kept
+    assert _stored(store, root) == kept
     assert summary.forgotten == 7, summary  # one, two, three, four, five, six, was-a-file
-    again, _ = _scan(root, classifier, engine, PathFilter(["skip/"]))
+    again, _ = _scan(root, classifier, store, PathFilter(["skip/"]))
     assert (again.cached, again.forgotten) == (4, 0)
 
 
 def test_a_directory_is_not_its_longer_namesakes(
-        tmp_path: Path, classifier: Classifier, engine: Engine) -> None:
+        tmp_path: Path, classifier: Classifier, store: Transactions) -> None:
     """``a`` must not reach ``ab``, ``a0`` ('/' + 1, the range's end), ``a-`` or ``a.b``
     (sorting just before ``a/``)."""
     root = tmp_path / "root"
@@ -135,26 +161,26 @@ def test_a_directory_is_not_its_longer_namesakes(
     for name in names:
         _write(root / name / "f.txt", f"in {name}\n".encode())
         _write(root / name / "g.txt", f"in {name}\n".encode())
-    _scan(root, classifier, engine)
+    _scan(root, classifier, store)
     os.unlink(root / "a" / "g.txt")
-    summary, seen = _scan(root / "a", classifier, engine)
+    summary, seen = _scan(root / "a", classifier, store)
     assert set(seen) == {os.fsencode(root / "a" / "f.txt")}
     assert (summary.cached, summary.forgotten) == (1, 1)
-    assert _stored(engine, root) == {os.fsencode(root / n / f) for n in names
+    assert _stored(store, root) == {os.fsencode(root / n / f) for n in names
                                      for f in ("f.txt", "g.txt")} - {
         os.fsencode(root / "a" / "g.txt")}
     shutil.rmtree(root / "a")
-    summary, _ = _scan(root, classifier, engine)
+    summary, _ = _scan(root, classifier, store)
     assert (summary.cached, summary.forgotten) == (8, 1)
-    with transaction(engine) as conn:
-        assert [k for k, _ in repo.stored_children(conn, str(root), host=HOST)] == sorted(
+    with store.transaction() as sql:
+        assert [k for k, _ in repo.stored_children(sql, str(root), host=HOST)] == sorted(
             os.fsencode(root / n) for n in names[1:])
-        assert [k for k, _ in repo.stored_children(conn, str(root / "a"), host=HOST)
+        assert [k for k, _ in repo.stored_children(sql, str(root / "a"), host=HOST)
                 ] == []
 
 
 def test_names_that_are_not_utf8(tmp_path: Path, classifier: Classifier,
-                                 engine: Engine) -> None:
+                                 store: Transactions) -> None:
     root = os.fsencode(tmp_path / "root")
     d = root + b"/d\xff"
     keys = [d + b"/f\xfe.txt", d + b"/f\\xfe.txt", d + b"/\xe9t\xe9.txt", d + b"/e.txt",
@@ -163,15 +189,15 @@ def test_names_that_are_not_utf8(tmp_path: Path, classifier: Classifier,
         _write(k, b"harmless\n")
     _write(d + b"/itar\xff.txt", ITAR)
     keys.append(d + b"/itar\xff.txt")
-    cold, _ = _scan(root, classifier, engine)
+    cold, _ = _scan(root, classifier, store)
     assert cold.read == len(keys)
-    warm, seen = _scan(root, classifier, engine)
+    warm, seen = _scan(root, classifier, store)
     assert (warm.cached, warm.read, warm.forgotten) == (len(keys), 0, 0)
     assert set(seen) == set(keys) and seen[d + b"/itar\xff.txt"].detections
     os.unlink(d + b"/f\xfe.txt")
-    summary, _ = _scan(d, classifier, engine)
+    summary, _ = _scan(d, classifier, store)
     assert (summary.cached, summary.forgotten) == (4, 1)
-    assert _stored(engine, root) == set(keys) - {d + b"/f\xfe.txt"}
+    assert _stored(store, root) == set(keys) - {d + b"/f\xfe.txt"}
 
 
 def test_stored_children_are_paged_and_skip_subtrees(engine: Engine) -> None:
@@ -199,15 +225,15 @@ def test_stored_children_are_paged_and_skip_subtrees(engine: Engine) -> None:
             b"/d-x", b"/d", b"/d0"]
 
 
-def _warm_peak(root: Path, dirs: int, classifier: Classifier, engine: Engine) -> int:
+def _warm_peak(root: Path, dirs: int, classifier: Classifier, store: Transactions) -> int:
     # No directory holds more than 20 entries: memory may follow the largest directory.
     for i in range(dirs):
         for j in range(10):
             _write(root / f"d{i // 20:02}" / f"e{i % 20:02}" / f"f{j}.txt", b"x\n")
-    _scan(root, classifier, engine)
+    _scan(root, classifier, store)
     tracemalloc.start()
     try:
-        summary = run_scan([str(root)], classifier, engine, PathFilter([]),
+        summary = run_scan([str(root)], classifier, store, PathFilter([]),
                            ScanOptions(jobs=1), lambda r: None)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -219,10 +245,8 @@ def _warm_peak(root: Path, dirs: int, classifier: Classifier, engine: Engine) ->
 def test_a_warm_rescan_does_not_hold_the_tree(tmp_path: Path, classifier: Classifier) -> None:
     """The cache of a root was loaded whole (~0.75 KB a file): 2,700 more files must not
     cost more memory at the peak (a directory's rows at a time)."""
-    small = _warm_peak(tmp_path / "small", 30, classifier,
-                       open_engine(f"sqlite:///{tmp_path / 'small.db'}"))
-    big = _warm_peak(tmp_path / "big", 300, classifier,
-                     open_engine(f"sqlite:///{tmp_path / 'big.db'}"))
+    small = _warm_peak(tmp_path / "small", 30, classifier, _direct(tmp_path / "small.db"))
+    big = _warm_peak(tmp_path / "big", 300, classifier, _direct(tmp_path / "big.db"))
     assert big - small < 400_000, (small, big)
 
 
@@ -255,14 +279,14 @@ def test_a_jsonl_line_is_the_result_json_whatever_the_text(
 
 
 def test_cached_results_print_as_read_ones_did(
-        tmp_path: Path, classifier: Classifier, engine: Engine) -> None:
+        tmp_path: Path, classifier: Classifier, store: Transactions) -> None:
     """Cached rows come back as the results the cold scan made (only ``cached`` differs),
     and their JSON lines say the same."""
     root = tmp_path / "root"
     _tree(root)
     _write(root / "a" / "é\u2028.txt", b"harmless\n")
-    _, first = _scan(root, classifier, engine)
-    _, again = _scan(root, classifier, engine)
+    _, first = _scan(root, classifier, store)
+    _, again = _scan(root, classifier, store)
     assert set(again) == set(first)
     for k, cold in first.items():
         warm = again[k]

@@ -24,7 +24,7 @@ from dlpd.model import FileResult, Outcome
 from dlpd.scan.pathfilter import PathFilter
 from dlpd.scan.runner import ScanOptions, ScanSummary, run_scan
 from dlpd.scan.workers import WorkerError, WorkerPool
-from dlpd.store.db import open_engine
+from dlpd.store.db import EngineStore, open_engine
 from dlpd.wiring import build_classifier, print_options
 
 CARD = b"Customer card number: 4111 1111 1111 1111, expiry date 12/29.\n"
@@ -62,7 +62,7 @@ def _scan(root: Path, classifier: Classifier, tmp: Path, *, processes: bool, job
     if worker_memory is not None:
         options = ScanOptions(jobs=jobs, use_cache=False, processes=True,
                               worker_memory=worker_memory)
-    summary = run_scan([str(root)], classifier, engine, PathFilter([]), options,
+    summary = run_scan([str(root)], classifier, EngineStore(engine), PathFilter([]), options,
                        lambda r: seen.__setitem__(r.path, r))
     engine.dispose()
     return summary, seen
