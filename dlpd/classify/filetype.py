@@ -4,6 +4,9 @@ libmagic's full database costs ~1 ms per text file (its soft-magic text tests); 
 "hard" checks (encoding, JSON, CSV, compress, tar, ELF, CDF) cost microseconds. So: a
 first pass without soft magic, and the full database only for what that pass cannot
 name (binary data) or for containers, whose exact kind (docx vs zip) is worth it.
+Compressed streams are named by their magic number alone, as libmagic names them (a test
+holds the two to the same answer): its full database took ~150 µs a file for them, 0.3 s
+of CPU for the 2,000 gzip'd files of a Debian /usr/share/doc.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ HEAD_BYTES = 64 * 1024
 _FAST = magic.MAGIC_MIME_TYPE | magic.MAGIC_NO_CHECK_SOFT | magic.MAGIC_ERROR
 _FULL = magic.MAGIC_MIME_TYPE | magic.MAGIC_ERROR
 _UNKNOWN = "application/octet-stream"
+# libmagic's answer for these prefixes whatever follows, from 4 bytes on (gzip's 2-byte
+# magic with nothing after it is "application/octet-stream" to libmagic).
+_NAMED_BY_PREFIX = ((b"\x1f\x8b", "application/gzip"), (b"BZh", "application/x-bzip2"),
+                    (b"\xfd7zXZ\x00", "application/x-xz"))
+_NAMED_FROM = 4
 
 
 class MimeTyper:
@@ -38,6 +46,10 @@ class MimeTyper:
     def mime(self, head: bytes) -> str:
         if not head:
             return "application/x-empty"
+        if len(head) >= _NAMED_FROM:
+            for prefix, named in _NAMED_BY_PREFIX:
+                if head.startswith(prefix):
+                    return named
         head = head[:HEAD_BYTES]
         fast, full = self._cookies()
         if sniff_kind(head) is None:
