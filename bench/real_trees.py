@@ -9,8 +9,11 @@ bench/real_pdfs.py on first use), ``generated`` (``bench/corpus/``, bench/make_c
 Per round, per tree, interleaved (the order rotates each round): ``yara -r -p N``,
 ``clamscan -r`` with the shipped .yar files as its only database, ``dlpd scan --no-cache
 --jobs N`` (N = CPUs), ``--jobs 1`` under ``taskset`` on one CPU and ``--jobs 2`` on two.
-Every dlpd run has a fresh SQLite store. Start-up (an empty directory) is measured
-``--startup-runs`` times, spread over the rounds. Results: ``OUT/real-trees-<UTC>.{json,md}``
+Every dlpd run has a state directory of its own, settled first by an untimed scan of an
+empty directory (its SQLite store created and its compiled rules cached, as on a host
+after its first run). Start-up (an empty directory) is measured ``--startup-runs`` times,
+spread over the rounds, on a settled state and on a fresh one (a host's first run: the
+store created, the rules compiled). Results: ``OUT/real-trees-<UTC>.{json,md}``
 and ``OUT/real-trees-latest.md``. Exit 0 when every target passes, 1 when one fails, 2 when
 a tool could not run.
 """
@@ -196,20 +199,20 @@ def clamscan_rules(clamscan: str, rules_dir: Path, scratch: Path) -> dict[str, A
     }
 
 
-def startup_run(args: argparse.Namespace, scratch: Path, tag: str) -> float:
+def startup_run(args: argparse.Namespace, scratch: Path, tag: str) -> tuple[float, float]:
+    """(a host's first run, a later run): ``dlpd scan EMPTY`` on a fresh state directory,
+    then again on it."""
     state = scratch / f"startup-{tag}"
+    config = write_config(state)
+    first = measure(empty_scan(args, scratch, config), "dlpd", state / "first").seconds
+    return first, measure(empty_scan(args, scratch, config), "dlpd", state / "run").seconds
+
+
+def empty_scan(args: argparse.Namespace, scratch: Path, config: Path) -> list[str]:
     empty = scratch / "empty-tree"
     empty.mkdir(exist_ok=True)
-    argv = [
-        *shlex.split(args.dlpd),
-        "scan",
-        "--format",
-        "jsonl",
-        "--config",
-        str(write_config(state)),
-        str(empty),
-    ]
-    return measure(argv, "dlpd", state / "run").seconds
+    return [*shlex.split(args.dlpd), "scan", "--format", "jsonl", "--config", str(config),
+            str(empty)]
 
 
 def write_config(state: Path, workers: str = "auto") -> Path:
@@ -218,6 +221,14 @@ def write_config(state: Path, workers: str = "auto") -> Path:
     if workers != "auto":
         with config.open("a", encoding="utf-8") as f:
             f.write(f'\n[scan]\nworkers = "{workers}"\n')
+    return config
+
+
+def settled(args: argparse.Namespace, scratch: Path, state: Path, workers: str) -> Path:
+    """A state directory as a host has it after its first run (the store created, the
+    compiled rules cached): the config of one, settled by an untimed empty scan."""
+    config = write_config(state, workers)
+    measure(empty_scan(args, scratch, config), "dlpd", state / "settle")
     return config
 
 
@@ -239,7 +250,7 @@ def one_round(
                 continue
             slug = re.sub(r"[^a-z0-9]+", "-", spec.label.lower()).strip("-")
             state = scratch / f"r{number}-{tree.name}-{slug}"
-            config = write_config(state, spec.workers)
+            config = settled(args, scratch, state, spec.workers)
             result = measure(
                 run_argv(spec, args, tree.root, config, rule_args), spec.kind, state / "run"
             )
@@ -286,6 +297,7 @@ def render(
     roles: dict[str, str],
     targets: list[Target],
     startup: list[float],
+    first_runs: list[float],
 ) -> str:
     machine, clam = context["machine"], context["clamscan"]
     lines = [
@@ -325,7 +337,9 @@ def render(
         "## Start-up",
         "",
         f"`dlpd scan EMPTY`, {len(startup)} runs: median {middle:.3f} s "
-        f"(min {min(startup, default=0):.3f}, max {max(startup, default=0):.3f}).",
+        f"(min {min(startup, default=0):.3f}, max {max(startup, default=0):.3f}); a host's "
+        f"first run (the store created, the rules compiled): median "
+        f"{statistics.median(first_runs or [0.0]):.3f} s.",
         "",
         "## Targets",
         "",
@@ -423,6 +437,7 @@ def run(args: argparse.Namespace) -> int:
     rounds: list[dict[str, dict[str, RunResult]]] = []
     idle: list[float] = []
     startup: list[float] = []
+    first_runs: list[float] = []
     with tempfile.TemporaryDirectory(prefix="dlpd-real-trees-") as tmp:
         scratch = Path(tmp)
         check_yara_rules(args.yara, rule_args, scratch)
@@ -436,7 +451,9 @@ def run(args: argparse.Namespace) -> int:
             idle.append(wait_for_quiet(args.quiet_wait) if args.quiet_wait > 0 else -1.0)
             for extra in range(per_round):
                 if len(startup) < args.startup_runs:
-                    startup.append(startup_run(args, scratch, f"{number}-{extra}"))
+                    first, later = startup_run(args, scratch, f"{number}-{extra}")
+                    first_runs.append(first)
+                    startup.append(later)
             rounds.append(one_round(args, number, trees, runs, scratch, rule_args))
         summaries = summarize(trees, runs, rounds)
         commands = {
@@ -458,7 +475,8 @@ def run(args: argparse.Namespace) -> int:
         "clamscan_rounds": args.clamscan_rounds,
         "commands": commands,
     }
-    markdown = render(stamp, context, trees, summaries, ratios, roles, targets, startup)
+    markdown = render(stamp, context, trees, summaries, ratios, roles, targets, startup,
+                      first_runs)
     data = {
         "timestamp": stamp,
         **context,
@@ -472,6 +490,7 @@ def run(args: argparse.Namespace) -> int:
         },
         "ratios": {tree: {k: round(v, 4) for k, v in r.items()} for tree, r in ratios.items()},
         "startup_seconds": [round(s, 4) for s in startup],
+        "first_run_seconds": [round(s, 4) for s in first_runs],
         "targets": [t.to_json() for t in targets],
     }
     args.out.mkdir(parents=True, exist_ok=True)
