@@ -88,19 +88,24 @@ def scan(paths: tuple[Path, ...], config_path: Path | None, fmt: str, no_cache: 
     found = False
 
     def log_result(result: FileResult) -> None:
-        if log is None:
-            return
+        assert log is not None
         # The canonical per-file line: paths, outcome, categories; never content.
         log.debug("file", path=result_json(result)["path"], outcome=result.outcome.value,
                   categories=list(result.categories), cached=result.cached,
                   reason=result.reason)
 
+    write = sys.stdout.write
+    jsonl = fmt == "jsonl"
+
     def on_result(result: FileResult) -> None:
+        # Once a file: a warm rescan of a million files runs this a million times.
         nonlocal found
-        found = found or bool(result.detections or result.labels)
-        log_result(result)
-        if fmt == "jsonl":
-            sys.stdout.write(jsonl_line(result) + "\n")
+        if result.detections or result.labels:
+            found = True
+        if log is not None:
+            log_result(result)
+        if jsonl:
+            write(jsonl_line(result) + "\n")
         elif fmt == "json" or result.detections or result.labels or result.outcome.value != "ok":
             results.append(result)
 

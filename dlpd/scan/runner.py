@@ -125,7 +125,10 @@ class ScanSummary:
             self.bytes_read += result.scanned_bytes
         if result.detections:
             self.found += 1
-        match result.outcome:
+        outcome = result.outcome
+        if outcome is Outcome.OK:  # nearly every file: one test, not four
+            return
+        match outcome:
             case Outcome.ERROR:
                 self.errors += 1
             case Outcome.SKIPPED:
@@ -228,11 +231,16 @@ def run_scan(
     writer = Writer(store, classifier.version, started_ns, options.resolve, on_result,
                     host=options.host)
 
+    holding = writer.holding
+
     def emit(result: FileResult) -> None:
         summary.count(result)
-        writer.add(result)
-        if not writer.holds(result):
-            on_result(result)
+        if holding:
+            writer.add(result)
+            return
+        if not result.cached:  # the writer keeps nothing of a cached result it does not hold
+            writer.add(result)
+        on_result(result)
 
     jobs = max(1, options.jobs)
     # One connection reads the cache along the walk (SQLite: each query its own snapshot,

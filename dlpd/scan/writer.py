@@ -41,12 +41,13 @@ class Writer:
         self._gone_trees: list[str] = []
         self.forgotten = 0
 
-    def holds(self, result: FileResult) -> bool:
-        """Whether this result reaches ``on_result`` through the writer."""
+    @property
+    def holding(self) -> bool:
+        """Whether results reach ``on_result`` through the writer (once resolved)."""
         return self._resolve is not None
 
     def add(self, result: FileResult) -> None:
-        if self._resolve is not None:  # holds(result), called once a file
+        if self._resolve is not None:  # holding, asked once a file
             self._held.append(result)
         if result.cached or (result.outcome is Outcome.UNSTABLE and result.sha256 is None):
             if len(self._held) >= WRITE_BATCH:
