@@ -13,6 +13,12 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+# pydantic loads "plugins" from every installed distribution's entry points the first time
+# a model is built: code from any package on the path run inside a root daemon's config
+# validation, and an entry-point scan of site-packages on every start (~12 ms here).
+# dlpd wants none of them. Set before pydantic first builds a model (this import).
+os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+
 from pydantic import (
     BaseModel,
     BeforeValidator,

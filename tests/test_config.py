@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +21,7 @@ from dlpd.config import (
 )
 from dlpd.errors import ConfigError
 from dlpd.model import CATEGORIES
+from tests.conftest import DlpdRun
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -148,3 +153,35 @@ def test_label_and_fingerprint_defaults() -> None:
     assert s.daemon.label_admin_group == ""
     assert (s.fingerprints.enabled, s.fingerprints.min_share, s.fingerprints.max_df) == (
         True, 0.2, 20)
+
+
+def test_no_pydantic_plugin_is_loaded_from_installed_packages(
+    tmp_path: Path, run_dlpd: Callable[..., DlpdRun], dlpd_config: Callable[..., Path],
+) -> None:
+    """pydantic runs any installed distribution's ``pydantic`` entry point when a model is
+    first built; dlpd validates its config (as root) without them."""
+    site = tmp_path / "site"
+    (site / "planted_plugin").mkdir(parents=True)
+    marker = tmp_path / "plugin-ran"
+    (site / "planted_plugin" / "__init__.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\n"
+        "class Plugin:\n"
+        "    def new_schema_validator(self, *args, **kwargs):\n"
+        "        return None, None, None\n"
+        "plugin = Plugin()\n")
+    dist = site / "planted_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: planted-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[pydantic]\nplanted = planted_plugin:plugin\n")
+    env = {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    # The plant works: a plain pydantic model loads it (this process imported dlpd.config,
+    # whose switch its children would inherit).
+    plain = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    subprocess.run([sys.executable, "-W", "ignore", "-c",
+                    "import pydantic\nclass M(pydantic.BaseModel):\n    x: int = 0\n"],
+                   env={**plain, **env}, check=True, timeout=60)
+    assert marker.exists()
+    marker.unlink()
+    run = run_dlpd("check-config", "--config", dlpd_config(tmp_path / "cfg"), env=env)
+    assert run.returncode in (0, 1), run.stderr[-2000:]
+    assert not marker.exists()
