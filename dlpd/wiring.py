@@ -202,8 +202,9 @@ def open_scan_store(settings: Settings) -> tuple[Transactions, ScanLabelling]:
     url = database_url(settings)
     direct = open_direct(url)
     if direct is None and plain_sqlite_path(url) is not None:
-        build_engine(settings).dispose()  # a new or older local store: made current
-        direct = open_direct(url)
+        # A new or older local store, made current (and its directory judged) there.
+        build_engine(settings).dispose()
+        direct = open_direct(url, warn=False)
     if direct is not None:
         with direct.transaction() as sql:
             idle = not settings.fingerprints.enabled or not (

@@ -77,17 +77,19 @@ class DirectStore:
             self._idle.pop().close()
 
 
-def open_direct(url: str) -> DirectStore | None:
+def open_direct(url: str, *, warn: bool = True) -> DirectStore | None:
     """The store at ``url`` opened directly, or None when this cannot serve it: not a
     plain SQLite URL (options in a URL are SQLAlchemy's to read), no file yet, or a schema
-    not at head (``store.db.open_store`` creates or migrates it, or says why not)."""
+    not at head (``store.db.open_store`` creates or migrates it, or says why not).
+    ``warn``: say that its directory is not private, as ``store.db`` does at open (False
+    when ``store.db`` has just said so)."""
     path = plain_sqlite_path(url)
     if path is None or not Path(path).is_file():
         return None
     store = DirectStore(path)
     try:
         if store.revision() == HEAD_REVISION:
-            if problem := store_directory_problem(url):  # as store.db warns at open
+            if warn and (problem := store_directory_problem(url)):
                 _log.warning("the store's directory is not private: %s", problem)
             return store
     except StoreError:
