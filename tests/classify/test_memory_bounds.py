@@ -4,8 +4,8 @@ The bombs are written in the test, streaming, so the test itself stays small: zi
 members decompress to hundreds of MiB at a ratio just under ``max_ratio`` (the ratio
 check cannot stop them, only the memory bound can), a zip in a zip, and a bzip2 member
 that lies about its size (915 bytes are a GiB of zeros). The real CLI runs as a
-subprocess and its peak RSS is read from ``RUSAGE_CHILDREN`` in a forked waiter, so that
-other tests' children do not count.
+subprocess and its peak RSS is read from ``RUSAGE_CHILDREN`` in a waiter of its own (a
+fresh interpreter), so that neither other tests' children nor pytest's size count.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import resource
 import struct
 import subprocess
 import sys
@@ -68,34 +67,29 @@ def lying_bzip2_zip(path: Path, gib: int = 1) -> None:
     path.write_bytes(bytes(data))
 
 
+# Runs dlpd and reports the peak RSS of it and its workers. A fresh interpreter, not a fork
+# of this one: on Linux a process's peak RSS starts from that of the memory it replaced at
+# exec, and a child spawned from a fork of pytest would start from pytest's whole size
+# (257 MB by the middle of a full run), whatever dlpd itself used.
+_WAITER = """
+import json, resource, subprocess, sys
+proc = subprocess.run(sys.argv[1:], capture_output=True, timeout=600, check=False)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+print(json.dumps({"rc": proc.returncode, "stdout": proc.stdout.decode(),
+                  "stderr": proc.stderr.decode()[-3000:], "peak": peak}))
+"""
+
+
 def scan_peak_rss(
     paths: list[Path], config: Path, jobs: int
 ) -> tuple[list[dict[str, object]], int]:
     """Records of ``dlpd scan --no-cache --format jsonl`` and its peak RSS in MB."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the waiter child
-        os.close(read)
-        code = 0
-        try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "dlpd", "scan", "--no-cache", "--format", "jsonl",
-                 "--config", str(config), "--jobs", str(jobs), *map(str, paths)],
-                capture_output=True, timeout=600, check=False,
-            )
-            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
-            out = json.dumps({"rc": proc.returncode, "stdout": proc.stdout.decode(),
-                              "stderr": proc.stderr.decode()[-3000:], "peak": peak})
-            with os.fdopen(write, "w") as pipe:
-                pipe.write(out)
-        except BaseException:
-            code = 1
-        os._exit(code)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        raw = pipe.read()
-    os.waitpid(pid, 0)
-    report = json.loads(raw)
+    waiter = subprocess.run(
+        [sys.executable, "-c", _WAITER, sys.executable, "-m", "dlpd", "scan", "--no-cache",
+         "--format", "jsonl", "--config", str(config), "--jobs", str(jobs), *map(str, paths)],
+        capture_output=True, timeout=660, check=True,
+    )
+    report = json.loads(waiter.stdout)
     assert report["rc"] in (0, 1), report["stderr"]
     records = [json.loads(line) for line in report["stdout"].splitlines() if line.strip()]
     return records, int(report["peak"])
