@@ -23,10 +23,10 @@ HEAD_BYTES = 64 * 1024
 _FAST = magic.MAGIC_MIME_TYPE | magic.MAGIC_NO_CHECK_SOFT | magic.MAGIC_ERROR
 _FULL = magic.MAGIC_MIME_TYPE | magic.MAGIC_ERROR
 _UNKNOWN = "application/octet-stream"
-# libmagic's answer for these prefixes whatever follows, from 4 bytes on (gzip's 2-byte
-# magic with nothing after it is "application/octet-stream" to libmagic).
-_NAMED_BY_PREFIX = ((b"\x1f\x8b", "application/gzip"), (b"BZh", "application/x-bzip2"),
-                    (b"\xfd7zXZ\x00", "application/x-xz"))
+# libmagic's answer for these sniffed kinds (their magic numbers) whatever follows, from
+# 4 bytes on (gzip's 2-byte magic with nothing after it is "application/octet-stream").
+_NAMED_KINDS = {"gzip": "application/gzip", "bzip2": "application/x-bzip2",
+                "xz": "application/x-xz"}
 _NAMED_FROM = 4
 
 
@@ -46,13 +46,12 @@ class MimeTyper:
     def mime(self, head: bytes) -> str:
         if not head:
             return "application/x-empty"
-        if len(head) >= _NAMED_FROM:
-            for prefix, named in _NAMED_BY_PREFIX:
-                if head.startswith(prefix):
-                    return named
         head = head[:HEAD_BYTES]
+        sniffed = sniff_kind(head)
+        if sniffed in _NAMED_KINDS and len(head) >= _NAMED_FROM:
+            return _NAMED_KINDS[sniffed]
         fast, full = self._cookies()
-        if sniff_kind(head) is None:
+        if sniffed is None:
             kind = _buffer(fast, head)
             if kind != _UNKNOWN:
                 return kind
