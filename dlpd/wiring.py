@@ -200,21 +200,25 @@ def open_scan_store(settings: Settings) -> tuple[Transactions, ScanLabelling]:
     SQLAlchemy imported). Otherwise through SQLAlchemy's engine, which also creates or
     migrates a local store, opens a shared one, and serves the label repositories."""
     url = database_url(settings)
+    engine = None
     direct = open_direct(url)
     if direct is None and plain_sqlite_path(url) is not None:
         # A new or older local store, made current (and its directory judged) there.
-        build_engine(settings).dispose()
+        engine = build_engine(settings)
         direct = open_direct(url, warn=False)
     if direct is not None:
+        # As the resolver decides (Resolver.refresh, idle): nothing to resolve.
         with direct.transaction() as sql:
-            idle = not settings.fingerprints.enabled or not (
-                presence.any_label(sql, host_name(settings)) or presence.source_kinds(sql))
+            idle = (not settings.fingerprints.enabled
+                    or presence.presence(sql, host_name(settings)).idle)
         if idle:
+            if engine is not None:
+                engine.dispose()
             return direct, ScanLabelling()
         direct.close()
     from dlpd.store.db import EngineStore  # noqa: PLC0415 - see the module
 
-    engine = build_engine(settings)
+    engine = engine or build_engine(settings)
     return EngineStore(engine), scan_labelling(settings, engine)
 
 

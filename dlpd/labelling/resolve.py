@@ -129,8 +129,8 @@ class Resolver:
         if not self.settings.enabled:
             self._any_assignment = self._any_source = False
             return
-        self._any_assignment = presence.any_label(conn, self.settings.host)
-        kinds = presence.source_kinds(conn)
+        found = presence.presence(conn, self.settings.host)
+        self._any_assignment, kinds = found.labelled, found.kinds
         self._any_source = bool(kinds)
         if self._plan is not None:
             exact, prefixes = _coverage(labels_repo.list_active(conn, self.settings.host)
